@@ -1,0 +1,4 @@
+"""``python -m mockchats`` is the ``mockchats`` command."""
+from .cli import main
+
+main()

@@ -1,0 +1,151 @@
+"""The ASP.NET Core habits the real service shows its clients, as plain functions.
+
+The real Chats API runs on ASP.NET Core (.NET 8, [ApiController], System.Text.Json,
+JwtBearer). Clients meet its date format, its number and boolean parsing, its
+problem-details bodies and its exact message templates; this module reproduces
+them, each with the framework behaviour it copies.
+"""
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections import OrderedDict
+from datetime import datetime, timezone
+from http import HTTPStatus
+
+PROBLEM_JSON = "application/problem+json; charset=utf-8"
+JSON = "application/json; charset=utf-8"
+
+# ProblemDetailsDefaults: the type URI and title ASP.NET Core gives each status.
+_PROBLEM_DEFAULTS = {
+    400: ("https://tools.ietf.org/html/rfc9110#section-15.5.1", "Bad Request"),
+    401: ("https://tools.ietf.org/html/rfc9110#section-15.5.2", "Unauthorized"),
+    403: ("https://tools.ietf.org/html/rfc9110#section-15.5.4", "Forbidden"),
+    404: ("https://tools.ietf.org/html/rfc9110#section-15.5.5", "Not Found"),
+    405: ("https://tools.ietf.org/html/rfc9110#section-15.5.6", "Method Not Allowed"),
+    409: ("https://tools.ietf.org/html/rfc9110#section-15.5.10", "Conflict"),
+    415: ("https://tools.ietf.org/html/rfc9110#section-15.5.16", "Unsupported Media Type"),
+    422: ("https://tools.ietf.org/html/rfc4918#section-11.2", "Unprocessable Entity"),
+    500: ("https://tools.ietf.org/html/rfc9110#section-15.6.1",
+          "An error occurred while processing your request."),
+    502: ("https://tools.ietf.org/html/rfc9110#section-15.6.3", "Bad Gateway"),
+    503: ("https://tools.ietf.org/html/rfc9110#section-15.6.4", "Service Unavailable"),
+    504: ("https://tools.ietf.org/html/rfc9110#section-15.6.5", "Gateway Timeout"),
+}
+VALIDATION_TITLE = "One or more validation errors occurred."
+
+
+def trace_id() -> str:
+    """A W3C trace id as `Activity.Id` writes it: ``00-<32 hex>-<16 hex>-00``."""
+    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-00"
+
+
+def problem(status: int) -> dict:
+    """A ProblemDetails body as ClientErrorResultFilter writes it (field order kept).
+
+    Statuses without a ProblemDetailsDefaults entry get the reason phrase as title
+    and no type, as the framework does.
+    """
+    type_uri, title = _PROBLEM_DEFAULTS.get(status, (None, HTTPStatus(status).phrase))
+    body: dict = {}
+    if type_uri:
+        body["type"] = type_uri
+    body["title"] = title
+    body["status"] = status
+    body["traceId"] = trace_id()
+    return body
+
+
+def validation_problem(errors: "OrderedDict[str, list[str]] | dict[str, list[str]]") -> dict:
+    """A ValidationProblemDetails body: type, title, status, errors, traceId, in that order."""
+    return {
+        "type": _PROBLEM_DEFAULTS[400][0],
+        "title": VALIDATION_TITLE,
+        "status": 400,
+        "errors": dict(errors),
+        "traceId": trace_id(),
+    }
+
+
+def dumps(body) -> bytes:
+    """Serialize as SystemTextJsonOutputFormatter does: compact, non-ASCII left literal."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def format_datetime(value: datetime) -> str:
+    """Write a UTC instant as System.Text.Json writes a UTC `DateTime`.
+
+    Round-trip ("O") format with the fraction's trailing zeros cut, and no fraction
+    at all on a whole second: ``2025-06-26T08:48:07.13Z``.
+    """
+    value = value.astimezone(timezone.utc)
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if value.microsecond:
+        text += "." + f"{value.microsecond:06d}".rstrip("0")
+    return text + "Z"
+
+
+def parse_datetime(text: str) -> datetime:
+    """Read an ISO 8601 instant (``Z`` or an offset) as an aware UTC datetime."""
+    # .NET keeps 7 fractional digits (100 ns ticks); Python keeps 6.
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00").replace("z", "+00:00"))
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise ValueError(f"{text!r} has no time zone")
+    return value.astimezone(timezone.utc)
+
+
+def utf16_length(text: str) -> int:
+    """The length .NET reports for a string: UTF-16 code units, not code points."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+_INT32 = re.compile(r"[+-]?[0-9]+")
+
+
+def parse_int32(text: str) -> int | None:
+    """`int.Parse` as the query binder uses it: optional sign, digits, surrounding blanks."""
+    stripped = text.strip()
+    if not _INT32.fullmatch(stripped):
+        return None
+    value = int(stripped)
+    return value if -2**31 <= value < 2**31 else None
+
+
+def parse_bool(text: str) -> bool | None:
+    """`bool.Parse`: "true"/"false" in any case, surrounding blanks allowed; nothing else."""
+    folded = text.strip().casefold()
+    if folded == "true":
+        return True
+    if folded == "false":
+        return False
+    return None
+
+
+# Message templates of ModelState and DataAnnotations (.NET 8 resources).
+def value_not_valid_for(value: str, name: str) -> str:
+    return f"The value '{value}' is not valid for {name}."
+
+
+def value_invalid(value: str) -> str:
+    return f"The value '{value}' is invalid."
+
+
+def field_required(name: str) -> str:
+    return f"The {name} field is required."
+
+
+def range_error(name: str, low: int, high: int) -> str:
+    return f"The field {name} must be between {low} and {high}."
+
+
+def max_length_error(name: str, limit: int) -> str:
+    return f"The field {name} must be a string or array type with a maximum length of '{limit}'."
+
+
+def allowed_values_error(name: str) -> str:
+    return f"The {name} field does not equal any of the values specified in AllowedValuesAttribute."
+
+
+EMPTY_BODY = "A non-empty request body is required."

@@ -1,0 +1,105 @@
+"""Bearer-token authentication, answered as ASP.NET Core's JwtBearer handler answers.
+
+A token stands for one user in one session. ``strict`` mode knows only the
+fixture tokens; ``open`` mode (the default) also lets any well-formed unknown token
+in as a Client of the default session, with an id and a name derived stably from
+the token (a JWT's ``sub`` and ``name`` claims, read without verification).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import threading
+import uuid
+
+from faker import Faker
+
+from .store import Store, User
+
+OPEN = "open"
+STRICT = "strict"
+AUTH_MODES = (OPEN, STRICT)
+
+#: WWW-Authenticate values of the JwtBearer challenge.
+CHALLENGE = "Bearer"
+CHALLENGE_INVALID = 'Bearer error="invalid_token"'
+
+# RFC 6750 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+_GUEST_NAMESPACE = uuid.UUID("9b7f3c52-4c1e-4b8e-9d7a-6a4f0c2d1e11")
+
+
+class Unauthenticated(Exception):
+    """401: ``challenge`` is the WWW-Authenticate value to send."""
+
+    def __init__(self, challenge: str):
+        super().__init__(challenge)
+        self.challenge = challenge
+
+
+class Authenticator:
+    """Turns an ``Authorization`` header into the calling :class:`User`."""
+
+    def __init__(self, store: Store, mode: str = OPEN):
+        if mode not in AUTH_MODES:
+            raise ValueError(f"auth mode must be one of {AUTH_MODES}, not {mode!r}")
+        self.store = store
+        self.mode = mode
+        self._faker = Faker()
+        self._faker_lock = threading.Lock()
+
+    def authenticate(self, header: str | None) -> User:
+        token = bearer_token(header)
+        if token is None:
+            # No credentials at all: the handler's plain challenge, no error.
+            raise Unauthenticated(CHALLENGE)
+        user = self.store.user_for_token(token)
+        if user is not None:
+            return user
+        if self.mode == STRICT or not _B64TOKEN.fullmatch(token):
+            raise Unauthenticated(CHALLENGE_INVALID)
+        user_id, name = self.guest_identity(token)
+        return self.store.admit_guest(token, user_id, name)
+
+    def guest_identity(self, token: str) -> tuple[str, str]:
+        """A stable (id, name) for an unknown token: its JWT claims, else derived from it."""
+        claims = jwt_claims(token)
+        user_id = _claim(claims, "sub") or str(uuid.uuid5(_GUEST_NAMESPACE, token))
+        name = _claim(claims, "name")
+        if not name:
+            digest = int.from_bytes(hashlib.sha256(token.encode()).digest()[:8], "big")
+            with self._faker_lock:  # one Faker, reseeded per token: cheap and stable
+                self._faker.seed_instance(digest)
+                name = self._faker.name()
+        return user_id, name
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token of a ``Bearer`` Authorization header (scheme matched case-insensitively)."""
+    if not header:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.casefold() != "bearer":
+        return None
+    token = token.strip()
+    return token or None
+
+
+def jwt_claims(token: str) -> dict:
+    """The payload of a JWT, unverified; ``{}`` when the token is not a readable JWT."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return {}
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload))
+    except (ValueError, TypeError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def _claim(claims: dict, name: str) -> str | None:
+    value = claims.get(name)
+    return str(value) if isinstance(value, (str, int)) and str(value).strip() else None

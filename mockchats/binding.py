@@ -1,0 +1,416 @@
+"""Request binding and validation, as ASP.NET Core's [ApiController] model binding does it.
+
+One :class:`RequestBinder` per operation is built at start-up from the spec, with
+its jsonschema validators compiled once. ``bind`` turns a request's query and body
+into the typed arguments of the operation, or raises :class:`BindingFailed` with
+the ModelState errors the real service would answer (keys and message templates as
+the framework writes them). Binding follows the framework's habits: query keys and
+JSON property names match case-insensitively, values parse as .NET parses them,
+text length counts UTF-16 code units, and JSON deeper than 32 levels is refused.
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections import OrderedDict
+
+import jsonschema
+from jsonschema import validators
+
+from . import aspnet
+from .spec import Operation
+
+#: MvcOptions.MaxModelBindingRecursionDepth, the MVC JsonSerializerOptions.MaxDepth.
+MAX_JSON_DEPTH = 32
+#: The name of the [FromBody] action parameter: the key of its "field is required" error.
+BODY_PARAMETER = "request"
+#: Namespace the backend's DTO types are assumed to live in (shown in conversion errors).
+DTO_NAMESPACE = "QuickSync.Api.Models"
+
+_JSON_MEDIA = re.compile(r"^(application/json|text/json|application/[^/;\s]+\+json)$")
+_DOTNET_TYPES = {"string": "System.String", "integer": "System.Int32", "boolean": "System.Boolean"}
+
+
+class BindingFailed(Exception):
+    """The request cannot reach the operation: a 400 with ``errors``, or a 415."""
+
+    def __init__(self, status: int, errors: "OrderedDict[str, list[str]] | None" = None):
+        super().__init__(status, errors)
+        self.status = status
+        self.errors = errors or OrderedDict()
+
+
+def _utf16_max_length(validator, limit, instance, schema):
+    """jsonschema's maxLength, counting UTF-16 code units as .NET's [MaxLength] does."""
+    if isinstance(instance, str) and aspnet.utf16_length(instance) > limit:
+        yield jsonschema.ValidationError(f"{instance!r} is longer than {limit} UTF-16 code units")
+
+
+#: Draft 4 is the JSON Schema dialect OpenAPI 3.0 schemas are based on.
+DotNetValidator = validators.extend(jsonschema.Draft4Validator, {"maxLength": _utf16_max_length})
+
+
+def pascal_case(name: str) -> str:
+    """The C# property name behind a camelCase JSON name (``message`` -> ``Message``)."""
+    return name[:1].upper() + name[1:]
+
+
+class RequestBinder:
+    """Binds the query and JSON body of one operation."""
+
+    def __init__(self, operation: Operation):
+        self.operation = operation
+        self._query = {p["name"].casefold(): p for p in operation.query_parameters()}
+        self._query_validator = DotNetValidator({
+            "type": "object",
+            "properties": {p["name"]: p["schema"] for p in self._query.values()},
+        })
+        self._body = operation.body_schema
+        self._body_properties = {
+            name.casefold(): (name, schema)
+            for name, schema in (self._body or {}).get("properties", {}).items()
+        }
+        self._body_validator = DotNetValidator(self._body) if self._body else None
+        self._body_type = f"{DTO_NAMESPACE}.{operation.body_schema_name}"
+
+    # -- query ------------------------------------------------------------
+    def bind_query(self, items: list[tuple[str, str]]) -> dict:
+        """Typed query values by parameter name; absent parameters take their defaults."""
+        raw: dict[str, list[str]] = {}
+        for key, value in items:
+            folded = key.casefold()
+            # Collections also bind from indexed keys: chatIds[0]=a&chatIds[1]=b.
+            base = re.sub(r"\[\d+\]$", "", folded)
+            if base != folded and self._is_array(base):
+                folded = base
+            if folded in self._query:
+                raw.setdefault(folded, []).append(value)
+
+        errors: OrderedDict[str, list[str]] = OrderedDict()
+        bound: dict = {}
+        for folded, param in self._query.items():
+            name, schema = param["name"], param["schema"]
+            if folded not in raw:
+                if "default" in schema:
+                    bound[name] = schema["default"]
+                elif schema.get("type") == "array":
+                    bound[name] = []
+                continue
+            values = raw[folded]
+            if schema.get("type") == "array":
+                bound[name] = [v for v in values if v != ""]
+                continue
+            attempted = ",".join(values)  # what the framework quotes in its messages
+            value, error = self._convert(values[0], attempted, name, schema)
+            if error:
+                errors[name] = [error]
+            else:
+                bound[name] = value
+
+        for error in self._query_validator.iter_errors(bound):
+            name = error.path[0]
+            if name in errors:
+                continue
+            schema = self._query[name.casefold()]["schema"]
+            if error.validator in ("minimum", "maximum"):
+                errors[name] = [aspnet.range_error(name, schema.get("minimum"), schema.get("maximum"))]
+            else:
+                errors[name] = [aspnet.value_not_valid_for(str(error.instance), name)]
+        if errors:
+            raise BindingFailed(400, errors)
+        return bound
+
+    def _is_array(self, folded: str) -> bool:
+        param = self._query.get(folded)
+        return bool(param) and param["schema"].get("type") == "array"
+
+    @staticmethod
+    def _convert(first: str, attempted: str, name: str, schema: dict):
+        """Parse one query value as the simple-type binder does; (value, error message)."""
+        if first.strip() == "":
+            return None, aspnet.value_invalid(attempted)
+        kind = schema.get("type")
+        if kind == "integer":
+            value = aspnet.parse_int32(first)
+        elif kind == "boolean":
+            value = aspnet.parse_bool(first)
+        elif "enum" in schema:
+            folded = first.strip().casefold()
+            value = next((v for v in schema["enum"] if v.casefold() == folded), None)
+        else:
+            value = first
+        if value is None:
+            return None, aspnet.value_not_valid_for(attempted, name)
+        return value, None
+
+    # -- body -------------------------------------------------------------
+    @staticmethod
+    def check_media_type(content_type: str | None) -> None:
+        """415 unless a JSON input formatter would read this body (checked before reading it)."""
+        media = (content_type or "").split(";", 1)[0].strip().lower()
+        if not _JSON_MEDIA.match(media):
+            raise BindingFailed(415)
+
+    def bind_body(self, data: bytes) -> dict:
+        """The JSON body as a dict of canonical property names, validated."""
+        if data.startswith(b"\xef\xbb\xbf"):
+            data = data[3:]
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self._fail_json("$", "The input is not valid UTF-8.", text=None, pos=exc.start, raw=data)
+        if text.strip() in ("", "null"):
+            raise BindingFailed(400, OrderedDict([
+                ("", [aspnet.EMPTY_BODY]),
+                (BODY_PARAMETER, [aspnet.field_required(BODY_PARAMETER)]),
+            ]))
+        try:
+            document = json.loads(text, object_pairs_hook=_Pairs, parse_constant=_reject_constant)
+        except json.JSONDecodeError as exc:
+            message, pos = _stj_syntax_message(exc)
+            self._fail_json(_path_at(text, pos), message, text=text, pos=pos)
+        except _ConstantRejected as exc:
+            pos = text.find(exc.constant)
+            self._fail_json(_path_at(text, pos), f"'{exc.constant[0]}' is an invalid start of a value.",
+                            text=text, pos=pos)
+        except RecursionError:
+            self._fail_depth(text)
+
+        if not isinstance(document, _Pairs):
+            pos = len(text) - len(text.lstrip())
+            self._fail_json("$", f"The JSON value could not be converted to {self._body_type}.",
+                            text=text, pos=pos + 1 if text[pos] in "[" else _token_end(text, pos))
+        values: dict = {}
+        for index, (key, value) in enumerate(document):
+            declared = self._body_properties.get(key.casefold())
+            if declared is None:
+                if _depth(value) > MAX_JSON_DEPTH - 1:
+                    self._fail_depth(text)
+                continue
+            name, schema = declared
+            if not _fits_json_type(value, schema):
+                pos = _top_level_value_end(text, index)
+                dotnet = _DOTNET_TYPES.get(schema.get("type"), "System.Object")
+                self._fail_json(_member_path(key), f"The JSON value could not be converted to {dotnet}.",
+                                text=text, pos=pos)
+            values[name] = value  # the last of duplicate spellings wins, as in System.Text.Json
+
+        errors: OrderedDict[str, list[str]] = OrderedDict()
+        present = {k: v for k, v in values.items() if v is not None}
+        for error in sorted(self._body_validator.iter_errors(present), key=_error_order):
+            name = error.path[0] if error.path else _missing_property(error)
+            field = pascal_case(name)
+            if field in errors:
+                continue
+            limits = self._body["properties"][name]
+            if error.validator in ("required", "minLength", "pattern"):
+                errors[field] = [aspnet.field_required(field)]
+            elif error.validator == "maxLength":
+                errors[field] = [aspnet.max_length_error(field, limits["maxLength"])]
+            elif error.validator == "enum":
+                errors[field] = [aspnet.allowed_values_error(field)]
+            else:
+                errors[field] = [f"The field {field} is invalid."]
+        if errors:
+            raise BindingFailed(400, errors)
+        return present
+
+    def _fail_json(self, path: str, message: str, *, text: str | None, pos: int, raw: bytes | None = None):
+        """A System.Text.Json failure: the body parameter is then missing too."""
+        line, byte = _line_and_byte(text, pos) if text is not None else (0, pos)
+        detail = f"{message} Path: {path} | LineNumber: {line} | BytePositionInLine: {byte}."
+        raise BindingFailed(400, OrderedDict([
+            (BODY_PARAMETER, [aspnet.field_required(BODY_PARAMETER)]),
+            (path, [detail]),
+        ]))
+
+    def _fail_depth(self, text: str):
+        path, pos, kind = _depth_breach(text)
+        self._fail_json(path, f"The maximum configured depth of {MAX_JSON_DEPTH} has been exceeded. "
+                              f"Cannot read next JSON {kind}.", text=text, pos=pos)
+
+
+# -- JSON helpers ---------------------------------------------------------------
+class _Pairs(list):
+    """A JSON object kept as its (key, value) pairs, so spelling and order survive."""
+
+
+class _ConstantRejected(ValueError):
+    def __init__(self, constant: str):
+        super().__init__(constant)
+        self.constant = constant
+
+
+def _reject_constant(constant: str):
+    # Python reads NaN/Infinity; System.Text.Json does not.
+    raise _ConstantRejected(constant)
+
+
+def _fits_json_type(value, schema: dict) -> bool:
+    """Whether System.Text.Json can read ``value`` into the property's .NET type."""
+    if value is None:
+        return True  # a null string is left to [Required]
+    kind = schema.get("type")
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "integer":  # Web defaults read quoted numbers too
+        return (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, str) and aspnet.parse_int32(value) is not None)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    return True
+
+
+def _depth(value) -> int:
+    if isinstance(value, list):  # _Pairs is a list too
+        items = (v for _, v in value) if isinstance(value, _Pairs) else value
+        return 1 + max((_depth(v) for v in items), default=0)
+    return 0
+
+
+def _error_order(error: jsonschema.ValidationError):
+    name = error.path[0] if error.path else _missing_property(error)
+    return name
+
+
+def _missing_property(error: jsonschema.ValidationError) -> str:
+    # jsonschema words a "required" failure as "'message' is a required property".
+    return error.message.split("'")[1]
+
+
+def _member_path(key: str) -> str:
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+        return f"$.{key}"
+    return "$['" + key.replace("'", "\\'") + "']"
+
+
+def _line_and_byte(text: str, pos: int) -> tuple[int, int]:
+    """0-based line number and UTF-8 byte offset within that line, as Utf8JsonReader reports."""
+    pos = max(0, min(pos, len(text)))
+    line = text.count("\n", 0, pos)
+    start = text.rfind("\n", 0, pos) + 1
+    return line, len(text[start:pos].encode("utf-8"))
+
+
+def _token_end(text: str, pos: int) -> int:
+    """Where the scalar JSON token starting at ``pos`` ends."""
+    try:
+        return json.JSONDecoder().raw_decode(text, pos)[1]
+    except ValueError:
+        return pos
+
+
+def _top_level_value_end(text: str, index: int) -> int:
+    """Where Utf8JsonReader stands after reading the ``index``-th top-level member's value.
+
+    For an object or array value that is just past its opening bracket.
+    """
+    decoder = json.JSONDecoder()
+    ws = re.compile(r"\s*")
+    pos = ws.match(text, text.index("{") + 1).end()
+    for current in range(index + 1):
+        _, pos = decoder.raw_decode(text, pos)  # the key
+        pos = ws.match(text, pos).end() + 1  # past ':'
+        pos = ws.match(text, pos).end()
+        if current == index:
+            return pos + 1 if text[pos] in "[{" else decoder.raw_decode(text, pos)[1]
+        _, pos = decoder.raw_decode(text, pos)
+        pos = ws.match(text, pos).end() + 1  # past ','
+        pos = ws.match(text, pos).end()
+    return pos
+
+
+def _path_at(text: str, pos: int) -> str:
+    """The JSON path System.Text.Json reports for a failure at ``pos``."""
+    frames: list[list] = []  # ["obj", key or None] | ["arr", index]
+    expecting_key = False
+    i = 0
+    while i < pos and i < len(text):
+        ch = text[i]
+        if ch == '"':
+            end = i + 1
+            while end < len(text) and text[end] != '"':
+                end += 2 if text[end] == "\\" else 1
+            if frames and frames[-1][0] == "obj" and expecting_key:
+                try:
+                    frames[-1][1] = json.loads(text[i:end + 1])
+                except ValueError:
+                    frames[-1][1] = text[i + 1:end]
+                expecting_key = False
+            i = end + 1
+            continue
+        if ch == "{":
+            frames.append(["obj", None])
+            expecting_key = True
+        elif ch == "[":
+            frames.append(["arr", 0])
+        elif ch in "}]":
+            if frames:
+                frames.pop()
+        elif ch == ",":
+            if frames and frames[-1][0] == "arr":
+                frames[-1][1] += 1
+            elif frames:
+                expecting_key = True
+        i += 1
+    path = "$"
+    for kind, value in frames:
+        if kind == "obj" and value is not None:
+            path += _member_path(value)[1:]
+        elif kind == "arr":
+            path += f"[{value}]"
+    return path
+
+
+def _depth_breach(text: str) -> tuple[str, int, str]:
+    """Path, offset and container kind of the first bracket that goes past the depth limit."""
+    depth = 0
+    in_string = False
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if in_string:
+            if ch == "\\":
+                i += 1
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return _path_at(text, i), i, "object" if ch == "{" else "array"
+        elif ch in "}]":
+            depth -= 1
+        i += 1
+    return "$", 0, "object"
+
+
+def _stj_syntax_message(exc: json.JSONDecodeError) -> tuple[str, int]:
+    """Reword a Python JSON syntax error as Utf8JsonReader words it."""
+    text, pos, msg = exc.doc, exc.pos, exc.msg
+    if pos >= len(text.rstrip()):
+        return ("Expected depth to be zero at the end of the JSON payload. "
+                "There is an open JSON object or array that should be closed."), len(text)
+    char = text[pos]
+    if msg.startswith("Expecting value"):
+        return f"'{char}' is an invalid start of a value.", pos
+    if msg.startswith("Extra data"):
+        return f"'{char}' is invalid after a single JSON value. Expected end of data.", pos
+    if msg.startswith("Expecting property name"):
+        if char == "}":
+            return ("The JSON object contains a trailing comma at the end which is not "
+                    "supported in this mode. Change the reader options."), pos
+        return f"'{char}' is an invalid start of a property name. Expected a '\"'.", pos
+    if msg.startswith("Expecting ',' delimiter"):
+        return f"'{char}' is invalid after a value. Expected either ',', '}}', or ']'.", pos
+    if msg.startswith("Expecting ':' delimiter"):
+        return f"'{char}' is invalid after a property name. Expected a ':'.", pos
+    if msg.startswith("Invalid control character"):
+        return f"'{char}' is invalid within a JSON string. The string should be correctly escaped.", pos
+    if msg.startswith("Invalid \\escape") or msg.startswith("Invalid \\u"):
+        return (f"'{text[pos + 1:pos + 2]}' is not a valid escapable character within a JSON string. "
+                "The string should be correctly escaped."), pos
+    if msg.startswith("Unterminated string"):
+        return "Expected end of string, but instead reached end of data.", len(text)
+    return f"'{char}' is an invalid start of a value.", pos

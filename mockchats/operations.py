@@ -1,0 +1,97 @@
+"""The responses layer: one function per operationId, from bound arguments to a model call.
+
+Each handler receives the store, the calling user and the bound request, calls
+the model once and returns the JSON body to send (or ``None`` for no content).
+Status codes come from the spec; errors are the model's exceptions, which the
+app turns into responses. Nothing here knows Flask.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .aspnet import format_datetime
+from .store import MessageView, ReactionView, Store, User
+
+
+@dataclass(frozen=True)
+class Call:
+    """What binding made of one request."""
+
+    path: dict = field(default_factory=dict)
+    query: dict = field(default_factory=dict)
+    body: dict | None = None
+
+
+Handler = Callable[[Store, User, Call], "dict | list | None"]
+#: operationId -> handler; the app refuses to start unless this matches the spec exactly.
+HANDLERS: dict[str, Handler] = {}
+
+
+def operation(operation_id: str):
+    def register(handler: Handler) -> Handler:
+        HANDLERS[operation_id] = handler
+        return handler
+    return register
+
+
+def message_dto(view: MessageView) -> dict:
+    return {
+        "chatId": view.chat_id,
+        "message": view.text,
+        "createdAt": format_datetime(view.created_at),
+        "user": {"id": view.user_id, "name": view.user_name},
+        "pinned": {"id": view.pin_id} if view.pin_id else None,
+        "reactions": [
+            {"name": name, "count": len(users), "users": [{"id": u} for u in users]}
+            for name, users in view.reactions
+        ],
+    }
+
+
+def reaction_dto(view: ReactionView) -> dict:
+    return {"chatId": view.chat_id, "id": view.id, "reaction": view.name}
+
+
+@operation("listChats")
+def list_chats(store: Store, caller: User, call: Call):
+    total, page = store.list_messages(
+        caller,
+        skip=call.query["Skip"],
+        take=call.query["Take"],
+        sort_by=call.query["SortBy"],
+        ascending=call.query["Ascending"],
+    )
+    return {"totalCount": total, "messages": [message_dto(m) for m in page]}
+
+
+@operation("createChat")
+def create_chat(store: Store, caller: User, call: Call):
+    view = store.create_message(caller, call.body["message"])
+    return {"chatId": view.chat_id, "message": view.text, "createdAt": format_datetime(view.created_at)}
+
+
+@operation("deleteChat")
+def delete_chat(store: Store, caller: User, call: Call):
+    store.delete_message(caller, call.path["chatId"])
+
+
+@operation("addReaction")
+def add_reaction(store: Store, caller: User, call: Call):
+    view = store.add_reaction(caller, call.path["chatId"], call.body["reaction"])
+    return {"reactionId": view.id}
+
+
+@operation("listReactions")
+def list_reactions(store: Store, caller: User, call: Call):
+    return [reaction_dto(r) for r in store.list_reactions(caller, call.query["chatIds"])]
+
+
+@operation("deleteReaction")
+def delete_reaction(store: Store, caller: User, call: Call):
+    store.delete_reaction(caller, call.path["chatId"], call.path["reactionId"])
+
+
+@operation("deletePin")
+def delete_pin(store: Store, caller: User, call: Call):
+    store.delete_pin(caller, call.path["chatId"], call.path["pinId"])

@@ -1,0 +1,101 @@
+"""The OpenAPI document: the single source of routes, parameters and schemas.
+
+Loaded once at start-up. Each operation becomes an :class:`Operation` with its
+local ``$ref``s resolved, so the binder and the router read plain dictionaries.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+
+from .resources import SPEC_PATH
+
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One operation of the spec, as the app needs it."""
+
+    operation_id: str
+    method: str  # upper case, e.g. "GET"
+    path: str  # relative to the base path, e.g. "/chats/{chatId}"
+    parameters: tuple[dict, ...]
+    body_schema: dict | None  # resolved schema of the JSON request body
+    body_schema_name: str | None  # its component name, e.g. "CreateChatRequest"
+    success_status: int
+    responses: dict = field(repr=False)  # status (str) -> resolved response object
+
+    def query_parameters(self) -> list[dict]:
+        return [p for p in self.parameters if p["in"] == "query"]
+
+
+class Spec:
+    """The parsed OpenAPI document and its operations."""
+
+    def __init__(self, path: Path | str = SPEC_PATH):
+        self.path = Path(path)
+        with self.path.open(encoding="utf-8") as handle:
+            self.document: dict = yaml.safe_load(handle)
+        public = self.document["servers"][0]["url"]
+        #: The path prefix every operation lives under, e.g. "/v1".
+        self.base_path = urlsplit(public).path.rstrip("/")
+        self.operations: list[Operation] = list(self._operations())
+
+    def resolve(self, node):
+        """Return ``node`` with every local ``$ref`` replaced by what it points at."""
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return self.resolve(self._lookup(node["$ref"]))
+            return {key: self.resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [self.resolve(item) for item in node]
+        return node
+
+    def served(self, base_url: str) -> dict:
+        """The document as the mock serves it: its own base URL first in ``servers``."""
+        document = copy.deepcopy(self.document)
+        document["servers"] = [
+            {"url": base_url, "description": "this mockchats server"},
+            *self.document["servers"],
+        ]
+        return document
+
+    def _lookup(self, ref: str):
+        if not ref.startswith("#/"):
+            raise ValueError(f"only local $refs are supported, not {ref!r}")
+        node = self.document
+        for part in ref[2:].split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+        return node
+
+    def _operations(self):
+        for path, item in self.document["paths"].items():
+            shared = item.get("parameters", [])
+            for method in HTTP_METHODS:
+                if method not in item:
+                    continue
+                raw = item[method]
+                body_schema = body_name = None
+                content = self.resolve(raw.get("requestBody", {})).get("content", {})
+                if "application/json" in content:
+                    schema = raw["requestBody"]["content"]["application/json"]["schema"]
+                    body_name = schema.get("$ref", "").rsplit("/", 1)[-1] or None
+                    body_schema = self.resolve(schema)
+                successes = sorted(int(s) for s in raw["responses"] if s.startswith("2"))
+                if len(successes) != 1:
+                    raise ValueError(f"{raw['operationId']}: expected one 2xx response")
+                yield Operation(
+                    operation_id=raw["operationId"],
+                    method=method.upper(),
+                    path=path,
+                    parameters=tuple(self.resolve(shared + raw.get("parameters", []))),
+                    body_schema=body_schema,
+                    body_schema_name=body_name,
+                    success_status=successes[0],
+                    responses=self.resolve(raw["responses"]),
+                )

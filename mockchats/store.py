@@ -1,0 +1,299 @@
+"""The Chats model: sessions, users, messages, reactions and pins, with the API's rules.
+
+This module knows nothing of HTTP. Every public method of :class:`Store` takes the
+calling user, applies the rules the public docs state (ownership, Host privileges,
+session isolation) and raises :class:`NotFound` or :class:`Forbidden`; the HTTP
+layer decides what those look like on the wire. One lock guards all state, so
+concurrent requests never lose an update; it is never held across I/O.
+"""
+from __future__ import annotations
+
+import copy
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable, Iterable
+
+HOST = "Host"
+CLIENT = "Client"
+ROLES = (HOST, CLIENT)
+
+THUMBS_UP = ":thumbs_up:"
+THUMBS_DOWN = ":thumbs_down:"
+#: The reactions the beta accepts, in the spelling of the page's limits.
+REACTIONS = (THUMBS_UP, THUMBS_DOWN)
+#: The spelling the `SortBy` description uses for the same two reactions.
+REACTION_ALIASES = {":thumbsup:": THUMBS_UP, ":thumbsdown:": THUMBS_DOWN}
+
+SORT_CREATED_AT = "CreatedAt"
+SORT_PINNED = "Pinned"
+#: Every value `SortBy` accepts, in its canonical spelling.
+SORT_KEYS = (SORT_CREATED_AT, SORT_PINNED, *REACTIONS, *REACTION_ALIASES)
+
+
+class NotFound(Exception):
+    """The resource does not exist in the caller's session."""
+
+
+class Forbidden(Exception):
+    """The caller is known but may not do this."""
+
+
+@dataclass
+class User:
+    id: str
+    name: str
+    role: str
+    token: str | None
+    session_id: str
+
+    @property
+    def is_host(self) -> bool:
+        return self.role == HOST
+
+
+@dataclass
+class Reaction:
+    id: str
+    chat_id: str
+    user_id: str
+    name: str
+
+
+@dataclass
+class Message:
+    chat_id: str
+    user_id: str
+    text: str
+    created_at: datetime
+    reactions: list[Reaction] = field(default_factory=list)
+    pin_id: str | None = None
+
+    def reaction_count(self, name: str) -> int:
+        return sum(1 for r in self.reactions if r.name == name)
+
+
+@dataclass
+class Session:
+    id: str
+    users: dict[str, User] = field(default_factory=dict)
+    messages: dict[str, Message] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MessageView:
+    """A consistent snapshot of one message, safe to read after the lock is released."""
+
+    chat_id: str
+    text: str
+    created_at: datetime
+    user_id: str
+    user_name: str
+    pin_id: str | None
+    #: (reaction name, ids of the users who gave it), in order of first use.
+    reactions: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True)
+class ReactionView:
+    id: str
+    chat_id: str
+    name: str
+
+
+def canonical_sort_key(value: str) -> str | None:
+    """Map a `SortBy` value, matched case-insensitively, to its canonical spelling."""
+    folded = value.strip().casefold()
+    for key in SORT_KEYS:
+        if key.casefold() == folded:
+            return REACTION_ALIASES.get(key, key)
+    return None
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_id() -> str:
+    """A fresh identifier, formatted as .NET formats a Guid."""
+    return str(uuid.uuid4())
+
+
+class Store:
+    """All sessions and their messages, plus the tokens that identify their users.
+
+    ``sessions`` is the loaded world; the first session is the default one, where
+    unknown tokens are admitted in open auth mode. :meth:`reset` returns to it.
+    """
+
+    def __init__(self, sessions: Iterable[Session], *, now: Callable[[], datetime] = _utcnow):
+        self._initial = list(sessions)
+        if not self._initial:
+            raise ValueError("a store needs at least one session")
+        self.now = now
+        self._lock = threading.RLock()
+        self.reset()
+
+    # -- state as a whole -------------------------------------------------
+    def reset(self) -> None:
+        """Forget everything that happened since loading."""
+        sessions = copy.deepcopy(self._initial)
+        with self._lock:
+            self._sessions = {s.id: s for s in sessions}
+            self._default_session_id = sessions[0].id
+            self._users = {u.id: u for s in sessions for u in s.users.values()}
+            self._tokens = {u.token: u for u in self._users.values() if u.token}
+
+    @property
+    def default_session_id(self) -> str:
+        return self._default_session_id
+
+    def users(self) -> list[User]:
+        """Every user of every session, in load order."""
+        with self._lock:
+            return [copy.copy(u) for s in self._sessions.values() for u in s.users.values()]
+
+    # -- identity ---------------------------------------------------------
+    def user_for_token(self, token: str) -> User | None:
+        with self._lock:
+            return self._tokens.get(token)
+
+    def admit_guest(self, token: str, user_id: str, name: str) -> User:
+        """Let an unknown token in as a Client of the default session (open auth).
+
+        A ``user_id`` that is already known (a fixture user's id, say) makes the
+        token another key to that user.
+        """
+        with self._lock:
+            user = self._users.get(user_id)
+            if user is None:
+                user = User(user_id, name, CLIENT, token, self._default_session_id)
+                self._sessions[user.session_id].users[user.id] = user
+                self._users[user.id] = user
+            self._tokens[token] = user
+            return user
+
+    # -- messages ---------------------------------------------------------
+    def list_messages(
+        self, caller: User, *, skip: int = 0, take: int = 20,
+        sort_by: str = SORT_CREATED_AT, ascending: bool = True,
+    ) -> tuple[int, list[MessageView]]:
+        """One page of the caller's session, and how many messages it holds in all.
+
+        Ties on the sort key fall back to createdAt, then chatId; the whole order
+        flips when ``ascending`` is false. A negative ``skip`` counts as 0.
+        """
+        sort_by = canonical_sort_key(sort_by) or SORT_CREATED_AT
+        if sort_by == SORT_PINNED:
+            def key(m: Message):
+                return (m.pin_id is not None, m.created_at, m.chat_id)
+        elif sort_by in REACTIONS:
+            def key(m: Message):
+                return (m.reaction_count(sort_by), m.created_at, m.chat_id)
+        else:
+            def key(m: Message):
+                return (m.created_at, m.chat_id)
+        start = max(skip, 0)
+        with self._lock:
+            session = self._sessions[caller.session_id]
+            ordered = sorted(session.messages.values(), key=key, reverse=not ascending)
+            page = [self._view(session, m) for m in ordered[start:start + take]]
+            return len(session.messages), page
+
+    def create_message(self, caller: User, text: str) -> MessageView:
+        with self._lock:
+            session = self._sessions[caller.session_id]
+            message = Message(new_id(), caller.id, text, self.now())
+            session.messages[message.chat_id] = message
+            return self._view(session, message)
+
+    def delete_message(self, caller: User, chat_id: str) -> None:
+        """Delete a message with its reactions and pin: its author or the Host only."""
+        with self._lock:
+            session = self._sessions[caller.session_id]
+            message = self._message(session, chat_id)
+            if message.user_id != caller.id and not caller.is_host:
+                raise Forbidden("only the author or the Host may delete a message")
+            del session.messages[chat_id]
+
+    # -- reactions --------------------------------------------------------
+    def add_reaction(self, caller: User, chat_id: str, name: str) -> ReactionView:
+        """Any member may react; reacting again the same way returns the same reaction."""
+        if name not in REACTIONS:
+            raise ValueError(f"unknown reaction {name!r}")
+        with self._lock:
+            message = self._message(self._sessions[caller.session_id], chat_id)
+            for reaction in message.reactions:
+                if reaction.user_id == caller.id and reaction.name == name:
+                    return ReactionView(reaction.id, chat_id, name)
+            reaction = Reaction(new_id(), chat_id, caller.id, name)
+            message.reactions.append(reaction)
+            return ReactionView(reaction.id, chat_id, name)
+
+    def list_reactions(self, caller: User, chat_ids: Iterable[str]) -> list[ReactionView]:
+        """The reactions of the given messages; ids not in the session give nothing."""
+        with self._lock:
+            session = self._sessions[caller.session_id]
+            found = []
+            for chat_id in dict.fromkeys(chat_ids):
+                message = session.messages.get(chat_id)
+                if message is not None:
+                    found.extend(ReactionView(r.id, r.chat_id, r.name) for r in message.reactions)
+            return found
+
+    def delete_reaction(self, caller: User, chat_id: str, reaction_id: str) -> None:
+        """Remove a reaction: its author or the Host only."""
+        with self._lock:
+            message = self._message(self._sessions[caller.session_id], chat_id)
+            for index, reaction in enumerate(message.reactions):
+                if reaction.id == reaction_id:
+                    break
+            else:
+                raise NotFound(f"reaction {reaction_id} on message {chat_id}")
+            if reaction.user_id != caller.id and not caller.is_host:
+                raise Forbidden("only the reaction's author or the Host may remove it")
+            del message.reactions[index]
+
+    # -- pins -------------------------------------------------------------
+    def pin_message(self, session_id: str, chat_id: str) -> str:
+        """Pin a message as its session's Host would; pinning twice keeps the first pin."""
+        with self._lock:
+            message = self._message(self._sessions[session_id], chat_id)
+            if message.pin_id is None:
+                message.pin_id = new_id()
+            return message.pin_id
+
+    def delete_pin(self, caller: User, chat_id: str, pin_id: str) -> None:
+        """Unpin a message: the Host only, whatever the ids (a role check comes first)."""
+        if not caller.is_host:
+            raise Forbidden("only the Host may remove a pin")
+        with self._lock:
+            message = self._message(self._sessions[caller.session_id], chat_id)
+            if message.pin_id is None or message.pin_id != pin_id:
+                raise NotFound(f"pin {pin_id} on message {chat_id}")
+            message.pin_id = None
+
+    # -- internals --------------------------------------------------------
+    @staticmethod
+    def _message(session: Session, chat_id: str) -> Message:
+        message = session.messages.get(chat_id)
+        if message is None:
+            raise NotFound(f"message {chat_id}")
+        return message
+
+    @staticmethod
+    def _view(session: Session, message: Message) -> MessageView:
+        groups: dict[str, list[str]] = {}
+        for reaction in message.reactions:
+            groups.setdefault(reaction.name, []).append(reaction.user_id)
+        author = session.users.get(message.user_id)
+        return MessageView(
+            chat_id=message.chat_id,
+            text=message.text,
+            created_at=message.created_at,
+            user_id=message.user_id,
+            user_name=author.name if author else "",
+            pin_id=message.pin_id,
+            reactions=tuple((name, tuple(ids)) for name, ids in groups.items()),
+        )
