@@ -1,0 +1,48 @@
+"""Run ``mockchats serve`` as a real process and find the URL it prints."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+_BASE_URL = re.compile(r"base URL\s+(http://\S+/v1)")
+
+
+class ServeProcess:
+    """``mockchats serve`` in a child process; ``base_url`` is read from its banner."""
+
+    def __init__(self, *args: str, command: list[str] | None = None, cwd=None, timeout: float = 20):
+        command = command or [sys.executable, "-m", "mockchats", "serve"]
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.process = subprocess.Popen([*command, "--port", "0", *args], cwd=cwd, env=env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.banner: list[str] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            self.banner.append(line)
+            match = _BASE_URL.search(line)
+            if match:
+                self.base_url = match.group(1)
+                return
+        self.process.kill()
+        raise AssertionError(f"no base URL printed: {self.banner} {self.process.stderr.read()}")
+
+    def stop(self) -> tuple[int, str, str]:
+        """Ctrl-C, then (exit code, rest of stdout, stderr)."""
+        self.process.send_signal(signal.SIGINT)
+        out, err = self.process.communicate(timeout=10)
+        return self.process.returncode, out, err
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()

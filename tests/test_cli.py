@@ -1,0 +1,98 @@
+"""`mockchats serve` as a partner runs it: a real process, a real port, real requests."""
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+import requests
+
+from serving import ServeProcess
+
+HOST = {"Authorization": "Bearer host-token"}
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mockchats", *args], capture_output=True,
+                          text=True, timeout=30)
+
+
+def test_serve_prints_base_url_and_users_then_serves_and_stops_cleanly():
+    with ServeProcess() as served:
+        response = requests.get(served.base_url + "/chats", headers=HOST, timeout=10)
+        assert response.status_code == 200
+        assert response.json()["totalCount"] == 24
+        code, out, err = served.stop()
+    banner = "".join(served.banner) + out
+    for token, role in (("host-token", "Host"), ("alice-token", "Client"), ("bob-token", "Client")):
+        assert any(token in line and role in line for line in banner.splitlines()), banner
+    assert code == 0
+    assert "mockchats stopped." in out
+    assert "Traceback" not in err
+    assert '"GET /v1/chats" 200' in err  # one access-log line per request
+
+
+def test_messages_and_seed_add_the_same_generated_history_every_run():
+    pages = []
+    for _ in range(2):
+        with ServeProcess("--messages", "30", "--seed", "7") as served:
+            page = requests.get(served.base_url + "/chats", headers=HOST, timeout=10).json()
+            served.stop()
+        pages.append(page)
+    assert pages[0]["totalCount"] == 54
+    assert pages[0] == pages[1]
+
+
+def test_strict_auth_refuses_unknown_tokens():
+    with ServeProcess("--auth", "strict") as served:
+        response = requests.get(served.base_url + "/chats", timeout=10,
+                                headers={"Authorization": "Bearer someone-else"})
+        served.stop()
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+
+
+def test_a_port_in_use_is_a_one_line_error():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("serve", "--port", str(port))
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"cannot listen on 127.0.0.1:{port}" in lines[0], result.stderr
+
+
+def test_a_missing_fixtures_file_is_a_one_line_error(tmp_path):
+    result = run_cli("serve", "--fixtures", str(tmp_path / "nope.yaml"))
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot read fixtures file" in lines[0], result.stderr
+
+
+def test_an_invalid_fixtures_file_names_the_place(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sessions:\n- id: s\n  users:\n  - {id: u, name: U, role: Admin}\n")
+    result = run_cli("serve", "--fixtures", str(bad))
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "sessions[0].users[0].role" in lines[0], result.stderr
+
+
+def test_own_fixtures_file_is_served(tmp_path):
+    own = tmp_path / "own.json"
+    own.write_text('{"sessions": [{"id": "s1", "users": [{"id": "u1", "name": "Zed", "role": "Host",'
+                   ' "token": "zed-token"}], "messages": [{"chatId": "m1", "userId": "u1",'
+                   ' "message": "hi", "createdAt": "2025-01-01T00:00:00Z"}]}]}')
+    with ServeProcess("--fixtures", str(own), "--auth", "strict") as served:
+        page = requests.get(served.base_url + "/chats", timeout=10,
+                            headers={"Authorization": "Bearer zed-token"}).json()
+        served.stop()
+    assert page["totalCount"] == 1
+    assert page["messages"][0]["user"] == {"id": "u1", "name": "Zed"}
+
+
+def test_help_and_version():
+    assert "--auth" in run_cli("serve", "--help").stdout
+    assert "mockchats, version" in run_cli("--version").stdout
