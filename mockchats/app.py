@@ -10,6 +10,7 @@ import logging
 import re
 import time
 from functools import partial
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -80,17 +81,15 @@ def create_app(store: Store, *, auth: str = OPEN, spec: Spec | None = None) -> F
     @app.errorhandler(HTTPException)
     def framework_error(error: HTTPException):
         # Unknown routes and oversize bodies: Kestrel answers both with no body.
-        headers = {"Connection": "close"} if error.code == 413 else None
-        return _empty(error.code or 500, headers)
+        return _empty(error.code or 500)
 
     @app.errorhandler(Exception)
     def server_error(error: Exception):
         app.logger.exception("unhandled error")
         return _json(500, aspnet.problem(500), aspnet.PROBLEM_JSON)
 
-    literals = {part for op in spec.operations for part in (spec.base_path + op.path).split("/")
-                if part and not part.startswith("{")} | {"openapi.json"}
-    app.wsgi_app = CanonicalPaths(app.wsgi_app, literals)
+    templates = [spec.base_path + op.path for op in spec.operations] + ["/openapi.json"]
+    app.wsgi_app = CanonicalPaths(app.wsgi_app, templates)
     return app
 
 
@@ -143,20 +142,48 @@ def _empty(status: int, headers: dict | None = None) -> Response:
 
 
 class CanonicalPaths:
-    """WSGI middleware: match paths as ASP.NET Core routing does, without redirects.
+    """WSGI middleware: match paths as ASP.NET Core (Kestrel + endpoint routing) does.
 
-    Literal segments match case-insensitively and one trailing slash is ignored, so
-    ``/V1/Chats/`` reaches the ``/v1/chats`` route. Parameter segments are left as sent.
+    Literal segments of the spec's paths match case-insensitively, one trailing slash
+    is ignored and dot segments are resolved, all without a redirect: ``/V1/Chats/``
+    reaches the ``/v1/chats`` route. Parameter segments stay as sent, and an encoded
+    slash (``%2F``) stays encoded inside its segment, as Kestrel leaves it.
     """
 
-    def __init__(self, app, literals: set[str]):
+    def __init__(self, app, templates: list[str]):
         self.app = app
-        self._canonical = {literal.casefold(): literal for literal in literals}
+        # Most literal segments first: a literal route beats a parameterised one.
+        self._templates = sorted(
+            (t.strip("/").split("/") for t in templates),
+            key=lambda parts: -sum(not p.startswith("{") for p in parts))
 
     def __call__(self, environ, start_response):
-        path = environ.get("PATH_INFO", "")
-        environ["mockchats.requested_path"] = path
-        if len(path) > 1 and path.endswith("/"):
-            path = path[:-1]
-        environ["PATH_INFO"] = "/".join(self._canonical.get(s.casefold(), s) for s in path.split("/"))
+        environ["mockchats.requested_path"] = environ.get("PATH_INFO", "")
+        environ["PATH_INFO"] = self.canonical(environ)
         return self.app(environ, start_response)
+
+    def canonical(self, environ) -> str:
+        raw = environ.get("REQUEST_URI")
+        if raw:
+            target = urlsplit(raw).path if "://" in raw else raw.split("?", 1)[0]
+            # Decode every escape but %2F, then hand WSGI its latin-1 string.
+            segments = [unquote_to_bytes(re.sub("%2[fF]", "%252F", s)).decode("latin-1")
+                        for s in target.split("/")]
+        else:
+            segments = environ.get("PATH_INFO", "").split("/")
+        resolved: list[str] = []
+        for segment in segments[1:]:
+            if segment == "..":
+                if resolved:
+                    resolved.pop()
+            elif segment != ".":
+                resolved.append(segment)
+        if len(resolved) > 1 and resolved[-1] == "":
+            resolved.pop()  # one trailing slash
+        folded = [s.casefold() for s in resolved]
+        for parts in self._templates:
+            if len(parts) == len(resolved) and all(
+                    p.startswith("{") or p.casefold() == f for p, f in zip(parts, folded)):
+                resolved = [s if p.startswith("{") else p for p, s in zip(parts, resolved)]
+                break
+        return "/" + "/".join(resolved)

@@ -102,11 +102,20 @@ def utf16_length(text: str) -> int:
 
 
 _INT32 = re.compile(r"[+-]?[0-9]+")
+_HEX = re.compile(r"(?:#|0[xX]|&[hH])([0-9A-Fa-f]{1,8})")
 
 
 def parse_int32(text: str) -> int | None:
-    """`int.Parse` as the query binder uses it: optional sign, digits, surrounding blanks."""
+    """Int32Converter as the query binder uses it: optional sign, digits, surrounding blanks.
+
+    Like BaseNumberConverter it also reads hex written ``0x1F``, ``&h1F`` or ``#1F``
+    (as a 32-bit two's-complement value).
+    """
     stripped = text.strip()
+    hex_digits = _HEX.fullmatch(stripped)
+    if hex_digits:
+        value = int(hex_digits.group(1), 16)
+        return value - 2**32 if value >= 2**31 else value
     if not _INT32.fullmatch(stripped):
         return None
     value = int(stripped)

@@ -28,7 +28,14 @@ BODY_PARAMETER = "request"
 DTO_NAMESPACE = "QuickSync.Api.Models"
 
 _JSON_MEDIA = re.compile(r"^(application/json|text/json|application/[^/;\s]+\+json)$")
+#: Which DataAnnotations attribute each JSON Schema keyword of a body stands for.
+_ANNOTATION_OF = {"required": "required", "minLength": "required", "pattern": "required",
+                  "maxLength": "maxLength", "enum": "allowed"}
 _DOTNET_TYPES = {"string": "System.String", "integer": "System.Int32", "boolean": "System.Boolean"}
+#: What json.loads leaves of an escaped lone surrogate ("\ud800"); a valid pair becomes one character.
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+#: The whitespace JSON allows between tokens (Python's str.strip() removes more).
+_JSON_BLANKS = " \t\r\n"
 
 
 class BindingFailed(Exception):
@@ -153,27 +160,38 @@ class RequestBinder:
 
     def bind_body(self, data: bytes) -> dict:
         """The JSON body as a dict of canonical property names, validated."""
+        no_bytes = data == b""
         if data.startswith(b"\xef\xbb\xbf"):
             data = data[3:]
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             self._fail_json("$", "The input is not valid UTF-8.", text=None, pos=exc.start, raw=data)
-        if text.strip() in ("", "null"):
+        # Only a body of no bytes at all (Content-Length: 0) or a JSON null is "missing";
+        # blanks (JSON whitespace only) reach System.Text.Json, which finds no token in them.
+        bare = text.strip(_JSON_BLANKS)
+        if no_bytes or bare == "null":
             raise BindingFailed(400, OrderedDict([
                 ("", [aspnet.EMPTY_BODY]),
                 (BODY_PARAMETER, [aspnet.field_required(BODY_PARAMETER)]),
             ]))
+        if bare == "":
+            self._fail_json("$", "The input does not contain any JSON tokens. Expected the input to "
+                                 "start with a valid JSON token, while isFinalBlock is true.",
+                            text=text, pos=len(text))
         try:
             document = json.loads(text, object_pairs_hook=_Pairs, parse_constant=_reject_constant)
         except json.JSONDecodeError as exc:
             message, pos = _stj_syntax_message(exc)
+            self._check_member_types(text, before=pos)
             self._fail_json(_path_at(text, pos), message, text=text, pos=pos)
         except _ConstantRejected as exc:
             pos = text.find(exc.constant)
+            self._check_member_types(text, before=pos)
             self._fail_json(_path_at(text, pos), f"'{exc.constant[0]}' is an invalid start of a value.",
                             text=text, pos=pos)
         except RecursionError:
+            self._check_member_types(text, before=len(text))
             self._fail_depth(text)
 
         if not isinstance(document, _Pairs):
@@ -181,7 +199,7 @@ class RequestBinder:
             self._fail_json("$", f"The JSON value could not be converted to {self._body_type}.",
                             text=text, pos=pos + 1 if text[pos] in "[" else _token_end(text, pos))
         values: dict = {}
-        for index, (key, value) in enumerate(document):
+        for key, value in document:
             declared = self._body_properties.get(key.casefold())
             if declared is None:
                 if _depth(value) > MAX_JSON_DEPTH - 1:
@@ -189,31 +207,54 @@ class RequestBinder:
                 continue
             name, schema = declared
             if not _fits_json_type(value, schema):
-                pos = _top_level_value_end(text, index)
-                dotnet = _DOTNET_TYPES.get(schema.get("type"), "System.Object")
-                self._fail_json(_member_path(key), f"The JSON value could not be converted to {dotnet}.",
-                                text=text, pos=pos)
+                self._check_member_types(text, before=len(text))
             values[name] = value  # the last of duplicate spellings wins, as in System.Text.Json
-
-        errors: OrderedDict[str, list[str]] = OrderedDict()
         present = {k: v for k, v in values.items() if v is not None}
-        for error in sorted(self._body_validator.iter_errors(present), key=_error_order):
-            name = error.path[0] if error.path else _missing_property(error)
-            field = pascal_case(name)
-            if field in errors:
-                continue
-            limits = self._body["properties"][name]
-            if error.validator in ("required", "minLength", "pattern"):
-                errors[field] = [aspnet.field_required(field)]
-            elif error.validator == "maxLength":
-                errors[field] = [aspnet.max_length_error(field, limits["maxLength"])]
-            elif error.validator == "enum":
-                errors[field] = [aspnet.allowed_values_error(field)]
-            else:
-                errors[field] = [f"The field {field} is invalid."]
+        errors = self._annotation_errors(present)
         if errors:
             raise BindingFailed(400, errors)
         return present
+
+    def _annotation_errors(self, values: dict) -> "OrderedDict[str, list[str]]":
+        """DataAnnotations on the DTO: every failing rule of a property, [Required] first."""
+        failed: dict[str, set[str]] = {}
+        for error in self._body_validator.iter_errors(values):
+            name = error.path[0] if error.path else _missing_property(error)
+            failed.setdefault(name, set()).add(_ANNOTATION_OF.get(error.validator, "invalid"))
+        errors: OrderedDict[str, list[str]] = OrderedDict()
+        for name in sorted(failed):
+            rules, limits, field = failed[name], self._body["properties"][name], pascal_case(name)
+            if "required" in rules and "enum" in limits:
+                rules.add("allowed")  # [AllowedValues] refuses null and "" as well
+            messages = {
+                "required": aspnet.field_required(field),
+                "maxLength": aspnet.max_length_error(field, limits.get("maxLength")),
+                "allowed": aspnet.allowed_values_error(field),
+                "invalid": f"The field {field} is invalid.",
+            }
+            errors[field] = [text for rule, text in messages.items() if rule in rules]
+        return errors
+
+    def _check_member_types(self, text: str, *, before: int) -> None:
+        """Raise the conversion error System.Text.Json meets first, if it comes before ``before``.
+
+        STJ reads the body as a stream: a declared property holding the wrong JSON type
+        fails as soon as its value is read, before any later syntax error is seen.
+        """
+        for key, start, end, value in _root_members(text):
+            if start >= before:
+                return
+            declared = self._body_properties.get(key.casefold())
+            if declared is None:
+                continue
+            schema = declared[1]
+            container = text[start] in "[{"
+            if value is _UNREADABLE and not container:
+                return
+            if value is _UNREADABLE or not _fits_json_type(value, schema):
+                dotnet = _DOTNET_TYPES.get(schema.get("type"), "System.Object")
+                self._fail_json(_member_path(key), f"The JSON value could not be converted to {dotnet}.",
+                                text=text, pos=start + 1 if container else end)
 
     def _fail_json(self, path: str, message: str, *, text: str | None, pos: int, raw: bytes | None = None):
         """A System.Text.Json failure: the body parameter is then missing too."""
@@ -252,7 +293,9 @@ def _fits_json_type(value, schema: dict) -> bool:
         return True  # a null string is left to [Required]
     kind = schema.get("type")
     if kind == "string":
-        return isinstance(value, str)
+        # STJ cannot unescape a lone surrogate into a .NET string and reports it as a
+        # conversion error; accepted, it was stored and broke every later UTF-8 response.
+        return isinstance(value, str) and not _LONE_SURROGATE.search(value)
     if kind == "integer":  # Web defaults read quoted numbers too
         return (isinstance(value, int) and not isinstance(value, bool)) or (
             isinstance(value, str) and aspnet.parse_int32(value) is not None)
@@ -266,11 +309,6 @@ def _depth(value) -> int:
         items = (v for _, v in value) if isinstance(value, _Pairs) else value
         return 1 + max((_depth(v) for v in items), default=0)
     return 0
-
-
-def _error_order(error: jsonschema.ValidationError):
-    name = error.path[0] if error.path else _missing_property(error)
-    return name
 
 
 def _missing_property(error: jsonschema.ValidationError) -> str:
@@ -300,30 +338,58 @@ def _token_end(text: str, pos: int) -> int:
         return pos
 
 
-def _top_level_value_end(text: str, index: int) -> int:
-    """Where Utf8JsonReader stands after reading the ``index``-th top-level member's value.
+_UNREADABLE = object()
+_DECODER = json.JSONDecoder(object_pairs_hook=_Pairs)
+_BLANKS = re.compile(r"[ \t\r\n]*")
 
-    For an object or array value that is just past its opening bracket.
+
+def _root_members(text: str):
+    """(key, value start, value end, value) of the root object's members, in order.
+
+    Stops where the text stops being valid JSON; a value that cannot be read is
+    yielded as ``_UNREADABLE`` (and ends the walk).
     """
-    decoder = json.JSONDecoder()
-    ws = re.compile(r"\s*")
-    pos = ws.match(text, text.index("{") + 1).end()
-    for current in range(index + 1):
-        _, pos = decoder.raw_decode(text, pos)  # the key
-        pos = ws.match(text, pos).end() + 1  # past ':'
-        pos = ws.match(text, pos).end()
-        if current == index:
-            return pos + 1 if text[pos] in "[{" else decoder.raw_decode(text, pos)[1]
-        _, pos = decoder.raw_decode(text, pos)
-        pos = ws.match(text, pos).end() + 1  # past ','
-        pos = ws.match(text, pos).end()
-    return pos
+    pos = _BLANKS.match(text).end()
+    if text[pos:pos + 1] != "{":
+        return
+    pos = _BLANKS.match(text, pos + 1).end()
+    while text[pos:pos + 1] == '"':
+        try:
+            key, pos = _DECODER.raw_decode(text, pos)
+        except ValueError:
+            return
+        pos = _BLANKS.match(text, pos).end()
+        if text[pos:pos + 1] != ":":
+            return
+        start = _BLANKS.match(text, pos + 1).end()
+        try:
+            value, end = _DECODER.raw_decode(text, start)
+        except (ValueError, RecursionError):
+            yield key, start, len(text), _UNREADABLE
+            return
+        yield key, start, end, value
+        pos = _BLANKS.match(text, end).end()
+        if text[pos:pos + 1] != ",":
+            return
+        pos = _BLANKS.match(text, pos + 1).end()
 
 
 def _path_at(text: str, pos: int) -> str:
-    """The JSON path System.Text.Json reports for a failure at ``pos``."""
-    frames: list[list] = []  # ["obj", key or None] | ["arr", index]
+    """The JSON path System.Text.Json reports for a failure at ``pos``.
+
+    STJ's path lists only the frames its converters push, and the bodies bound here
+    are flat objects: the path is ``$``, or ``$.<name>`` while the value of the root
+    object's property ``<name>`` is being read. The name is taken once its ':' is
+    read, and is cleared (ReadStackFrame.EndProperty) as soon as its value is
+    complete, so a fault after a whole value -- a trailing comma, a missing ','
+    -- is reported at ``$`` (obs .NET 8: "...trailing comma ... Path: $ | ...").
+    Values of unknown properties are skipped without a frame of their own, so a
+    fault deep inside one is reported at that property (``$.extra``).
+    """
+    depth = 0
+    root_is_object = False
     expecting_key = False
+    key = name = None
     i = 0
     while i < pos and i < len(text):
         ch = text[i]
@@ -331,35 +397,44 @@ def _path_at(text: str, pos: int) -> str:
             end = i + 1
             while end < len(text) and text[end] != '"':
                 end += 2 if text[end] == "\\" else 1
-            if frames and frames[-1][0] == "obj" and expecting_key:
-                try:
-                    frames[-1][1] = json.loads(text[i:end + 1])
-                except ValueError:
-                    frames[-1][1] = text[i + 1:end]
-                expecting_key = False
+            if end >= pos:
+                break  # the fault is inside this string
+            if depth == 1 and root_is_object:
+                if expecting_key:
+                    try:
+                        key = json.loads(text[i:end + 1])
+                    except ValueError:
+                        key = text[i + 1:end]
+                    expecting_key = False
+                else:
+                    name = None  # a string value of the root object is complete
             i = end + 1
             continue
-        if ch == "{":
-            frames.append(["obj", None])
-            expecting_key = True
-        elif ch == "[":
-            frames.append(["arr", 0])
+        if ch in "{[":
+            if depth == 0:
+                root_is_object = ch == "{"
+                expecting_key = root_is_object
+            depth += 1
         elif ch in "}]":
-            if frames:
-                frames.pop()
-        elif ch == ",":
-            if frames and frames[-1][0] == "arr":
-                frames[-1][1] += 1
-            elif frames:
+            depth -= 1
+            if depth == 1:
+                name = None  # an object or array value of the root object is complete
+        elif depth == 1 and root_is_object:
+            if ch == ":":
+                name, key = key, None
+            elif ch == ",":
                 expecting_key = True
+            elif not ch.isspace():  # a number or literal value of the root object
+                end = i
+                while end < len(text) and not (text[end].isspace() or text[end] in ',:{}[]"'):
+                    end += 1
+                if end >= pos:
+                    break  # the fault is inside this token
+                name = None
+                i = end
+                continue
         i += 1
-    path = "$"
-    for kind, value in frames:
-        if kind == "obj" and value is not None:
-            path += _member_path(value)[1:]
-        elif kind == "arr":
-            path += f"[{value}]"
-    return path
+    return "$" if name is None else "$" + _member_path(name)[1:]
 
 
 def _depth_breach(text: str) -> tuple[str, int, str]:

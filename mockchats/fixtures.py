@@ -46,7 +46,9 @@ def read_document(path: Path | str) -> dict:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise FixtureError(f"cannot read fixtures file {path}: {exc.strerror or exc}") from None
+        # UnicodeDecodeError has no strerror; reading it raised AttributeError, not FixtureError.
+        raise FixtureError(f"cannot read fixtures file {path}: "
+                           f"{getattr(exc, 'strerror', None) or exc}") from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -1,0 +1,384 @@
+"""Fixture files: the shipped defaults, validation with named places, Faker generation."""
+from __future__ import annotations
+
+import copy
+import json
+import re
+from datetime import datetime
+
+import pytest
+import yaml
+
+from mockchats import FixtureError
+from mockchats import fixtures
+from mockchats.aspnet import utf16_length
+from mockchats.resources import DEFAULT_FIXTURES_PATH
+from mockchats.store import CLIENT, HOST, REACTIONS
+
+
+def minimal() -> dict:
+    return {"sessions": [{
+        "id": "s-1",
+        "users": [
+            {"id": "u-host", "name": "Host", "role": "Host", "token": "host-token"},
+            {"id": "u-zed", "name": "Zed", "role": "Client", "token": "zed-token"},
+        ],
+        "messages": [
+            {"chatId": "m-1", "userId": "u-zed", "message": "Hello",
+             "createdAt": "2025-06-26T08:48:07.13Z", "pinId": "p-1",
+             "reactions": [{"id": "r-1", "userId": "u-host", "reaction": ":thumbs_up:"}]},
+            {"chatId": "m-2", "userId": "u-host", "message": "Hi",
+             "createdAt": "2025-06-26T08:49:00Z"},
+        ],
+    }]}
+
+
+def second_session() -> dict:
+    return {"id": "s-2",
+            "users": [{"id": "u-other", "name": "Other", "role": "Host", "token": "other-token"}],
+            "messages": [{"chatId": "m-9", "userId": "u-other", "message": "Elsewhere",
+                          "createdAt": "2025-06-26T09:00:00Z"}]}
+
+
+def write(tmp_path, document, name="fixtures.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    return str(path)
+
+
+def load_error(tmp_path, document) -> str:
+    path = write(tmp_path, document)
+    with pytest.raises(FixtureError) as caught:
+        fixtures.load(path)
+    return str(caught.value)
+
+
+# -- the shipped defaults -------------------------------------------------------
+@pytest.fixture(scope="module")
+def default_session():
+    sessions = fixtures.load()
+    assert len(sessions) == 1
+    return sessions[0]
+
+
+def test_default_fixtures_hold_one_host_and_two_clients_with_known_tokens(default_session):
+    roles = {u.token: (u.role, u.name) for u in default_session.users.values()}
+    assert roles == {"host-token": (HOST, "Host"), "alice-token": (CLIENT, "Alice"),
+                     "bob-token": (CLIENT, "Bob")}
+
+
+def test_default_fixtures_fill_more_than_one_page(default_session):
+    assert len(default_session.messages) >= 20
+
+
+def test_default_fixtures_have_messages_with_and_without_reactions(default_session):
+    with_reactions = [m for m in default_session.messages.values() if m.reactions]
+    assert with_reactions
+    assert len(with_reactions) < len(default_session.messages)
+    assert {r.name for m in with_reactions for r in m.reactions} == set(REACTIONS)
+
+
+def test_default_fixtures_have_a_pinned_and_an_unpinned_message(default_session):
+    pins = [m.pin_id for m in default_session.messages.values()]
+    assert any(pins) and not all(pins)
+
+
+def test_default_fixtures_messages_fit_the_limit(default_session):
+    assert all(1 <= utf16_length(m.text) <= 280 for m in default_session.messages.values())
+
+
+def test_load_accepts_json_documents(tmp_path):
+    path = tmp_path / "fixtures.json"
+    path.write_text(json.dumps(minimal()), encoding="utf-8")
+    assert list(fixtures.load(path)[0].messages) == ["m-1", "m-2"]
+
+
+def test_a_valid_document_becomes_sessions_users_messages_reactions_and_pins():
+    [session] = fixtures.build_sessions(minimal())
+    assert session.id == "s-1"
+    assert [(u.id, u.role, u.token, u.session_id) for u in session.users.values()] == [
+        ("u-host", HOST, "host-token", "s-1"), ("u-zed", CLIENT, "zed-token", "s-1")]
+    message = session.messages["m-1"]
+    assert (message.user_id, message.text, message.pin_id) == ("u-zed", "Hello", "p-1")
+    assert message.created_at.isoformat() == "2025-06-26T08:48:07.130000+00:00"
+    assert [(r.id, r.chat_id, r.user_id, r.name) for r in message.reactions] == [
+        ("r-1", "m-1", "u-host", ":thumbs_up:")]
+    assert session.messages["m-2"].reactions == [] and session.messages["m-2"].pin_id is None
+
+
+def test_created_at_offsets_are_converted_to_utc():
+    document = minimal()
+    document["sessions"][0]["messages"][0]["createdAt"] = "2025-06-26T10:48:07+02:00"
+    [session] = fixtures.build_sessions(document)
+    assert session.messages["m-1"].created_at.isoformat() == "2025-06-26T08:48:07+00:00"
+
+
+def test_seven_digit_times_are_cut_to_microseconds_not_rounded():
+    document = minimal()
+    document["sessions"][0]["messages"][0]["createdAt"] = "2025-06-26T08:59:59.9999999Z"
+    [session] = fixtures.build_sessions(document)
+    assert session.messages["m-1"].created_at.isoformat() == "2025-06-26T08:59:59.999999+00:00"
+
+
+def test_users_without_a_token_are_allowed():
+    document = minimal()
+    del document["sessions"][0]["users"][1]["token"]
+    [session] = fixtures.build_sessions(document)
+    assert session.users["u-zed"].token is None
+
+
+# -- invalid documents name the place --------------------------------------------
+def mutate(change):
+    document = minimal()
+    change(document)
+    return document
+
+
+def _set(path, value):
+    def change(document):
+        target = document
+        for part in path[:-1]:
+            target = target[part]
+        target[path[-1]] = value
+    return change
+
+
+def _append(path, item):
+    def change(document):
+        target = document
+        for part in path:
+            target = target[part]
+        target.append(item)
+    return change
+
+
+S0 = ["sessions", 0]
+M0 = S0 + ["messages", 0]
+OTHER_MESSAGE = {"chatId": "m-3", "userId": "u-zed", "message": "x", "createdAt": "2025-06-26T08:50:00Z"}
+
+INVALID = {
+    "bad role": (_set(S0 + ["users", 1, "role"], "Admin"), "sessions[0].users[1].role"),
+    "missing user name": (lambda d: d["sessions"][0]["users"][0].pop("name"), "sessions[0].users[0]"),
+    "duplicate user id": (_append(S0 + ["users"], {"id": "u-zed", "name": "Z2", "role": "Client"}),
+                          "sessions[0].users[2].id"),
+    "duplicate token": (_append(S0 + ["users"], {"id": "u-new", "name": "N", "role": "Client",
+                                                 "token": "zed-token"}),
+                        "sessions[0].users[2].token"),
+    "token with a space": (_set(S0 + ["users", 1, "token"], "zed token"), "sessions[0].users[1].token"),
+    "message by a stranger": (_set(M0 + ["userId"], "u-nobody"), "sessions[0].messages[0].userId"),
+    "duplicate chatId": (_append(S0 + ["messages"], {**OTHER_MESSAGE, "chatId": "m-1"}),
+                         "sessions[0].messages[2].chatId"),
+    "chatId with a slash": (_set(M0 + ["chatId"], "m/1"), "sessions[0].messages[0].chatId"),
+    "createdAt without a zone": (_set(M0 + ["createdAt"], "2025-06-26T08:48:07"),
+                                 "sessions[0].messages[0].createdAt"),
+    "createdAt not a date": (_set(M0 + ["createdAt"], "yesterday"), "sessions[0].messages[0].createdAt"),
+    "createdAt impossible month": (_set(M0 + ["createdAt"], "2025-13-26T08:48:07Z"),
+                                   "sessions[0].messages[0].createdAt"),
+    "createdAt unquoted in YAML": (_set(M0 + ["createdAt"], datetime(2025, 6, 26)),
+                                   "sessions[0].messages[0].createdAt"),
+    "unknown reaction": (_set(M0 + ["reactions", 0, "reaction"], ":heart:"),
+                         "sessions[0].messages[0].reactions[0].reaction"),
+    "alias spelling of a reaction": (_set(M0 + ["reactions", 0, "reaction"], ":thumbsup:"),
+                                     "sessions[0].messages[0].reactions[0].reaction"),
+    "same reaction twice by one user": (
+        _append(M0 + ["reactions"], {"id": "r-2", "userId": "u-host", "reaction": ":thumbs_up:"}),
+        "sessions[0].messages[0].reactions[1]"),
+    "reaction by a stranger": (_set(M0 + ["reactions", 0, "userId"], "u-nobody"),
+                               "sessions[0].messages[0].reactions[0].userId"),
+    "duplicate reaction id": (
+        _append(M0 + ["reactions"], {"id": "r-1", "userId": "u-zed", "reaction": ":thumbs_up:"}),
+        "sessions[0].messages[0].reactions[1].id"),
+    "duplicate pinId": (_append(S0 + ["messages"], {**OTHER_MESSAGE, "pinId": "p-1"}),
+                        "sessions[0].messages[2].pinId"),
+    "blank message": (_set(M0 + ["message"], "   "), "sessions[0].messages[0].message"),
+    "message over 280": (_set(M0 + ["message"], "x" * 281), "sessions[0].messages[0].message"),
+    "message over 280 UTF-16 units": (_set(M0 + ["message"], "x" * 279 + "😀"),
+                                      "sessions[0].messages[0].message"),
+    "empty message": (_set(M0 + ["message"], ""), "sessions[0].messages[0].message"),
+    "unknown message field": (_set(M0 + ["pinned"], True), "sessions[0].messages[0]"),
+    "no users": (_set(S0 + ["users"], []), "sessions[0].users"),
+    "no sessions": (_set(["sessions"], []), "sessions"),
+}
+
+
+@pytest.mark.parametrize("change, place", INVALID.values(), ids=INVALID.keys())
+def test_invalid_documents_name_the_place(tmp_path, change, place):
+    message = load_error(tmp_path, mutate(change))
+    assert f": {place}:" in message
+
+
+@pytest.mark.parametrize("document", [None, [], "sessions", {"sessions": [], "extra": 1}, {}])
+def test_documents_of_the_wrong_shape_are_fixture_errors(tmp_path, document):
+    with pytest.raises(FixtureError):
+        fixtures.build_sessions(document)
+
+
+def test_errors_name_the_source(tmp_path):
+    path = write(tmp_path, mutate(_set(S0 + ["users", 1, "role"], "Admin")))
+    with pytest.raises(FixtureError, match=r"^" + re.escape(path) + r": sessions\[0\]"):
+        fixtures.load(path)
+
+
+def test_a_message_author_must_belong_to_the_same_session(tmp_path):
+    document = minimal()
+    document["sessions"].append(second_session())
+    document["sessions"][1]["messages"][0]["userId"] = "u-zed"
+    assert ": sessions[1].messages[0].userId:" in load_error(tmp_path, document)
+
+
+def test_a_reaction_author_must_belong_to_the_same_session(tmp_path):
+    document = minimal()
+    document["sessions"].append(second_session())
+    document["sessions"][0]["messages"][0]["reactions"][0]["userId"] = "u-other"
+    assert ": sessions[0].messages[0].reactions[0].userId:" in load_error(tmp_path, document)
+
+
+@pytest.mark.parametrize("field, value, place", [
+    ("token", "host-token", "sessions[1].users[0].token"),
+    ("id", "u-host", "sessions[1].users[0].id"),
+])
+def test_tokens_and_user_ids_are_unique_across_sessions(tmp_path, field, value, place):
+    document = minimal()
+    document["sessions"].append(second_session())
+    document["sessions"][1]["users"][0][field] = value
+    assert f": {place}:" in load_error(tmp_path, document)
+
+
+def test_chat_ids_are_unique_across_sessions(tmp_path):
+    document = minimal()
+    document["sessions"].append(second_session())
+    document["sessions"][1]["messages"][0]["chatId"] = "m-1"
+    assert ": sessions[1].messages[0].chatId:" in load_error(tmp_path, document)
+
+
+def test_session_ids_are_unique(tmp_path):
+    document = minimal()
+    document["sessions"].append(second_session())
+    document["sessions"][1]["id"] = "s-1"
+    assert ": sessions[1].id:" in load_error(tmp_path, document)
+
+
+def test_a_message_of_exactly_280_utf16_units_is_accepted():
+    document = mutate(_set(M0 + ["message"], "x" * 278 + "😀"))
+    assert utf16_length(fixtures.build_sessions(document)[0].messages["m-1"].text) == 280
+
+
+def test_a_missing_file_is_a_fixture_error(tmp_path):
+    with pytest.raises(FixtureError, match="cannot read"):
+        fixtures.load(tmp_path / "absent.yaml")
+
+
+def test_a_directory_is_a_fixture_error(tmp_path):
+    with pytest.raises(FixtureError, match="cannot read"):
+        fixtures.load(tmp_path)
+
+
+def test_a_file_that_is_not_utf8_is_a_fixture_error(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(b"sessions: \xff\xfe\n")
+    with pytest.raises(FixtureError, match="cannot read"):
+        fixtures.load(path)
+
+
+@pytest.mark.parametrize("text", ["sessions: [\n", "sessions:\n  - id: a\n   users: []\n", "{\"sessions\": "])
+def test_invalid_yaml_is_a_fixture_error_with_its_position(tmp_path, text):
+    path = tmp_path / "broken.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(FixtureError, match=r"line \d+, column \d+"):
+        fixtures.load(path)
+
+
+def test_an_empty_file_is_a_fixture_error(tmp_path):
+    path = tmp_path / "empty.yaml"
+    path.write_text("", encoding="utf-8")
+    with pytest.raises(FixtureError, match=r"\(document\)"):
+        fixtures.load(path)
+
+
+# -- Faker generation ------------------------------------------------------------
+def generated(seed: int, messages: int = 30) -> dict:
+    return fixtures.to_document(fixtures.load(messages=messages, seed=seed))
+
+
+def test_same_seed_gives_identical_data():
+    assert generated(seed=7) == generated(seed=7)
+
+
+def test_different_seeds_give_different_data():
+    assert generated(seed=7) != generated(seed=8)
+
+
+def test_generation_adds_n_messages_to_the_first_session_only(tmp_path):
+    document = minimal()
+    document["sessions"].append(second_session())
+    sessions = fixtures.load(write(tmp_path, document), messages=25, seed=3)
+    assert len(sessions[0].messages) == 2 + 25
+    assert list(sessions[1].messages) == ["m-9"]
+
+
+def test_generation_keeps_the_fixtures_own_messages():
+    plain = fixtures.to_document(fixtures.load())["sessions"][0]["messages"]
+    with_generated = generated(seed=1, messages=40)["sessions"][0]["messages"]
+    assert len(with_generated) == len(plain) + 40
+    assert with_generated[-len(plain):] == plain
+
+
+def test_generated_messages_come_before_the_fixtures_own_and_in_order():
+    sessions = fixtures.load(messages=40, seed=2)
+    times = [m.created_at for m in sessions[0].messages.values()]
+    assert times == sorted(times)
+    assert len(set(times)) == len(times)
+
+
+def test_generated_data_is_a_valid_fixture_document():
+    document = generated(seed=5, messages=200)
+    rebuilt = fixtures.build_sessions(copy.deepcopy(document))
+    assert fixtures.to_document(rebuilt) == document
+
+
+def test_generated_texts_fit_the_limit():
+    session = fixtures.load(messages=300, seed=11)[0]
+    assert all(1 <= utf16_length(m.text) <= 280 for m in session.messages.values())
+
+
+def test_generated_messages_are_written_by_session_users_and_react_legally():
+    session = fixtures.load(messages=300, seed=4)[0]
+    for message in session.messages.values():
+        assert message.user_id in session.users
+        pairs = [(r.user_id, r.name) for r in message.reactions]
+        assert len(pairs) == len(set(pairs))
+        assert all(user in session.users and name in REACTIONS for user, name in pairs)
+        assert all(r.chat_id == message.chat_id for r in message.reactions)
+
+
+def test_generated_history_has_reactions_and_pins():
+    session = fixtures.load(messages=300, seed=4)[0]
+    generated_messages = list(session.messages.values())[:300]
+    assert any(m.reactions for m in generated_messages)
+    assert any(not m.reactions for m in generated_messages)
+    assert any(m.pin_id for m in generated_messages)
+
+
+def test_zero_generated_messages_changes_nothing():
+    assert generated(seed=9, messages=0) == fixtures.to_document(fixtures.load())
+
+
+# -- to_document -----------------------------------------------------------------
+def data_of(document: dict) -> dict:
+    """A fixture document without its comments-like parts, with optional lists filled in."""
+    document = copy.deepcopy(document)
+    for session in document["sessions"]:
+        session.pop("description", None)
+        session.setdefault("messages", [])
+        for message in session["messages"]:
+            message.setdefault("reactions", [])
+    return document
+
+
+def test_to_document_round_trips_a_document():
+    assert fixtures.to_document(fixtures.build_sessions(minimal())) == data_of(minimal())
+
+
+def test_to_document_round_trips_the_default_fixture_document():
+    document = fixtures.read_document(DEFAULT_FIXTURES_PATH)
+    assert fixtures.to_document(fixtures.build_sessions(document)) == data_of(document)

@@ -1,0 +1,325 @@
+"""Routing as ASP.NET Core endpoint routing does it, the served spec, and start-up checks."""
+from __future__ import annotations
+
+import http.client
+import random
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+import yaml
+from openapi_spec_validator import validate
+from requests.structures import CaseInsensitiveDict
+
+import mockchats
+from conformance import check, operation_for
+from mockchats import operations
+
+SPEC_FILE = Path(__file__).resolve().parents[1] / "openapi" / "chats.yaml"
+PUBLIC_URL = "https://api.quicksync.me/v1"
+OPERATION_IDS = {"listChats", "createChat", "deleteChat", "addReaction", "listReactions",
+                 "deleteReaction", "deletePin"}
+AUTH = {"Authorization": "Bearer host-token"}
+
+
+# -- helpers -------------------------------------------------------------------
+def raw_request(api, method: str, target: str, body: bytes = b"", headers: dict | None = None):
+    """Send ``target`` byte for byte (no client-side normalising or re-quoting)."""
+    url = urlsplit(api.root_url)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    try:
+        connection.putrequest(method, target, skip_accept_encoding=True)
+        for name, value in {**AUTH, "Content-Length": str(len(body)), **(headers or {})}.items():
+            connection.putheader(name, value)
+        connection.endheaders(body)
+        raw = connection.getresponse()
+        response = requests.Response()
+        response.status_code = raw.status
+        response.headers = CaseInsensitiveDict(raw.getheaders())
+        response._content = raw.read()
+        return response
+    finally:
+        connection.close()
+
+
+def get_root(api, path: str, **kw) -> requests.Response:
+    """GET a path given from the server root, without following redirects; spec-checked."""
+    response = api.session.get(api.root_url + path, headers=AUTH, allow_redirects=False, timeout=10, **kw)
+    operation = operation_for("GET", path.split("?")[0])
+    if operation is not None:
+        check(operation, response)
+    return response
+
+
+def assert_empty(response) -> None:
+    assert response.content == b""
+    assert "Content-Type" not in response.headers
+
+
+# -- case and trailing slash --------------------------------------------------------
+@pytest.mark.parametrize("path", ["/V1/CHATS", "/v1/Chats", "/V1/chats/", "/v1/chats/", "/v1/CHATS/"])
+def test_list_path_matches_case_insensitively_and_with_a_trailing_slash(api, path):
+    response = get_root(api, path, params={"Take": 3})
+    assert response.status_code == 200
+    assert len(response.json()["messages"]) == 3
+
+
+@pytest.mark.parametrize("path", ["/v1/Chats/reactions", "/V1/CHATS/REACTIONS", "/v1/chats/Reactions/"])
+def test_literal_reactions_path_matches_case_insensitively(api, path):
+    chat = api.messages()[0]
+    response = get_root(api, path, params={"chatIds": chat["chatId"]})
+    assert response.status_code == 200
+    assert len(response.json()) == sum(r["count"] for r in chat["reactions"])
+
+
+def test_post_with_odd_case_and_trailing_slash_creates_without_redirect(api):
+    response = api.session.post(api.root_url + "/V1/Chats/", headers=AUTH, json={"message": "hi"},
+                                allow_redirects=False, timeout=10)
+    check(operation_for("POST", "/V1/Chats/"), response)
+    assert response.status_code == 200
+    assert response.json()["message"] == "hi"
+
+
+def test_delete_with_odd_case_reaches_the_message(api):
+    chat_id = api.create("bye")["chatId"]
+    response = api.session.delete(f"{api.root_url}/V1/CHATS/{chat_id}/", headers=AUTH,
+                                  allow_redirects=False, timeout=10)
+    check(operation_for("DELETE", f"/V1/CHATS/{chat_id}/"), response)
+    assert response.status_code == 204
+    assert all(m["chatId"] != chat_id for m in api.all_messages())
+
+
+def test_path_parameters_keep_their_case(api):
+    chat_id = api.create("case matters")["chatId"]
+    response = api.delete(f"/chats/{chat_id.upper()}")
+    assert response.status_code == 404
+    assert any(m["chatId"] == chat_id for m in api.all_messages())
+
+
+def test_encoded_slash_stays_inside_a_path_segment(api):
+    # Kestrel does not decode %2F in the path, so this targets deleteChat with an
+    # unknown chatId (a 404 problem), not an unknown route (an empty 404).
+    response = raw_request(api, "DELETE", "/v1/chats/a%2Fb")
+    check(operation_for("DELETE", "/v1/chats/a%2Fb"), response)
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == "application/problem+json; charset=utf-8"
+
+
+# -- 404 ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("path", [
+    "/", "/v1", "/v1/", "/v1/nothing", "/v1/chat", "/v1/chats/x/y", "/v1/chats/x/reactions/y/z",
+    "/v1/chats/x/pins", "/v2/chats", "/chats", "/v1/chats/x/pins/y/z", "/openapi.yaml",
+])
+@pytest.mark.parametrize("auth", [True, False])
+def test_unknown_path_is_404_with_no_body_and_no_content_type(api, path, auth):
+    response = api.session.get(api.root_url + path, headers=AUTH if auth else {},
+                               allow_redirects=False, timeout=10)
+    assert response.status_code == 404
+    assert_empty(response)
+
+
+def test_unknown_path_with_a_body_is_404_and_changes_nothing(api):
+    before = api.all_messages()
+    response = api.session.post(api.base_url + "/messages", headers=AUTH, json={"message": "hi"}, timeout=10)
+    assert response.status_code == 404
+    assert_empty(response)
+    assert api.all_messages() == before
+
+
+# -- 405 ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("method, path, allowed", [
+    ("PUT", "/chats", {"GET", "POST"}),
+    ("PATCH", "/chats", {"GET", "POST"}),
+    ("DELETE", "/chats", {"GET", "POST"}),
+    ("HEAD", "/chats", {"GET", "POST"}),
+    ("OPTIONS", "/chats", {"GET", "POST"}),
+    ("GET", "/chats/some-chat", {"DELETE"}),
+    ("POST", "/chats/some-chat", {"DELETE"}),
+    ("PUT", "/chats/some-chat", {"DELETE"}),
+    ("OPTIONS", "/chats/some-chat", {"DELETE"}),
+    ("GET", "/chats/some-chat/reactions", {"POST"}),
+    ("DELETE", "/chats/some-chat/reactions", {"POST"}),
+    ("GET", "/chats/some-chat/reactions/r", {"DELETE"}),
+    ("POST", "/chats/some-chat/pins/p", {"DELETE"}),
+    # The literal route (GET) and the {chatId} route (DELETE) both match this path.
+    ("POST", "/chats/reactions", {"DELETE", "GET"}),
+])
+@pytest.mark.parametrize("auth", [True, False])
+def test_wrong_method_is_405_with_allow_and_no_body(api, method, path, allowed, auth):
+    response = api.session.request(method, api.base_url + path, headers=AUTH if auth else {},
+                                   allow_redirects=False, timeout=10)
+    assert response.status_code == 405
+    assert_empty(response)
+    allow = response.headers["Allow"]
+    assert allow == ", ".join(allow.split(", ")), allow  # joined with ", " as ASP.NET joins them
+    assert set(allow.split(", ")) == allowed
+
+
+def test_wrong_method_changes_nothing(api):
+    before = api.all_messages()
+    chat_id = before[0]["chatId"]
+    for method in ("PUT", "PATCH", "POST"):
+        response = api.session.request(method, f"{api.base_url}/chats/{chat_id}", headers=AUTH,
+                                       json={"message": "x"}, timeout=10)
+        assert response.status_code == 405
+    assert api.all_messages() == before
+
+
+def test_literal_segment_wins_for_get_but_delete_reaches_the_parameter_route(api):
+    # DELETE /chats/reactions is deleteChat with chatId "reactions": an unknown message.
+    response = api.delete("/chats/reactions")
+    assert response.status_code == 404
+    assert response.json()["title"] == "Not Found"
+
+
+# -- the served spec -----------------------------------------------------------------------
+def test_openapi_json_lists_this_server_first_and_the_public_one_second(api):
+    response = api.session.get(api.root_url + "/openapi.json", timeout=10)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/json")
+    servers = response.json()["servers"]
+    assert servers[0]["url"] == api.base_url
+    assert servers[1]["url"] == PUBLIC_URL
+    assert len(servers) == 2
+
+
+def test_openapi_json_needs_no_token(api):
+    response = api.session.get(api.root_url + "/openapi.json", timeout=10)
+    assert response.status_code == 200
+
+
+def test_openapi_json_is_a_valid_openapi_document(api):
+    document = api.session.get(api.root_url + "/openapi.json", timeout=10).json()
+    validate(document)
+
+
+def test_openapi_json_is_the_spec_file_apart_from_servers(api):
+    served = api.session.get(api.root_url + "/openapi.json", timeout=10).json()
+    on_disk = yaml.safe_load(SPEC_FILE.read_text(encoding="utf-8"))
+    assert {k: v for k, v in served.items() if k != "servers"} == \
+           {k: v for k, v in on_disk.items() if k != "servers"}
+
+
+def test_openapi_json_path_is_case_insensitive(api):
+    response = api.session.get(api.root_url + "/OpenAPI.json", timeout=10, allow_redirects=False)
+    assert response.status_code == 200
+    assert response.json()["servers"][0]["url"] == api.base_url
+
+
+def test_spec_file_is_a_valid_openapi_document():
+    validate(yaml.safe_load(SPEC_FILE.read_text(encoding="utf-8")))
+
+
+def test_spec_file_declares_exactly_the_seven_operations():
+    document = yaml.safe_load(SPEC_FILE.read_text(encoding="utf-8"))
+    found = [op["operationId"] for item in document["paths"].values()
+             for method, op in item.items() if isinstance(op, dict) and "operationId" in op]
+    assert len(found) == len(set(found))
+    assert set(found) == OPERATION_IDS
+
+
+# -- start-up checks -------------------------------------------------------------------------
+def test_app_starts_when_handlers_match_the_spec(mock):
+    mockchats.create_app(mock.store)
+
+
+def test_app_refuses_to_start_when_a_handler_is_missing(mock, monkeypatch):
+    monkeypatch.delitem(operations.HANDLERS, "deletePin")
+    with pytest.raises(mockchats.StartupError, match=r"operation 'deletePin' in .* has no handler"):
+        mockchats.create_app(mock.store)
+
+
+def test_app_refuses_to_start_when_a_handler_is_extra(mock, monkeypatch):
+    monkeypatch.setitem(operations.HANDLERS, "pinChat", lambda store, caller, call: None)
+    with pytest.raises(mockchats.StartupError, match=r"handler 'pinChat' has no operation in "):
+        mockchats.create_app(mock.store)
+
+
+def test_startup_error_names_every_mismatch(mock, monkeypatch):
+    monkeypatch.delitem(operations.HANDLERS, "listChats")
+    monkeypatch.delitem(operations.HANDLERS, "addReaction")
+    monkeypatch.setitem(operations.HANDLERS, "pinChat", lambda store, caller, call: None)
+    with pytest.raises(mockchats.StartupError) as raised:
+        mockchats.create_app(mock.store)
+    for name in ("listChats", "addReaction", "pinChat"):
+        assert repr(name) in str(raised.value)
+
+
+# -- fuzz: odd input never breaks the server -------------------------------------------------
+SEGMENTS = ["v1", "V1", "chats", "CHATS", "reactions", "pins", "x", "", "%", "%Z", "%ZZ", "%2F", "%2f",
+            "%00", "%FF", "%C3%28", "%E2%82", "..", ".", "%2e%2e", "%C3%A9", "%F0%9F%98%80", "a%20b", "~",
+            "%25", ";x=1", "*", "openapi.json", "c46bc129-1e62-4807-8b19-13dc19025fcd"]
+QUERY_KEYS = ["Skip", "Take", "SortBy", "Ascending", "chatIds", "take", "chatIds[0]", "chatIds[x]",
+              "", "%", "%ZZ", "a%00b", "[", "]", "="]
+QUERY_VALUES = ["", "0", "-1", "20", "21", "abc", "%", "%ZZ", "%FF", "%00", "true", "yes", "Pinned",
+                ":thumbs_up:", "%E2%82", "1e9", "99999999999999999999", "+", "%20", "%20true%20", ",", "&"]
+CONTENT_TYPES = [None, "application/json", "text/plain", "application/json; charset=latin1",
+                 "application/x-www-form-urlencoded", "application/+json", "", ";", "application/json;;"]
+METHODS = ["GET", "POST", "DELETE", "PUT", "PATCH", "HEAD", "OPTIONS"]
+BODIES = [b"", b"{", b"}", b"[", b"null", b'{"message": "hi"}', b'{"reaction": ":thumbs_up:"}',
+          b'{"message": "\xff"}', b"\x00", b"\xef\xbb\xbf", b'{"a":' * 50, b'"' * 3, b"\\u0000",
+          b'{"message": "\\ud800"}', b'{"message": "\\uDE00x"}', b'{"\\u0000": 1}', b'{"message": 1e999}']
+
+
+def _odd_path(rng: random.Random) -> str:
+    parts = [rng.choice(SEGMENTS) for _ in range(rng.randint(0, 5))]
+    if rng.random() < 0.6:
+        parts = ["v1", "chats", *parts[:3]]
+    return "/" + "/".join(parts) + ("/" if rng.random() < 0.2 else "")
+
+
+def _odd_query(rng: random.Random) -> str:
+    pairs = []
+    for _ in range(rng.randint(0, 4)):
+        key, value = rng.choice(QUERY_KEYS), rng.choice(QUERY_VALUES)
+        pairs.append(rng.choice([f"{key}={value}", key, f"{key}=", f"={value}", f"{key}=={value}"]))
+    return ("?" + "&".join(pairs)) if pairs else rng.choice(["", "?", "?&", "?&&"])
+
+
+def _odd_body(rng: random.Random) -> bytes:
+    if rng.random() < 0.5:
+        return rng.choice(BODIES)
+    return bytes(rng.randrange(256) for _ in range(rng.randint(0, 64)))
+
+
+def test_fuzzed_requests_never_get_a_server_error(api):
+    rng = random.Random(20250626)
+    failures = []
+    for _ in range(1500):
+        method = rng.choice(METHODS)
+        target = _odd_path(rng) + _odd_query(rng)
+        body = _odd_body(rng) if method in ("POST", "PUT", "PATCH", "DELETE") else b""
+        headers = {}
+        content_type = rng.choice(CONTENT_TYPES)
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        if rng.random() < 0.1:
+            headers["Authorization"] = rng.choice(["Bearer ", "Bearer a@b", "bearer x y", "Basic x"])
+        response = raw_request(api, method, target, body, headers)
+        if response.status_code >= 500:
+            failures.append((method, target, body, headers, response.status_code))
+    assert failures == []
+    # Nothing odd got stored either: the session still reads back whole.
+    assert len(api.all_messages()) >= 1
+
+
+@pytest.mark.parametrize("target", [
+    "/v1/chats?Take=%", "/v1/chats?Take=%ZZ", "/v1/chats?%=%", "/v1/chats?Take=%FF",
+    "/v1/chats?SortBy=%E2%82", "/v1/chats?Ascending=%00", "/v1/chats/reactions?chatIds=%ZZ&chatIds=%",
+    "/v1/chats?&&&", "/v1/chats?=5", "/v1/chats?Take",
+])
+def test_bad_percent_encodings_in_the_query_are_client_errors_at_worst(api, target):
+    response = raw_request(api, "GET", target)
+    assert response.status_code in (200, 400)
+    check(operation_for("GET", target.split("?")[0]), response)
+
+
+@pytest.mark.parametrize("target", [
+    "/v1/chats/%ZZ", "/v1/chats/%", "/v1/chats/%00", "/v1/chats/%FF", "/v1/chats/%C3%28",
+    "/v1/chats/%ZZ/reactions/%", "/v1/chats/%/pins/%ZZ",
+])
+def test_bad_percent_encodings_in_path_parameters_are_not_found(api, target):
+    response = raw_request(api, "DELETE", target)
+    assert response.status_code == 404
+    check(operation_for("DELETE", target), response)
