@@ -1,54 +1,61 @@
 """The Flask app: routes registered from the spec, one pass per request.
 
-A request goes through each layer once: route (from the spec), token, binding and
-validation, the operation's handler (a model call), response. Every failure on the
-way is answered the way the real ASP.NET Core service answers it.
+A request goes through each layer once: route (from the spec), injected fault,
+token, binding and validation, the operation's handler (a model call), response,
+journal. Every failure on the way is answered the way the real ASP.NET Core
+service answers it.
 """
 from __future__ import annotations
 
 import logging
 import re
 import time
+from datetime import datetime, timezone
 from functools import partial
+from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from . import aspnet
-from .auth import OPEN, Authenticator, Unauthenticated
+from .auth import Unauthenticated
 from .binding import BindingFailed, RequestBinder
+from .faults import AFTER, Fault
 from .operations import HANDLERS, Call
 from .spec import Operation, Spec
-from .store import Forbidden, NotFound, Store
+from .store import Forbidden, NotFound
+
+if TYPE_CHECKING:
+    from .mock import Mock
 
 #: The mock's own request body limit (Kestrel's default is 30 MB).
 MAX_BODY_BYTES = 1024 * 1024
+#: Request bodies are kept in the journal up to this many bytes.
+JOURNAL_BODY_BYTES = 64 * 1024
 
 access_log = logging.getLogger("mockchats.access")
+_PREFER_CODE = re.compile(r"(?:^|[\s,;])code=(\d{3})\b")
 
 
 class StartupError(RuntimeError):
     """The spec and the handlers do not describe the same operations."""
 
 
-def create_app(store: Store, *, auth: str = OPEN, spec: Spec | None = None) -> Flask:
-    """Build the WSGI app serving ``store`` under the routes of ``spec``."""
+def create_app(mock: "Mock", *, spec: Spec | None = None) -> Flask:
+    """Build the WSGI app serving ``mock`` under the routes of ``spec``."""
+    from .control import control_plane  # the control plane sits on top of the app
+
     spec = spec or Spec()
     _check_handlers(spec)
     app = Flask("mockchats")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.url_map.strict_slashes = False
     app.url_map.merge_slashes = False
-    app.extensions["mockchats"] = {"store": store, "spec": spec}
-    authenticator = Authenticator(store, auth)
-    app.extensions["mockchats"]["authenticator"] = authenticator
+    app.extensions["mockchats"] = mock
 
-    allowed: dict[str, list[str]] = {}
     for op in spec.operations:
-        allowed.setdefault(op.path, []).append(op.method)
-    for op in spec.operations:
-        view = partial(_dispatch, op, RequestBinder(op), store, authenticator, ", ".join(allowed[op.path]))
+        view = partial(_dispatch, op, RequestBinder(op), mock)
         app.add_url_rule(
             spec.base_path + re.sub(r"\{(\w+)\}", r"<\1>", op.path),
             endpoint=op.operation_id,
@@ -57,36 +64,45 @@ def create_app(store: Store, *, auth: str = OPEN, spec: Spec | None = None) -> F
             provide_automatic_options=False,
         )
 
-    @app.get("/openapi.json")
+    @app.route("/openapi.json", methods=["GET"], provide_automatic_options=False)
     def openapi_document():
         base_url = request.host_url.rstrip("/") + spec.base_path
         return _json(200, spec.served(base_url))
+
+    app.register_blueprint(control_plane(mock))
 
     @app.before_request
     def start_clock():
         g.started = time.perf_counter()
 
     @app.after_request
-    def log_request(response: Response):
+    def log_and_journal(response: Response):
         elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
         access_log.info('%s "%s %s" %s %.1fms', request.remote_addr, request.method,
                         request.full_path.rstrip("?"), response.status_code, elapsed)
+        if not request.path.startswith(("/_mock", "/openapi.json")):
+            _journal(mock, spec, response, elapsed)
         return response
 
     @app.errorhandler(MethodNotAllowed)
     def method_not_allowed(error: MethodNotAllowed):
-        methods = [m for m in (error.valid_methods or []) if m not in ("HEAD", "OPTIONS")]
+        # Werkzeug adds HEAD to every GET rule; ASP.NET Core serves neither HEAD nor OPTIONS.
+        adapter = app.url_map.bind_to_environ(request.environ)
+        methods = [m for m in adapter.allowed_methods() if m not in ("HEAD", "OPTIONS")]
         return _empty(405, {"Allow": ", ".join(methods)})
 
     @app.errorhandler(HTTPException)
     def framework_error(error: HTTPException):
         # Unknown routes and oversize bodies: Kestrel answers both with no body.
+        if error.code == 413 and "record" in g:
+            g.record["violations"].append(f"the body is over the {MAX_BODY_BYTES}-byte limit")
         return _empty(error.code or 500)
 
     @app.errorhandler(Exception)
     def server_error(error: Exception):
+        # Never a client's doing (the tests make sure); answered as Kestrel does, empty.
         app.logger.exception("unhandled error")
-        return _json(500, aspnet.problem(500), aspnet.PROBLEM_JSON)
+        return _empty(500)
 
     templates = [spec.base_path + op.path for op in spec.operations] + ["/openapi.json"]
     app.wsgi_app = CanonicalPaths(app.wsgi_app, templates)
@@ -103,24 +119,46 @@ def _check_handlers(spec: Spec) -> None:
         raise StartupError("; ".join(problems))
 
 
-def _dispatch(op: Operation, binder: RequestBinder, store: Store, authenticator: Authenticator,
-              allow: str, **path: str) -> Response:
-    """Serve one request for ``op``: token, binding, handler, response."""
+def _dispatch(op: Operation, binder: RequestBinder, mock: "Mock", **path: str) -> Response:
+    """Serve one request for ``op``: fault, token, binding, handler, response."""
     if request.method != op.method:  # Werkzeug adds HEAD to GET rules; ASP.NET does not
-        return _empty(405, {"Allow": allow})
+        raise MethodNotAllowed()
+    record = g.record = {"operationId": op.operation_id, "user": None, "violations": [], "warnings": []}
+    fault = mock.faults.strike(op.operation_id, op.method, request.path)
+    if fault is not None and fault.when != AFTER:
+        struck = _fault_response(op, fault)
+        if struck is not None:
+            return struck
+    preferred = _preferred_response(op, record)
+    if preferred is not None:
+        return preferred
+    response = _operate(op, binder, mock, record, path)
+    if fault is not None and fault.when == AFTER:
+        return _fault_response(op, fault) or response
+    return response
+
+
+def _operate(op: Operation, binder: RequestBinder, mock: "Mock", record: dict, path: dict) -> Response:
+    violations, warnings = record["violations"], record["warnings"]
     try:
-        caller = authenticator.authenticate(request.headers.get("Authorization"))
-        query = binder.bind_query(request.args.items(multi=True))
+        caller = mock.authenticator.authenticate(request.headers.get("Authorization"))
+        record["user"] = {"id": caller.id, "name": caller.name, "role": caller.role}
+        query = binder.bind_query(request.args.items(multi=True), warnings)
         body = None
         if op.body_schema is not None:
-            binder.check_media_type(request.headers.get("Content-Type"))
-            body = binder.bind_body(request.get_data(cache=False))
-        result = HANDLERS[op.operation_id](store, caller, Call(path, query, body))
+            encoding = binder.check_media_type(request.headers.get("Content-Type"))
+            data = g.body = request.get_data(cache=False)
+            body = binder.bind_body(data, warnings, encoding)
+        result = HANDLERS[op.operation_id](mock.store, caller, Call(path, query, body))
     except Unauthenticated as exc:
+        violations.append("no bearer token" if exc.challenge == "Bearer" else "the bearer token is refused")
         return _empty(401, {"WWW-Authenticate": exc.challenge})
     except BindingFailed as exc:
         if exc.status == 400:
+            violations.extend(f"{key or '(body)'}: {message}" for key, messages in exc.errors.items()
+                              for message in messages)
             return _json(400, aspnet.validation_problem(exc.errors), aspnet.PROBLEM_JSON)
+        violations.append(f"Content-Type {request.headers.get('Content-Type')!r} is not JSON")
         return _json(exc.status, aspnet.problem(exc.status), aspnet.PROBLEM_JSON)
     except NotFound:
         return _json(404, aspnet.problem(404), aspnet.PROBLEM_JSON)
@@ -129,6 +167,81 @@ def _dispatch(op: Operation, binder: RequestBinder, store: Store, authenticator:
     if result is None:
         return _empty(op.success_status)
     return _json(op.success_status, result)
+
+
+def _fault_response(op: Operation, fault: Fault) -> Response | None:
+    """What an injected fault answers; None when it only delays the normal answer."""
+    if fault.delay_ms:
+        time.sleep(fault.delay_ms / 1000)
+    if fault.drop:
+        drop = request.environ.get("mockchats.drop_connection")
+        if drop is None:
+            raise RuntimeError("dropping a connection needs the mockchats server (mockchats.Server)")
+        drop()
+        g.dropped = True
+        return _empty(503)  # never reaches the client: its connection is gone
+    if fault.status is None:
+        return None
+    if fault.body is not None:
+        response = _json(fault.status, fault.body)
+    elif fault.status in (204, 304) or fault.status < 200:
+        response = _empty(fault.status)
+    else:
+        response = _json(fault.status, aspnet.problem(fault.status), aspnet.PROBLEM_JSON)
+    response.headers.update(fault.headers)
+    return response
+
+
+def _preferred_response(op: Operation, record: dict) -> Response | None:
+    """Prism's ``Prefer: code=NNN``: any status the spec declares, a conforming body, no change."""
+    match = _PREFER_CODE.search(request.headers.get("Prefer", ""))
+    if match is None:
+        return None
+    status = int(match.group(1))
+    declared = op.responses.get(str(status))
+    if declared is None:
+        record["warnings"].append(f"Prefer: code={status} is not a status {op.operation_id} declares; ignored")
+        return None
+    content = declared.get("content", {})
+    headers = {name: _HEADER_EXAMPLES.get(name, "1") for name in declared.get("headers", {})}
+    if not content:
+        return _empty(status, headers)
+    media, schema = next(iter(content.items()))[0], next(iter(content.values()))["schema"]
+    if media == "application/problem+json":
+        body = (aspnet.validation_problem({"Prefer": [f"Status {status} requested by the Prefer header."]})
+                if status == 400 else aspnet.problem(status))
+        response = _json(status, body, aspnet.PROBLEM_JSON)
+    else:
+        response = _json(status, Spec.example(schema))
+    response.headers.update(headers)
+    return response
+
+
+_HEADER_EXAMPLES = {"WWW-Authenticate": "Bearer", "Retry-After": "1"}
+
+
+def _journal(mock: "Mock", spec: Spec, response: Response, elapsed_ms: float) -> None:
+    record = g.get("record") or {
+        "operationId": None, "user": None, "warnings": [],
+        "violations": [f"{request.method} {request.path} is not an operation of the contract"],
+    }
+    requested = request.environ.get("mockchats.requested_path", request.path)
+    if "record" in g and requested != request.path:
+        record["warnings"].append(f"path {requested!r} is spelled {request.path!r} in the contract")
+    body = g.get("body")
+    mock.journal.record({
+        "time": aspnet.format_datetime(datetime.now(timezone.utc)),
+        "method": request.method,
+        "path": requested,
+        "query": request.args.to_dict(flat=False),
+        "body": body[:JOURNAL_BODY_BYTES].decode("utf-8", "replace") if body else None,
+        "user": record["user"],
+        "operationId": record["operationId"],
+        "status": None if g.get("dropped") else response.status_code,
+        "durationMs": round(elapsed_ms, 3),
+        "violations": record["violations"],
+        "warnings": record["warnings"],
+    })
 
 
 def _json(status: int, body, content_type: str = aspnet.JSON) -> Response:

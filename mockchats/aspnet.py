@@ -68,9 +68,23 @@ def validation_problem(errors: "OrderedDict[str, list[str]] | dict[str, list[str
     }
 
 
+_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
+
+
+def _escape_astral(match: re.Match) -> str:
+    code = ord(match.group()) - 0x10000
+    return f"\\u{0xD800 + (code >> 10):04X}\\u{0xDC00 + (code & 0x3FF):04X}"
+
+
 def dumps(body) -> bytes:
-    """Serialize as SystemTextJsonOutputFormatter does: compact, non-ASCII left literal."""
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """Serialize as SystemTextJsonOutputFormatter does: compact, UTF-8.
+
+    Its relaxed encoder writes BMP text literally ("é", "中") but still escapes every
+    character outside the BMP as an upper-case surrogate pair: an emoji goes out as
+    ``\\uD83D\\uDE00`` (dotnet/runtime#42847).
+    """
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return _ASTRAL.sub(_escape_astral, text).encode("utf-8")
 
 
 def format_datetime(value: datetime) -> str:
@@ -80,7 +94,7 @@ def format_datetime(value: datetime) -> str:
     at all on a whole second: ``2025-06-26T08:48:07.13Z``.
     """
     value = value.astimezone(timezone.utc)
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    text = f"{value.year:04d}-" + value.strftime("%m-%dT%H:%M:%S")
     if value.microsecond:
         text += "." + f"{value.microsecond:06d}".rstrip("0")
     return text + "Z"
@@ -101,6 +115,8 @@ def utf16_length(text: str) -> int:
     return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
 
 
+#: The blanks Int32.Parse and Boolean.Parse allow around a value (not Unicode's wider set).
+DOTNET_BLANKS = " \t\n\v\f\r"
 _INT32 = re.compile(r"[+-]?[0-9]+")
 _HEX = re.compile(r"(?:#|0[xX]|&[hH])([0-9A-Fa-f]{1,8})")
 
@@ -111,7 +127,7 @@ def parse_int32(text: str) -> int | None:
     Like BaseNumberConverter it also reads hex written ``0x1F``, ``&h1F`` or ``#1F``
     (as a 32-bit two's-complement value).
     """
-    stripped = text.strip()
+    stripped = text.strip(DOTNET_BLANKS)
     hex_digits = _HEX.fullmatch(stripped)
     if hex_digits:
         value = int(hex_digits.group(1), 16)
@@ -124,7 +140,7 @@ def parse_int32(text: str) -> int | None:
 
 def parse_bool(text: str) -> bool | None:
     """`bool.Parse`: "true"/"false" in any case, surrounding blanks allowed; nothing else."""
-    folded = text.strip().casefold()
+    folded = text.strip(DOTNET_BLANKS).casefold()
     if folded == "true":
         return True
     if folded == "false":

@@ -10,6 +10,7 @@ text length counts UTF-16 code units, and JSON deeper than 32 levels is refused.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections import OrderedDict
@@ -27,6 +28,8 @@ BODY_PARAMETER = "request"
 #: Namespace the backend's DTO types are assumed to live in (shown in conversion errors).
 DTO_NAMESPACE = "QuickSync.Api.Models"
 
+_INDEXED_KEY = re.compile(r"(.+)\[(\d+)\]")
+_CHARSET = re.compile(r"charset\s*=\s*([^;\s]+)", re.IGNORECASE)
 _JSON_MEDIA = re.compile(r"^(application/json|text/json|application/[^/;\s]+\+json)$")
 #: Which DataAnnotations attribute each JSON Schema keyword of a body stands for.
 _ANNOTATION_OF = {"required": "required", "minLength": "required", "pattern": "required",
@@ -57,6 +60,11 @@ def _utf16_max_length(validator, limit, instance, schema):
 DotNetValidator = validators.extend(jsonschema.Draft4Validator, {"maxLength": _utf16_max_length})
 
 
+def _contract_text(value) -> str:
+    """How the contract writes a bound query value (booleans as true/false)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def pascal_case(name: str) -> str:
     """The C# property name behind a camelCase JSON name (``message`` -> ``Message``)."""
     return name[:1].upper() + name[1:]
@@ -81,17 +89,35 @@ class RequestBinder:
         self._body_type = f"{DTO_NAMESPACE}.{operation.body_schema_name}"
 
     # -- query ------------------------------------------------------------
-    def bind_query(self, items: list[tuple[str, str]]) -> dict:
-        """Typed query values by parameter name; absent parameters take their defaults."""
+    def bind_query(self, items: list[tuple[str, str]], warnings: list[str] | None = None) -> dict:
+        """Typed query values by parameter name; absent parameters take their defaults.
+
+        What the framework accepts but the contract spells otherwise (``take`` for
+        ``Take``, ``chatIds[0]``, ``Pinned`` as ``pinned``) is added to ``warnings``.
+        """
+        warnings = [] if warnings is None else warnings
         raw: dict[str, list[str]] = {}
+        indexed: dict[str, dict[int, str]] = {}
         for key, value in items:
             folded = key.casefold()
-            # Collections also bind from indexed keys: chatIds[0]=a&chatIds[1]=b.
-            base = re.sub(r"\[\d+\]$", "", folded)
-            if base != folded and self._is_array(base):
-                folded = base
             if folded in self._query:
+                name = self._query[folded]["name"]
+                if key != name:
+                    warnings.append(f"query parameter {key!r} is spelled {name!r} in the contract")
                 raw.setdefault(folded, []).append(value)
+                continue
+            # Collections also bind from indexed keys: chatIds[0]=a&chatIds[1]=b.
+            match = _INDEXED_KEY.fullmatch(folded)
+            if match and self._is_array(match.group(1)):
+                name = self._query[match.group(1)]["name"]
+                warnings.append(f"query parameter {key!r} is spelled {name!r} (repeated) in the contract")
+                indexed.setdefault(match.group(1), {}).setdefault(int(match.group(2)), value)
+        for folded, by_index in indexed.items():
+            # CollectionModelBinder: the plain key wins when present; else indices from
+            # [0] on, in index order, up to the first gap.
+            if folded not in raw:
+                raw[folded] = list(itertools.takewhile(lambda v: v is not None,
+                                                       (by_index.get(i) for i in itertools.count())))
 
         errors: OrderedDict[str, list[str]] = OrderedDict()
         bound: dict = {}
@@ -111,8 +137,12 @@ class RequestBinder:
             value, error = self._convert(values[0], attempted, name, schema)
             if error:
                 errors[name] = [error]
-            else:
-                bound[name] = value
+                continue
+            bound[name] = value
+            if len(values) > 1:
+                warnings.append(f"query parameter {name!r} is repeated; only its first value is used")
+            if _contract_text(value) != values[0]:
+                warnings.append(f"{name}={values[0]!r} is spelled {_contract_text(value)!r} in the contract")
 
         for error in self._query_validator.iter_errors(bound):
             name = error.path[0]
@@ -128,6 +158,7 @@ class RequestBinder:
         return bound
 
     def _is_array(self, folded: str) -> bool:
+        """Whether the parameter with this case-folded name is a collection."""
         param = self._query.get(folded)
         return bool(param) and param["schema"].get("type") == "array"
 
@@ -152,21 +183,35 @@ class RequestBinder:
 
     # -- body -------------------------------------------------------------
     @staticmethod
-    def check_media_type(content_type: str | None) -> None:
-        """415 unless a JSON input formatter would read this body (checked before reading it)."""
-        media = (content_type or "").split(";", 1)[0].strip().lower()
-        if not _JSON_MEDIA.match(media):
-            raise BindingFailed(415)
+    def check_media_type(content_type: str | None) -> str:
+        """The body's text encoding; 415 unless the JSON input formatter would read it.
 
-    def bind_body(self, data: bytes) -> dict:
-        """The JSON body as a dict of canonical property names, validated."""
+        Checked before the body is read. The formatter reads UTF-8 and UTF-16 only; any
+        other declared charset is unsupported, as is any non-JSON media type.
+        """
+        media, _, parameters = (content_type or "").partition(";")
+        if not _JSON_MEDIA.match(media.strip().lower()):
+            raise BindingFailed(415)
+        charset = _CHARSET.search(parameters)
+        encoding = charset.group(1).strip('"').lower() if charset else "utf-8"
+        if encoding not in ("utf-8", "utf-16"):
+            raise BindingFailed(415)
+        return encoding
+
+    def bind_body(self, data: bytes, warnings: list[str] | None = None, encoding: str = "utf-8") -> dict:
+        """The JSON body as a dict of canonical property names, validated.
+
+        Property names spelled otherwise than in the contract (``Message``) bind, as
+        in the framework, and are added to ``warnings``.
+        """
+        warnings = [] if warnings is None else warnings
         no_bytes = data == b""
         if data.startswith(b"\xef\xbb\xbf"):
             data = data[3:]
         try:
-            text = data.decode("utf-8")
+            text = data.decode(encoding)
         except UnicodeDecodeError as exc:
-            self._fail_json("$", "The input is not valid UTF-8.", text=None, pos=exc.start, raw=data)
+            self._fail_json("$", f"The input is not valid {encoding.upper()}.", text=None, pos=exc.start)
         # Only a body of no bytes at all (Content-Length: 0) or a JSON null is "missing";
         # blanks (JSON whitespace only) reach System.Text.Json, which finds no token in them.
         bare = text.strip(_JSON_BLANKS)
@@ -179,6 +224,13 @@ class RequestBinder:
             self._fail_json("$", "The input does not contain any JSON tokens. Expected the input to "
                                  "start with a valid JSON token, while isFinalBlock is true.",
                             text=text, pos=len(text))
+        # Depth first, without recursion: json.loads would hit Python's own limit (a 500)
+        # on input the framework refuses at 32 levels.
+        if text.count("[") + text.count("{") > MAX_JSON_DEPTH:
+            breach = _depth_breach(text)
+            if breach is not None:
+                self._check_member_types(text, before=breach[1])
+                self._fail_depth(*breach, text)
         try:
             document = json.loads(text, object_pairs_hook=_Pairs, parse_constant=_reject_constant)
         except json.JSONDecodeError as exc:
@@ -190,9 +242,6 @@ class RequestBinder:
             self._check_member_types(text, before=pos)
             self._fail_json(_path_at(text, pos), f"'{exc.constant[0]}' is an invalid start of a value.",
                             text=text, pos=pos)
-        except RecursionError:
-            self._check_member_types(text, before=len(text))
-            self._fail_depth(text)
 
         if not isinstance(document, _Pairs):
             pos = len(text) - len(text.lstrip())
@@ -202,12 +251,12 @@ class RequestBinder:
         for key, value in document:
             declared = self._body_properties.get(key.casefold())
             if declared is None:
-                if _depth(value) > MAX_JSON_DEPTH - 1:
-                    self._fail_depth(text)
                 continue
             name, schema = declared
             if not _fits_json_type(value, schema):
                 self._check_member_types(text, before=len(text))
+            if key != name:
+                warnings.append(f"body property {key!r} is spelled {name!r} in the contract")
             values[name] = value  # the last of duplicate spellings wins, as in System.Text.Json
         present = {k: v for k, v in values.items() if v is not None}
         errors = self._annotation_errors(present)
@@ -256,7 +305,7 @@ class RequestBinder:
                 self._fail_json(_member_path(key), f"The JSON value could not be converted to {dotnet}.",
                                 text=text, pos=start + 1 if container else end)
 
-    def _fail_json(self, path: str, message: str, *, text: str | None, pos: int, raw: bytes | None = None):
+    def _fail_json(self, path: str, message: str, *, text: str | None, pos: int):
         """A System.Text.Json failure: the body parameter is then missing too."""
         line, byte = _line_and_byte(text, pos) if text is not None else (0, pos)
         detail = f"{message} Path: {path} | LineNumber: {line} | BytePositionInLine: {byte}."
@@ -265,8 +314,7 @@ class RequestBinder:
             (path, [detail]),
         ]))
 
-    def _fail_depth(self, text: str):
-        path, pos, kind = _depth_breach(text)
+    def _fail_depth(self, path: str, pos: int, kind: str, text: str):
         self._fail_json(path, f"The maximum configured depth of {MAX_JSON_DEPTH} has been exceeded. "
                               f"Cannot read next JSON {kind}.", text=text, pos=pos)
 
@@ -302,13 +350,6 @@ def _fits_json_type(value, schema: dict) -> bool:
     if kind == "boolean":
         return isinstance(value, bool)
     return True
-
-
-def _depth(value) -> int:
-    if isinstance(value, list):  # _Pairs is a list too
-        items = (v for _, v in value) if isinstance(value, _Pairs) else value
-        return 1 + max((_depth(v) for v in items), default=0)
-    return 0
 
 
 def _missing_property(error: jsonschema.ValidationError) -> str:
@@ -437,8 +478,8 @@ def _path_at(text: str, pos: int) -> str:
     return "$" if name is None else "$" + _member_path(name)[1:]
 
 
-def _depth_breach(text: str) -> tuple[str, int, str]:
-    """Path, offset and container kind of the first bracket that goes past the depth limit."""
+def _depth_breach(text: str) -> tuple[str, int, str] | None:
+    """Path, offset and container kind of the first bracket past the depth limit, if any."""
     depth = 0
     in_string = False
     i = 0
@@ -458,7 +499,7 @@ def _depth_breach(text: str) -> tuple[str, int, str]:
         elif ch in "}]":
             depth -= 1
         i += 1
-    return "$", 0, "object"
+    return None
 
 
 def _stj_syntax_message(exc: json.JSONDecodeError) -> tuple[str, int]:

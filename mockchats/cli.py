@@ -9,7 +9,9 @@ import click
 from . import __version__, fixtures
 from .app import StartupError
 from .auth import AUTH_MODES, OPEN
-from .server import Server, build
+from .journal import DEFAULT_SIZE
+from .mock import build
+from .server import Server
 
 
 @click.group()
@@ -31,11 +33,17 @@ def main() -> None:
 @click.option("--auth", type=click.Choice(AUTH_MODES), default=OPEN, show_default=True,
               help="open: unknown well-formed tokens join the default session as Clients; "
                    "strict: only fixture tokens are accepted.")
-def serve(host: str, port: int, fixtures_path: str | None, seed: int, messages: int, auth: str) -> None:
+@click.option("--journal-size", default=DEFAULT_SIZE, show_default=True, type=click.IntRange(1),
+              help="How many requests the journal (GET /_mock/requests) keeps.")
+@click.option("--admin-token", default=None, metavar="TOKEN",
+              help="Require 'Authorization: Bearer TOKEN' on every /_mock call.")
+def serve(host: str, port: int, fixtures_path: str | None, seed: int, messages: int, auth: str,
+          journal_size: int, admin_token: str | None) -> None:
     """Run the mock until Ctrl-C."""
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     try:
-        mock = build(fixtures_path, seed=seed, messages=messages, auth=auth)
+        mock = build(fixtures_path, seed=seed, messages=messages, auth=auth,
+                     journal_size=journal_size, admin_token=admin_token)
     except (fixtures.FixtureError, StartupError) as exc:
         raise click.ClickException(str(exc)) from None
     try:
@@ -47,6 +55,8 @@ def serve(host: str, port: int, fixtures_path: str | None, seed: int, messages: 
     echo(f"mockchats {__version__}: the QuickSync Chats API mock")
     echo(f"  base URL  {server.base_url}   (use it in place of https://api.quicksync.me/v1)")
     echo(f"  spec      {server.root_url}/openapi.json")
+    echo(f"  control   {server.root_url}/_mock  (reset, scenarios, faults, clock, journal"
+         + (", admin token required)" if admin_token else ")"))
     echo(f"  auth      {auth}" + ("  (unknown well-formed tokens join the default session as Clients)"
                                    if auth == OPEN else "  (fixture tokens only)"))
     echo("  users     role    token           name")

@@ -4,14 +4,19 @@ A fixture document (YAML or JSON, schema in ``fixtures/fixtures.schema.json``)
 lists sessions with their users, messages, reactions and pins. Loading validates
 it against the schema, then checks what a schema cannot (unique ids and tokens,
 references to users of the same session), and names the place of any fault.
-Faker can add generated messages to the default (first) session; under the same
-seed the result is identical from run to run.
+A session may ask for generated content (``generate: {messages: N, users: M}``):
+Faker-made Clients and messages with reactions and pins, identical under the same
+seed from run to run. ``--messages N`` asks the same for the default (first) session.
+
+Named scenarios are fixture documents in ``fixtures/scenarios/`` (plus ``default``,
+which is the shipped default fixtures file itself, so the two can never drift);
+:func:`list_scenarios` and :func:`load_scenario` find them by name.
 """
 from __future__ import annotations
 
 import json
 import random
-import uuid
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -20,16 +25,42 @@ from faker import Faker
 
 from .aspnet import format_datetime, parse_datetime
 from .binding import DotNetValidator
-from .resources import DEFAULT_FIXTURES_PATH, FIXTURE_SCHEMA_PATH
-from .store import THUMBS_DOWN, THUMBS_UP, Message, Reaction, Session, User
+from .resources import DEFAULT_FIXTURES_PATH, FIXTURE_SCHEMA_PATH, data_path
+from .store import CLIENT, THUMBS_DOWN, THUMBS_UP, Message, Reaction, Session, User
 
 DEFAULT_SEED = 0
+#: The shipped scenarios: one fixture document per file, named by its file name.
+SCENARIOS_DIR = data_path("fixtures/scenarios")
+#: The scenario that is the shipped default fixtures file itself rather than a copy of it.
+DEFAULT_SCENARIO = "default"
+
 #: Where generated history ends when the fixtures hold no message to anchor it.
 _GENERATED_ANCHOR = datetime(2025, 6, 26, 8, 0, tzinfo=timezone.utc)
+#: How many Faker sentences each generation draws up front; messages pick from them,
+#: since a Faker call per message would make 100,000 messages take many seconds.
+_SENTENCE_POOL_SIZE = 400
+#: Share of generated messages made of several pooled sentences (the long ones).
+_PARAGRAPH_RATE = 0.08
+#: Pareto shape of the number of users reacting to a generated message: about 60% get
+#: no reaction, a few percent are popular with ten or more.
+_REACTION_TAIL = 1.3
+#: Pareto shape of how much each user writes: some users talk much more than others.
+_CHATTINESS_TAIL = 1.5
+_PIN_RATE = 0.02
+_MAX_MESSAGE_UNITS = 280
 
 
 class FixtureError(ValueError):
     """A fixture document is unreadable or invalid; the message names the place."""
+
+
+class UnknownScenario(FixtureError):
+    """No shipped scenario has this name; the message (and ``known``) lists those that do."""
+
+    def __init__(self, name: str, known: list[str], reason: str = "unknown scenario"):
+        self.name = name
+        self.known = known
+        super().__init__(f"{reason} {name!r}; known scenarios: {', '.join(known)}")
 
 
 def _schema_validator() -> DotNetValidator:
@@ -58,12 +89,28 @@ def read_document(path: Path | str) -> dict:
                            f"{getattr(exc, 'problem', None) or exc}") from None
 
 
-def build_sessions(document, source: str = "fixtures") -> list[Session]:
-    """Validate a fixture document and turn it into model objects."""
+def build_sessions(document, source: str = "fixtures", *, seed: int = DEFAULT_SEED,
+                   messages: int = 0) -> list[Session]:
+    """Validate a fixture document and turn it into model objects, generated content included.
+
+    Each session's ``generate`` is carried out under ``seed`` once the whole document
+    is checked; ``messages`` more generated messages go to the default (first) session.
+    """
     error = next(iter(sorted(_VALIDATOR.iter_errors(document), key=lambda e: list(e.path))), None)
     if error is not None:
         raise FixtureError(f"{source}: {_place(error.absolute_path)}: {error.message}")
+    sessions = _listed_sessions(document, source)
+    tokens = {u.token for s in sessions for u in s.users.values() if u.token}
+    for index, (session, raw_session) in enumerate(zip(sessions, document["sessions"])):
+        plan = raw_session.get("generate", {})
+        generate(session, seed=_session_seed(seed, index), users=plan.get("users", 0),
+                 messages=plan.get("messages", 0) + (messages if index == 0 else 0),
+                 taken_tokens=tokens)
+    return sessions
 
+
+def _listed_sessions(document: dict, source: str) -> list[Session]:
+    """The sessions a valid document lists, after the checks a schema cannot make."""
     sessions: list[Session] = []
     seen_ids: dict[str, str] = {}
     tokens: dict[str, str] = {}
@@ -120,49 +167,169 @@ def build_sessions(document, source: str = "fixtures") -> list[Session]:
 
 
 def load(path: Path | str | None = None, *, seed: int = DEFAULT_SEED, messages: int = 0) -> list[Session]:
-    """Load a fixture file (the shipped defaults when ``path`` is None) and add generated messages."""
+    """Load a fixture file (the shipped defaults when ``path`` is None) with its generated content,
+    plus ``messages`` generated messages in the default session."""
     path = Path(path) if path is not None else DEFAULT_FIXTURES_PATH
-    document = read_document(path)
-    sessions = build_sessions(document, str(path))
-    if messages:
-        generate_messages(sessions[0], messages, seed)
-    return sessions
+    return build_sessions(read_document(path), str(path), seed=seed, messages=messages)
 
 
-def generate_messages(session: Session, count: int, seed: int) -> None:
-    """Add ``count`` Faker-made messages, with reactions and a few pins, before the existing ones.
+# -- scenarios -------------------------------------------------------------------
+def list_scenarios() -> list[dict]:
+    """Every shipped scenario as ``{"name", "description"}``, sorted by name."""
+    return [{"name": name, "description": _description(path)}
+            for name, path in _scenario_paths().items()]
 
-    Everything, ids included, comes from ``seed``: the same seed gives the same history.
+
+def scenario_path(name: str) -> Path:
+    """The fixture file behind scenario ``name``.
+
+    Names are looked up among the shipped ones, never joined to a directory, so a
+    name cannot reach another file; one with a path separator is refused outright.
     """
+    paths = _scenario_paths()
+    if any(separator in name for separator in ("/", "\\")):
+        raise UnknownScenario(name, list(paths), "a scenario is named, not a path:")
+    if name not in paths:
+        raise UnknownScenario(name, list(paths))
+    return paths[name]
+
+
+def load_scenario(name: str, *, seed: int = DEFAULT_SEED) -> list[Session]:
+    """Load the shipped scenario ``name`` (see :func:`list_scenarios`) under ``seed``."""
+    return load(scenario_path(name), seed=seed)
+
+
+def _scenario_paths() -> dict[str, Path]:
+    """Scenario names and their files, sorted by name.
+
+    ``default`` is the shipped default fixtures file, which ``mockchats serve`` loads
+    without ``--fixtures``: one file, so the scenario and the defaults cannot drift.
+    """
+    paths = {path.stem: path for path in SCENARIOS_DIR.glob("*.yaml")}
+    paths[DEFAULT_SCENARIO] = DEFAULT_FIXTURES_PATH
+    return dict(sorted(paths.items()))
+
+
+def _description(path: Path) -> str:
+    document = read_document(path)
+    return document.get("description", "") if isinstance(document, dict) else ""
+
+
+# -- generation ------------------------------------------------------------------
+def generate(session: Session, *, seed: int | str, users: int = 0, messages: int = 0,
+             taken_tokens: set[str] | None = None) -> None:
+    """Add ``users`` Faker-made Clients, then ``messages`` Faker-made messages by all the
+    session's users, with reactions and a few pins, before its existing messages.
+
+    Everything, ids included, comes from ``seed`` (an int or a string): the same seed
+    gives the same result. Generated tokens avoid ``taken_tokens`` (the session's own
+    when None), which is updated with them.
+    """
+    if not users and not messages:
+        return
+    rng = random.Random(seed)
     fake = Faker("en_US")
     fake.seed_instance(seed)
-    rng = random.Random(seed)
+    if taken_tokens is None:
+        taken_tokens = {u.token for u in session.users.values() if u.token}
+    _generate_users(session, users, rng, fake, taken_tokens)
+    if messages:
+        _generate_messages(session, messages, rng, _sentence_pool(fake, rng))
+
+
+def generate_messages(session: Session, count: int, seed: int | str) -> None:
+    """Add ``count`` Faker-made messages, with reactions and a few pins, before the existing ones."""
+    generate(session, seed=seed, messages=count)
+
+
+def _session_seed(seed: int, index: int) -> str:
+    """Each session generates from its own stream: same seed, same data, and no shared ids."""
+    return f"{seed}/{index}"
+
+
+def _generate_users(session: Session, count: int, rng: random.Random, fake: Faker,
+                    taken_tokens: set[str]) -> None:
+    """Add ``count`` Clients with Faker names and tokens ``<first name>-<n>-token``."""
+    number = 0
+    for _ in range(count):
+        first = fake.first_name()
+        name = f"{first} {fake.last_name()}"
+        stem = re.sub(r"[^a-z0-9]", "", first.lower()) or "user"
+        while True:  # b64token-safe by construction; n makes it unique
+            number += 1
+            token = f"{stem}-{number}-token"
+            if token not in taken_tokens:
+                break
+        taken_tokens.add(token)
+        user = User(_seeded_id(rng), name, CLIENT, token, session.id)
+        session.users[user.id] = user
+
+
+def _sentence_pool(fake: Faker, rng: random.Random) -> list[str]:
+    """Faker sentences of 3 to 30 words, drawn once per generation for messages to pick from."""
+    return [_fit(fake.sentence(nb_words=rng.randint(3, 30))) for _ in range(_SENTENCE_POOL_SIZE)]
+
+
+def _generate_messages(session: Session, count: int, rng: random.Random, texts: list[str]) -> None:
+    """Add ``count`` messages by the session's users (some chattier than others), each 5 s
+    to 15 min before the next, ending where the session's own messages begin."""
     users = list(session.users.values())
+    chattiness = [rng.paretovariate(_CHATTINESS_TAIL) for _ in users]
+    authors = rng.choices(users, weights=chattiness, k=count)
     existing = [m.created_at for m in session.messages.values()]
     moment = min(existing) if existing else _GENERATED_ANCHOR
     generated = []
-    for _ in range(count):
-        moment -= timedelta(seconds=rng.randint(5, 900), microseconds=rng.randint(0, 999) * 1000)
-        author = rng.choice(users)
-        text = fake.sentence(nb_words=rng.randint(3, 30))[:280]
-        message = Message(_seeded_id(rng), author.id, text, moment)
-        for user in users:
-            roll = rng.random()
-            name = THUMBS_UP if roll < 0.25 else THUMBS_DOWN if roll < 0.32 else None
-            if name:
-                message.reactions.append(Reaction(_seeded_id(rng), message.chat_id, user.id, name))
-        if rng.random() < 0.02:
+    for author in authors:
+        moment -= timedelta(milliseconds=rng.randrange(5_000, 900_000))  # 5 s to 15 min earlier
+        message = Message(_seeded_id(rng), author.id, _message_text(texts, rng), moment)
+        message.reactions = _generated_reactions(message.chat_id, users, rng)
+        if rng.random() < _PIN_RATE:
             message.pin_id = _seeded_id(rng)
         generated.append(message)
-    # Oldest first, then the fixture's own messages, so the dict keeps creation order.
+    # Oldest first, then the session's own messages, so the dict keeps creation order.
     ordered = {m.chat_id: m for m in reversed(generated)}
     ordered.update(session.messages)
     session.messages = ordered
 
 
-def to_document(sessions: list[Session]) -> dict:
-    """The fixture document describing ``sessions`` (the inverse of :func:`build_sessions`)."""
-    document = {"sessions": []}
+def _message_text(texts: list[str], rng: random.Random) -> str:
+    """Mostly one sentence; now and then a paragraph of several, cut to the limit."""
+    if rng.random() < _PARAGRAPH_RATE:
+        return _fit(" ".join(rng.choices(texts, k=rng.randint(2, 6))))
+    return rng.choice(texts)
+
+
+def _generated_reactions(chat_id: str, users: list[User], rng: random.Random) -> list[Reaction]:
+    """A skewed number of distinct reacting users (most messages none, a few many), each
+    giving a thumbs up with the message's own probability, or a thumbs down."""
+    reacting = min(len(users), int(rng.paretovariate(_REACTION_TAIL)) - 1)
+    if reacting <= 0:
+        return []
+    liking = rng.random() ** (1 / 3)  # Beta(3, 1): mostly liked, now and then disputed
+    return [Reaction(_seeded_id(rng), chat_id, user.id,
+                     THUMBS_UP if rng.random() < liking else THUMBS_DOWN)
+            for user in rng.sample(users, reacting)]
+
+
+def _fit(text: str) -> str:
+    """``text`` cut to at most 280 UTF-16 code units (what a message may hold).
+
+    Cut in UTF-16 itself; a surrogate pair split at the end is dropped whole.
+    """
+    encoded = text.encode("utf-16-le")
+    if len(encoded) <= 2 * _MAX_MESSAGE_UNITS:
+        return text
+    return encoded[:2 * _MAX_MESSAGE_UNITS].decode("utf-16-le", "ignore").rstrip()
+
+
+def to_document(sessions: list[Session], *, description: str | None = None) -> dict:
+    """The fixture document describing ``sessions`` (the inverse of :func:`build_sessions`).
+
+    Generated content is listed item by item, so the document loads to the same state
+    under any seed; ``description`` makes it a scenario-like document.
+    """
+    document = {"description": description} if description is not None else {}
+    document["sessions"] = []
     for session in sessions:
         raw_session = {"id": session.id, "users": [], "messages": []}
         for user in session.users.values():
@@ -182,8 +349,16 @@ def to_document(sessions: list[Session]) -> dict:
     return document
 
 
+#: The bits that make 128 random bits a version 4, RFC 4122 variant UUID.
+_UUID4_KEEP = ~((0xC000 << 48) | (0xF000 << 64))
+_UUID4_SET = (0x8000 << 48) | (0x4000 << 64)
+
+
 def _seeded_id(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    """A Guid-formatted version 4 UUID from ``rng``: ``str(uuid.UUID(int=..., version=4))``,
+    written out directly because generation makes hundreds of thousands of them."""
+    digits = f"{rng.getrandbits(128) & _UUID4_KEEP | _UUID4_SET:032x}"
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
 def _require_member(session: Session, user_id: str, place: str) -> None:

@@ -1,41 +1,17 @@
 """Serving the app on a production-grade WSGI server (waitress, multi-threaded).
 
-``build`` assembles store and app from the command-line choices; ``Server`` binds
-a port (the OS picks one for port 0) and serves until stopped, in the foreground
+``Server`` binds a port (the OS picks one for port 0) and serves until stopped, in the foreground
 (``mockchats serve``) or in a background thread (tests, the pytest plugin).
 """
 from __future__ import annotations
 
+import socket
 import threading
-from dataclasses import dataclass
-from pathlib import Path
 
-from flask import Flask
 from waitress.server import create_server
-
-from . import fixtures
-from .app import create_app
-from .auth import OPEN
-from .store import Store
 
 #: Worker threads answering requests; the store's lock keeps their updates whole.
 THREADS = 8
-
-
-@dataclass
-class Mock:
-    """A ready-to-serve mock: its state and its WSGI app."""
-
-    store: Store
-    app: Flask
-    auth: str
-
-
-def build(fixtures_path: Path | str | None = None, *, seed: int = fixtures.DEFAULT_SEED,
-          messages: int = 0, auth: str = OPEN) -> Mock:
-    """Load the fixtures (the shipped defaults when None) and build the app over them."""
-    store = Store(fixtures.load(fixtures_path, seed=seed, messages=messages))
-    return Mock(store, create_app(store, auth=auth), auth)
 
 
 class Server:
@@ -43,7 +19,8 @@ class Server:
 
     def __init__(self, app, host: str = "127.0.0.1", port: int = 8080, threads: int = THREADS):
         # Binding happens here, so a port in use fails at once with OSError.
-        self._server = create_server(app, host=host, port=port, threads=threads,
+        self._server = create_server(self._with_connection_drop(app), host=host, port=port,
+                                     threads=threads,
                                      ident="mockchats", clear_untrusted_proxy_headers=True)
         self.host = host
         self.port = self._server.effective_port
@@ -67,6 +44,21 @@ class Server:
         self._thread = threading.Thread(target=self._server.run, name="mockchats", daemon=True)
         self._thread.start()
         return self
+
+    def _with_connection_drop(self, app):
+        """Give the app a way to drop the request's connection without answering (faults)."""
+        def wsgi(environ, start_response):
+            peer = (environ.get("REMOTE_ADDR"), environ.get("REMOTE_PORT"))
+            environ["mockchats.drop_connection"] = lambda: self._drop(*peer)
+            return app(environ, start_response)
+        return wsgi
+
+    def _drop(self, address: str, port: str) -> None:
+        for channel in list(self._server._map.values()):  # waitress keeps its channels here
+            peer = getattr(channel, "addr", None)
+            if isinstance(peer, tuple) and peer[:2] == (address, int(port)):
+                channel.socket.shutdown(socket.SHUT_RDWR)
+                return
 
     def stop(self) -> None:
         self._server.close()

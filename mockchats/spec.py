@@ -56,6 +56,27 @@ class Spec:
             return [self.resolve(item) for item in node]
         return node
 
+    @staticmethod
+    def example(schema: dict):
+        """A minimal value that conforms to a resolved ``schema`` (for ``Prefer: code=``)."""
+        if "example" in schema:
+            return schema["example"]
+        if "enum" in schema:
+            return schema["enum"][0]
+        kind = schema.get("type")
+        if kind == "object":
+            properties = schema.get("properties", {})
+            return {name: Spec.example(properties[name]) for name in schema.get("required", [])}
+        if kind == "array":
+            return [Spec.example(schema["items"])] * schema.get("minItems", 0)
+        if kind == "integer":
+            return max(0, schema.get("minimum", 0))
+        if kind == "boolean":
+            return False
+        if kind == "string":
+            return "2025-06-26T08:48:07.13Z" if schema.get("format") == "date-time" else "string"
+        return None
+
     def served(self, base_url: str) -> dict:
         """The document as the mock serves it: its own base URL first in ``servers``."""
         document = copy.deepcopy(self.document)
@@ -81,9 +102,10 @@ class Spec:
                     continue
                 raw = item[method]
                 body_schema = body_name = None
-                content = self.resolve(raw.get("requestBody", {})).get("content", {})
-                if "application/json" in content:
-                    schema = raw["requestBody"]["content"]["application/json"]["schema"]
+                body = raw.get("requestBody", {})
+                body = self._lookup(body["$ref"]) if "$ref" in body else body
+                if "application/json" in body.get("content", {}):
+                    schema = body["content"]["application/json"]["schema"]
                     body_name = schema.get("$ref", "").rsplit("/", 1)[-1] or None
                     body_schema = self.resolve(schema)
                 successes = sorted(int(s) for s in raw["responses"] if s.startswith("2"))

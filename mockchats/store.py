@@ -8,7 +8,6 @@ concurrent requests never lose an update; it is never held across I/O.
 """
 from __future__ import annotations
 
-import copy
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -40,7 +39,7 @@ class Forbidden(Exception):
     """The caller is known but may not do this."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class User:
     id: str
     name: str
@@ -53,7 +52,7 @@ class User:
         return self.role == HOST
 
 
-@dataclass
+@dataclass(frozen=True)
 class Reaction:
     id: str
     chat_id: str
@@ -73,12 +72,21 @@ class Message:
     def reaction_count(self, name: str) -> int:
         return sum(1 for r in self.reactions if r.name == name)
 
+    def clone(self) -> "Message":
+        # Users and reactions are immutable and shared; only the mutable parts are copied.
+        return Message(self.chat_id, self.user_id, self.text, self.created_at,
+                       list(self.reactions), self.pin_id)
+
 
 @dataclass
 class Session:
     id: str
     users: dict[str, User] = field(default_factory=dict)
     messages: dict[str, Message] = field(default_factory=dict)
+
+    def clone(self) -> "Session":
+        return Session(self.id, dict(self.users),
+                       {chat_id: m.clone() for chat_id, m in self.messages.items()})
 
 
 @dataclass(frozen=True)
@@ -128,22 +136,31 @@ class Store:
     """
 
     def __init__(self, sessions: Iterable[Session], *, now: Callable[[], datetime] = _utcnow):
-        self._initial = list(sessions)
-        if not self._initial:
-            raise ValueError("a store needs at least one session")
         self.now = now
         self._lock = threading.RLock()
+        self._loaded = self._checked(sessions)
         self.reset()
 
     # -- state as a whole -------------------------------------------------
     def reset(self) -> None:
         """Forget everything that happened since loading."""
-        sessions = copy.deepcopy(self._initial)
+        self.replace(self._loaded)
+
+    def replace(self, sessions: Iterable[Session]) -> None:
+        """Make ``sessions`` the current state; :meth:`reset` still returns to the loaded one."""
+        sessions = [s.clone() for s in self._checked(sessions)]
+        users = {u.id: u for s in sessions for u in s.users.values()}
+        tokens = {u.token: u for u in users.values() if u.token}
         with self._lock:
             self._sessions = {s.id: s for s in sessions}
             self._default_session_id = sessions[0].id
-            self._users = {u.id: u for s in sessions for u in s.users.values()}
-            self._tokens = {u.token: u for u in self._users.values() if u.token}
+            self._users = users
+            self._tokens = tokens
+
+    def snapshot(self) -> list[Session]:
+        """A copy of every session, for export; later changes do not reach it."""
+        with self._lock:
+            return [s.clone() for s in self._sessions.values()]
 
     @property
     def default_session_id(self) -> str:
@@ -152,7 +169,37 @@ class Store:
     def users(self) -> list[User]:
         """Every user of every session, in load order."""
         with self._lock:
-            return [copy.copy(u) for s in self._sessions.values() for u in s.users.values()]
+            return [u for s in self._sessions.values() for u in s.users.values()]
+
+    def create_session(self, users: Iterable[tuple[str, str]]) -> Session:
+        """A new, empty session with fresh ids and tokens for the given (name, role) pairs."""
+        session = Session(new_id())
+        for name, role in users:
+            if role not in ROLES:
+                raise ValueError(f"role must be one of {ROLES}, not {role!r}")
+            user = User(new_id(), name, role, f"{new_id()}", session.id)
+            session.users[user.id] = user
+        with self._lock:
+            self._sessions[session.id] = session
+            for user in session.users.values():
+                self._users[user.id] = user
+                self._tokens[user.token] = user
+            return session.clone()
+
+    def session(self, session_id: str) -> Session:
+        """A copy of one session; NotFound when there is none with that id."""
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is None:
+                raise NotFound(f"session {session_id}")
+            return session.clone()
+
+    @staticmethod
+    def _checked(sessions: Iterable[Session]) -> list[Session]:
+        sessions = list(sessions)
+        if not sessions:
+            raise ValueError("a store needs at least one session")
+        return sessions
 
     # -- identity ---------------------------------------------------------
     def user_for_token(self, token: str) -> User | None:

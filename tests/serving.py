@@ -29,6 +29,8 @@ class ServeProcess:
             match = _BASE_URL.search(line)
             if match:
                 self.base_url = match.group(1)
+            # Read the whole banner here: communicate() later bypasses this reader's buffer.
+            if line.startswith("Press Ctrl-C") and hasattr(self, "base_url"):
                 return
         self.process.kill()
         raise AssertionError(f"no base URL printed: {self.banner} {self.process.stderr.read()}")

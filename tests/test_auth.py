@@ -164,6 +164,13 @@ def test_unknown_token_can_delete_its_own_message(api):
     assert api.delete(f"/chats/{created['chatId']}", token="guest-token-1").status_code == 204
 
 
+def test_a_jwt_whose_payload_is_too_deep_to_read_is_an_opaque_token(api):
+    payload = base64.urlsafe_b64encode(("[" * 5000 + "]" * 5000).encode()).rstrip(b"=").decode()
+    token = f"{b64url({'alg': 'none'})}.{payload}."
+    response = api.get("/chats", token=token)
+    assert response.status_code == 200
+
+
 def test_unknown_token_identity_is_stable_across_requests(api):
     first = author_of(api, create_as(api, "guest-token-1")["chatId"])
     second = author_of(api, create_as(api, "guest-token-1")["chatId"])

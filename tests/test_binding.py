@@ -444,7 +444,9 @@ def test_non_finite_literal_in_an_unknown_property_is_not_json_either(api):
         assert_json_failure(response, "$.extra")
 
 
-@pytest.mark.parametrize("depth, kind", [(32, "array"), (33, "array"), (100, "array"), (40, "object")])
+@pytest.mark.parametrize("depth, kind", [(32, "array"), (33, "array"), (100, "array"), (40, "object"),
+                                         (500, "array"), (900, "array"), (5000, "array"),
+                                         (900, "object")])
 def test_json_nested_deeper_than_32_is_refused(api, depth, kind):
     inner = nested_array(depth) if kind == "array" else '{"a":' * depth + "1" + "}" * depth
     with nothing_changes(api):
@@ -455,6 +457,28 @@ def test_json_nested_deeper_than_32_is_refused(api, depth, kind):
         [message] = errors["$.extra"]
         assert message.startswith("The maximum configured depth of 32 has been exceeded. "
                                   f"Cannot read next JSON {kind}. Path: $.extra | LineNumber: 0 | ")
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "UTF-8", '"utf-8"'])
+def test_utf8_charset_is_read(api, charset):
+    response = post_chat(api, '{"message": "héllo"}', content_type=f"application/json; charset={charset}")
+    assert response.status_code == 200
+    assert response.json()["message"] == "héllo"
+
+
+def test_utf16_charset_is_read(api):
+    data = '{"message": "héllo"}'.encode("utf-16")
+    response = post_chat(api, data, content_type="application/json; charset=utf-16")
+    assert response.status_code == 200
+    assert response.json()["message"] == "héllo"
+
+
+@pytest.mark.parametrize("charset", ["latin1", "iso-8859-1", "utf8", "ascii"])
+def test_a_charset_the_json_formatter_cannot_read_is_unsupported(api, charset):
+    with nothing_changes(api):
+        response = post_chat(api, '{"message": "hi"}', content_type=f"application/json; charset={charset}")
+        assert response.status_code == 415
+        assert response.json()["title"] == "Unsupported Media Type"
 
 
 def test_json_nested_exactly_32_deep_is_accepted(api):
@@ -519,11 +543,12 @@ def test_utf8_byte_order_mark_is_skipped(api):
     assert response.json()["message"] == "hi"
 
 
-def test_non_ascii_text_is_stored_and_returned_literally(api):
+def test_bmp_text_is_written_literally_and_emoji_as_upper_case_surrogate_pairs(api):
+    # System.Text.Json's relaxed encoder: BMP text as is, astral characters escaped.
     text = f"héllo 中文 {EMOJI}"
     response = post_chat(api, json.dumps({"message": text}, ensure_ascii=False))
     assert response.status_code == 200
-    assert text.encode("utf-8") in response.content
+    assert "héllo 中文 \\uD83D\\uDE00".encode("utf-8") in response.content
     assert response.json()["message"] == text
 
 
@@ -546,7 +571,8 @@ def test_reaction_outside_the_allowed_values_is_refused(api, chat_id, reaction):
         assert_validation_problem(response, {"Reaction": [REACTION_NOT_ALLOWED]})
 
 
-@pytest.mark.parametrize("body", ["{}", '{"emoji": ":thumbs_up:"}'])
+@pytest.mark.parametrize("body", ["{}", '{"emoji": ":thumbs_up:"}', '{"reaction": ""}',
+                                  '{"reaction": "  "}', '{"reaction": null}'])
 def test_missing_reaction_is_required(api, chat_id, body):
     with nothing_changes(api):
         response = api.post(f"/chats/{chat_id}/reactions", data=body, headers=JSON)

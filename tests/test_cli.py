@@ -7,6 +7,7 @@ import sys
 
 import requests
 
+from conformance import check, operation_for
 from serving import ServeProcess
 
 HOST = {"Authorization": "Bearer host-token"}
@@ -20,6 +21,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 def test_serve_prints_base_url_and_users_then_serves_and_stops_cleanly():
     with ServeProcess() as served:
         response = requests.get(served.base_url + "/chats", headers=HOST, timeout=10)
+        check(operation_for("GET", "/v1/chats"), response)
         assert response.status_code == 200
         assert response.json()["totalCount"] == 24
         code, out, err = served.stop()
@@ -36,9 +38,10 @@ def test_messages_and_seed_add_the_same_generated_history_every_run():
     pages = []
     for _ in range(2):
         with ServeProcess("--messages", "30", "--seed", "7") as served:
-            page = requests.get(served.base_url + "/chats", headers=HOST, timeout=10).json()
+            response = requests.get(served.base_url + "/chats", headers=HOST, timeout=10)
             served.stop()
-        pages.append(page)
+        check(operation_for("GET", "/v1/chats"), response)  # the generated history conforms too
+        pages.append(response.json())
     assert pages[0]["totalCount"] == 54
     assert pages[0] == pages[1]
 

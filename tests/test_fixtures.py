@@ -367,6 +367,7 @@ def test_zero_generated_messages_changes_nothing():
 def data_of(document: dict) -> dict:
     """A fixture document without its comments-like parts, with optional lists filled in."""
     document = copy.deepcopy(document)
+    document.pop("description", None)
     for session in document["sessions"]:
         session.pop("description", None)
         session.setdefault("messages", [])

@@ -409,12 +409,23 @@ def test_list_reactions_takes_repeated_chat_ids(api):
     f"chatIds={MORNING}&chatIds={RECORDED}",
     f"chatIds[0]={MORNING}&chatIds[1]={RECORDED}",
     f"ChatIds={MORNING}&ChatIds={RECORDED}",
-    f"CHATIDS[0]={MORNING}&chatids={RECORDED}",
+    f"chatIds[1]={RECORDED}&CHATIDS[0]={MORNING}",
 ])
 def test_list_reactions_binds_every_spelling_of_the_ids(api, query):
     response = api.get(f"/chats/reactions?{query}")
     assert response.status_code == 200
     assert response.json() == reactions_of(api, MORNING, RECORDED)
+
+
+@pytest.mark.parametrize("query, expected", [
+    (f"CHATIDS[0]={MORNING}&chatids={RECORDED}", [RECORDED]),  # the plain key wins
+    (f"chatIds[1]={MORNING}", []),  # indices start at [0]
+    (f"chatIds[0]={MORNING}&chatIds[2]={RECORDED}", [MORNING]),  # and stop at the first gap
+])
+def test_indexed_ids_bind_as_asp_net_core_collection_binding_does(api, query, expected):
+    response = api.get(f"/chats/reactions?{query}")
+    assert response.status_code == 200
+    assert response.json() == (reactions_of(api, *expected) if expected else [])
 
 
 def test_list_reactions_returns_exactly_chat_id_id_and_reaction(api):
@@ -547,9 +558,9 @@ TWO_SESSIONS = {"sessions": [
 
 @pytest.fixture(scope="module")
 def two_sessions():
-    store = mockchats.Store(build_sessions(TWO_SESSIONS))
-    server = mockchats.Server(mockchats.create_app(store), port=0).start()
-    yield store, server
+    mock = mockchats.Mock(build_sessions(TWO_SESSIONS))
+    server = mockchats.Server(mock.app, port=0).start()
+    yield mock.store, server
     server.stop()
 
 

@@ -23,6 +23,7 @@ def test_wheel_installs_and_serves_from_any_directory(tmp_path):
     assert "mockchats/data/openapi/chats.yaml" in names
     assert "mockchats/data/fixtures/default.yaml" in names
     assert "mockchats/data/fixtures/fixtures.schema.json" in names
+    assert "mockchats/data/fixtures/scenarios/busy-room.yaml" in names
 
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)

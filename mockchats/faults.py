@@ -1,0 +1,110 @@
+"""Injected faults: make chosen operations fail, slow down or drop the connection.
+
+A fault matches requests by operationId, or by method and path (a path may use the
+spec's ``{param}`` placeholders). It strikes ``before`` the operation (nothing
+changes) or ``after`` it (the state changed, but the client never hears). It fires
+``times`` times, or with a ``probability`` drawn from a seeded generator, or
+forever. Knows nothing of HTTP beyond the numbers it carries.
+"""
+from __future__ import annotations
+
+import itertools
+import random
+import re
+import threading
+from dataclasses import asdict, dataclass, field
+
+BEFORE = "before"
+AFTER = "after"
+
+
+@dataclass
+class Fault:
+    id: str
+    operation_id: str | None = None
+    method: str | None = None
+    path: str | None = None
+    status: int | None = None
+    body: object = None  # sent as given (JSON) when set; else a problem+json body
+    headers: dict = field(default_factory=dict)
+    delay_ms: int = 0
+    drop: bool = False
+    when: str = BEFORE
+    times: int | None = None
+    probability: float | None = None
+    fired: int = 0
+
+    def to_dict(self) -> dict:
+        raw = asdict(self)
+        return {
+            "id": raw["id"], "operationId": raw["operation_id"], "method": raw["method"],
+            "path": raw["path"], "status": raw["status"], "body": raw["body"],
+            "headers": raw["headers"], "delayMs": raw["delay_ms"], "drop": raw["drop"],
+            "when": raw["when"], "times": raw["times"], "probability": raw["probability"],
+            "fired": raw["fired"],
+        }
+
+
+class Faults:
+    """The active faults, matched in the order they were added."""
+
+    def __init__(self, seed: int = 0):
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._faults: list[Fault] = []
+        self._patterns: dict[str, re.Pattern] = {}
+        self.reseed(seed)
+
+    def reseed(self, seed: int) -> None:
+        with self._lock:
+            self._random = random.Random(seed)
+
+    def add(self, **settings) -> Fault:
+        with self._lock:
+            fault = Fault(id=f"fault-{next(self._ids)}", **settings)
+            if fault.method:
+                fault.method = fault.method.upper()
+            if fault.path:
+                self._patterns[fault.id] = re.compile(
+                    "^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(fault.path.rstrip("/"))) + "/?$",
+                    re.IGNORECASE)
+            self._faults.append(fault)
+            return fault
+
+    def list(self) -> list[Fault]:
+        with self._lock:
+            return list(self._faults)
+
+    def remove(self, fault_id: str) -> bool:
+        with self._lock:
+            kept = [f for f in self._faults if f.id != fault_id]
+            found = len(kept) != len(self._faults)
+            self._faults = kept
+            return found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+            self._patterns.clear()
+
+    def strike(self, operation_id: str, method: str, path: str) -> Fault | None:
+        """The fault that fires for this request, if any (counting it as fired)."""
+        with self._lock:
+            for fault in self._faults:
+                if not self._matches(fault, operation_id, method, path):
+                    continue
+                if fault.times is not None and fault.fired >= fault.times:
+                    continue
+                if fault.probability is not None and self._random.random() >= fault.probability:
+                    continue
+                fault.fired += 1
+                return fault
+            return None
+
+    def _matches(self, fault: Fault, operation_id: str, method: str, path: str) -> bool:
+        if fault.operation_id is not None and fault.operation_id != operation_id:
+            return False
+        if fault.method is not None and fault.method != method:
+            return False
+        pattern = self._patterns.get(fault.id)
+        return pattern is None or bool(pattern.match(path))

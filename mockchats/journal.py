@@ -1,0 +1,46 @@
+"""The request journal: what partners' clients sent, and what the mock answered.
+
+A ring buffer (``collections.deque`` with a bound), so a long run keeps only the
+latest entries and never grows without limit. Entries are plain dicts, ready to
+serve as JSON.
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import deque
+
+DEFAULT_SIZE = 1000
+
+
+class Journal:
+    def __init__(self, size: int = DEFAULT_SIZE):
+        if size < 1:
+            raise ValueError("the journal holds at least one entry")
+        self.size = size
+        self._entries: deque[dict] = deque(maxlen=size)
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def record(self, entry: dict) -> None:
+        with self._lock:
+            self._entries.append({"id": next(self._ids), **entry})
+
+    def entries(self, *, operation_id: str | None = None, method: str | None = None,
+                path: str | None = None, limit: int | None = None) -> list[dict]:
+        """Entries oldest first, filtered; ``limit`` keeps the latest ``limit`` of them."""
+        with self._lock:
+            found = list(self._entries)
+        if operation_id is not None:
+            found = [e for e in found if e["operationId"] == operation_id]
+        if method is not None:
+            found = [e for e in found if e["method"] == method.upper()]
+        if path is not None:
+            found = [e for e in found if e["path"].casefold() == path.casefold()]
+        if limit is not None:
+            found = found[-limit:] if limit else []
+        return found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
