@@ -14,6 +14,9 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 from http import HTTPStatus
 
+import jsonschema
+from jsonschema import validators
+
 PROBLEM_JSON = "application/problem+json; charset=utf-8"
 JSON = "application/json; charset=utf-8"
 
@@ -174,3 +177,13 @@ def allowed_values_error(name: str) -> str:
 
 
 EMPTY_BODY = "A non-empty request body is required."
+
+
+def _utf16_max_length(validator, limit, instance, schema):
+    """jsonschema's maxLength, counting UTF-16 code units as .NET's [MaxLength] does."""
+    if isinstance(instance, str) and utf16_length(instance) > limit:
+        yield jsonschema.ValidationError(f"{instance!r} is longer than {limit} UTF-16 code units")
+
+
+#: Draft 4 is the JSON Schema dialect OpenAPI 3.0 schemas are based on.
+DotNetValidator = validators.extend(jsonschema.Draft4Validator, {"maxLength": _utf16_max_length})

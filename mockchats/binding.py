@@ -1,10 +1,10 @@
 """Request binding and validation, as ASP.NET Core's [ApiController] model binding does it.
 
 One :class:`RequestBinder` per operation is built at start-up from the spec, with
-its jsonschema validators compiled once. ``bind`` turns a request's query and body
-into the typed arguments of the operation, or raises :class:`BindingFailed` with
-the ModelState errors the real service would answer (keys and message templates as
-the framework writes them). Binding follows the framework's habits: query keys and
+its jsonschema validators compiled once. ``bind_query`` and ``bind_body`` turn a
+request's query and body into the typed arguments of the operation, or raise
+:class:`BindingFailed` with the ModelState errors the real service would answer
+(keys and message templates as the framework writes them). Binding follows the framework's habits: query keys and
 JSON property names match case-insensitively, values parse as .NET parses them,
 text length counts UTF-16 code units, and JSON deeper than 32 levels is refused.
 """
@@ -16,9 +16,9 @@ import re
 from collections import OrderedDict
 
 import jsonschema
-from jsonschema import validators
 
 from . import aspnet
+from .aspnet import DotNetValidator
 from .spec import Operation
 
 #: MvcOptions.MaxModelBindingRecursionDepth, the MVC JsonSerializerOptions.MaxDepth.
@@ -48,16 +48,6 @@ class BindingFailed(Exception):
         super().__init__(status, errors)
         self.status = status
         self.errors = errors or OrderedDict()
-
-
-def _utf16_max_length(validator, limit, instance, schema):
-    """jsonschema's maxLength, counting UTF-16 code units as .NET's [MaxLength] does."""
-    if isinstance(instance, str) and aspnet.utf16_length(instance) > limit:
-        yield jsonschema.ValidationError(f"{instance!r} is longer than {limit} UTF-16 code units")
-
-
-#: Draft 4 is the JSON Schema dialect OpenAPI 3.0 schemas are based on.
-DotNetValidator = validators.extend(jsonschema.Draft4Validator, {"maxLength": _utf16_max_length})
 
 
 def _contract_text(value) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -43,7 +44,8 @@ class Control:
         return self._call("GET", "/scenarios")
 
     def load_scenario(self, name: str, *, seed: int | None = None) -> dict:
-        return self._call("POST", f"/scenarios/{name}", None if seed is None else {"seed": seed})
+        # Quoted: a name with "?" or "#" must reach the server as a name, not a query or fragment.
+        return self._call("POST", f"/scenarios/{quote(name, safe='')}", None if seed is None else {"seed": seed})
 
     def load_own_scenario(self, *, path: str | None = None, document: dict | None = None,
                           seed: int | None = None) -> dict:
@@ -59,7 +61,7 @@ class Control:
         return self._call("POST", "/sessions", {"users": users})
 
     def pin(self, session_id: str, chat_id: str) -> dict:
-        return self._call("POST", f"/sessions/{session_id}/pins", {"chatId": chat_id})
+        return self._call("POST", f"/sessions/{quote(session_id, safe='')}/pins", {"chatId": chat_id})
 
     def faults(self) -> list[dict]:
         return self._call("GET", "/faults")
@@ -69,7 +71,7 @@ class Control:
         return self._call("POST", "/faults", fault)
 
     def remove_fault(self, fault_id: str) -> None:
-        self._call("DELETE", f"/faults/{fault_id}")
+        self._call("DELETE", f"/faults/{quote(fault_id, safe='')}")
 
     def clear_faults(self) -> None:
         self._call("DELETE", "/faults")
@@ -95,6 +97,10 @@ class Control:
 
     def clear_requests(self) -> None:
         self._call("DELETE", "/requests")
+
+    def openapi(self) -> dict:
+        """The control plane's own OpenAPI document (GET /_mock/openapi.json)."""
+        return self._call("GET", "/openapi.json")
 
     def _call(self, method: str, path: str, body: Any = None, params: dict | None = None):
         response = self._http.request(method, f"{self.base_url}/_mock{path}", json=body, params=params,

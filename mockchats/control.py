@@ -322,9 +322,9 @@ def control_plane(mock: "Mock") -> Blueprint:
         return value
 
     def status() -> dict:
-        sessions = mock.store.snapshot()
+        sessions, messages = mock.store.size()
         return {"auth": mock.auth, "seed": mock.seed, "scenario": mock.scenario,
-                "sessions": len(sessions), "messages": sum(len(s.messages) for s in sessions)}
+                "sessions": sessions, "messages": messages}
 
     def session_dto(session) -> dict:
         return {"sessionId": session.id,

@@ -23,8 +23,7 @@ from pathlib import Path
 import yaml
 from faker import Faker
 
-from .aspnet import format_datetime, parse_datetime
-from .binding import DotNetValidator
+from .aspnet import DotNetValidator, format_datetime, parse_datetime
 from .resources import DEFAULT_FIXTURES_PATH, FIXTURE_SCHEMA_PATH, data_path
 from .store import CLIENT, THUMBS_DOWN, THUMBS_UP, Message, Reaction, Session, User
 

@@ -162,6 +162,11 @@ class Store:
         with self._lock:
             return [s.clone() for s in self._sessions.values()]
 
+    def size(self) -> tuple[int, int]:
+        """(sessions, messages in all of them), without copying anything."""
+        with self._lock:
+            return len(self._sessions), sum(len(s.messages) for s in self._sessions.values())
+
     @property
     def default_session_id(self) -> str:
         return self._default_session_id
@@ -231,7 +236,10 @@ class Store:
         Ties on the sort key fall back to createdAt, then chatId; the whole order
         flips when ``ascending`` is false. A negative ``skip`` counts as 0.
         """
-        sort_by = canonical_sort_key(sort_by) or SORT_CREATED_AT
+        key_name = canonical_sort_key(sort_by)
+        if key_name is None:  # binding refuses these; reaching here is a programming error
+            raise ValueError(f"unknown sort key {sort_by!r}")
+        sort_by = key_name
         if sort_by == SORT_PINNED:
             def key(m: Message):
                 return (m.pin_id is not None, m.created_at, m.chat_id)

@@ -12,6 +12,7 @@ import pytest
 
 import mockchats
 from conftest import Api
+from expect import assert_forbidden, assert_unauthorized, snapshot
 
 INVALID_TOKEN = 'Bearer error="invalid_token"'
 
@@ -48,26 +49,6 @@ def create_as(api, token: str, text: str = "hello") -> dict:
 
 def user_id_of(api, who: str) -> str:
     return author_of(api, api.create(f"I am {who}", as_=who)["chatId"])["id"]
-
-
-def snapshot(api):
-    messages = api.all_messages()
-    reactions = api.get("/chats/reactions", params={"chatIds": [m["chatId"] for m in messages]})
-    return messages, reactions.json()
-
-
-def assert_unauthorized(response, challenge: str) -> None:
-    assert response.status_code == 401
-    assert response.content == b""
-    assert "Content-Type" not in response.headers
-    assert response.headers["WWW-Authenticate"] == challenge
-
-
-def assert_forbidden(response) -> None:
-    assert response.status_code == 403
-    assert response.content == b""
-    assert "Content-Type" not in response.headers
-    assert "WWW-Authenticate" not in response.headers
 
 
 @pytest.fixture

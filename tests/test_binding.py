@@ -6,11 +6,12 @@ Every refused request must leave the session exactly as it was.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 
 import pytest
+
+from expect import nothing_changes
 
 VALIDATION_TYPE = "https://tools.ietf.org/html/rfc9110#section-15.5.1"
 VALIDATION_TITLE = "One or more validation errors occurred."
@@ -31,22 +32,6 @@ MAX_BODY_BYTES = 1024 * 1024
 
 
 # -- helpers -------------------------------------------------------------------
-def snapshot(api) -> tuple[list, list]:
-    """Everything a client can see of the session: its messages and their reactions."""
-    messages = api.all_messages()
-    ids = [m["chatId"] for m in messages]
-    reactions = api.get("/chats/reactions", params={"chatIds": ids})
-    assert reactions.status_code == 200, reactions.text
-    return messages, reactions.json()
-
-
-@contextlib.contextmanager
-def nothing_changes(api):
-    before = snapshot(api)
-    yield
-    assert snapshot(api) == before, "a refused request changed the session"
-
-
 def assert_validation_problem(response, errors: dict | None = None) -> dict:
     """A ValidationProblemDetails as [ApiController] writes it; returns its errors."""
     assert response.status_code == 400, response.text

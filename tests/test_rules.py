@@ -12,6 +12,7 @@ import pytest
 
 import mockchats
 from conftest import Api
+from expect import assert_forbidden, assert_not_found
 from mockchats.fixtures import build_sessions, read_document
 from mockchats.resources import DEFAULT_FIXTURES_PATH
 
@@ -35,7 +36,6 @@ UNKNOWN = "00000000-0000-4000-8000-000000000000"
 
 # System.Text.Json's UTC DateTime: whole seconds, or up to 7 fractional digits without trailing zeros.
 STJ_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{0,6}[1-9])?Z$")
-NOT_FOUND_TYPE = "https://tools.ietf.org/html/rfc9110#section-15.5.5"
 SORT_KEYS = ["CreatedAt", "Pinned", ":thumbs_up:", ":thumbs_down:"]
 
 
@@ -82,18 +82,6 @@ def reactions_of(api: Api, *ids: str, as_: str = "host") -> list[dict]:
     response = api.get("/chats/reactions", as_=as_, params=[("chatIds", i) for i in ids])
     assert response.status_code == 200
     return response.json()
-
-
-def assert_not_found(response) -> None:
-    assert response.status_code == 404
-    assert response.headers["Content-Type"].startswith("application/problem+json")
-    body = response.json()
-    assert (body["type"], body["title"], body["status"]) == (NOT_FOUND_TYPE, "Not Found", 404)
-
-
-def assert_forbidden(response) -> None:
-    assert response.status_code == 403
-    assert response.content == b""
 
 
 # -- listing: order -------------------------------------------------------------
