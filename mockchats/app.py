@@ -80,7 +80,8 @@ def create_app(mock: "Mock", *, spec: Spec | None = None) -> Flask:
         elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
         access_log.info('%s "%s %s" %s %.1fms', request.remote_addr, request.method,
                         request.full_path.rstrip("?"), response.status_code, elapsed)
-        if not request.path.startswith(("/_mock", "/openapi.json")):
+        if request.blueprint != "control" and request.path != "/openapi.json" \
+                and not request.path.startswith("/_mock/"):
             _journal(mock, spec, response, elapsed)
         return response
 
@@ -129,9 +130,6 @@ def _dispatch(op: Operation, binder: RequestBinder, mock: "Mock", **path: str) -
         struck = _fault_response(op, fault)
         if struck is not None:
             return struck
-    preferred = _preferred_response(op, record)
-    if preferred is not None:
-        return preferred
     response = _operate(op, binder, mock, record, path)
     if fault is not None and fault.when == AFTER:
         return _fault_response(op, fault) or response
@@ -143,6 +141,11 @@ def _operate(op: Operation, binder: RequestBinder, mock: "Mock", record: dict, p
     try:
         caller = mock.authenticator.authenticate(request.headers.get("Authorization"))
         record["user"] = {"id": caller.id, "name": caller.name, "role": caller.role}
+        # Prefer: code=NNN is answered once the caller is known, as the real service would
+        # have refused an unauthenticated request first.
+        preferred = _preferred_response(op, record)
+        if preferred is not None:
+            return preferred
         query = binder.bind_query(request.args.items(multi=True), warnings)
         body = None
         if op.body_schema is not None:

@@ -410,6 +410,8 @@ def control_plane(mock: "Mock") -> Blueprint:
             '200': {description: The mock after the import, content: {application/json: {schema: Status}}}
             '400': {$ref: '#/components/responses/BadRequest'}
         """
+        if not request.get_data(cache=True).strip():  # as the other calls: a missing body is a 400, not a 415
+            raise ControlError(400, "A JSON body is required.", {"$": ["A JSON body is required."]})
         document = _json_body()
         sessions = load_sessions(lambda: fixtures.build_sessions(document, "state"))
         mock.store.replace(sessions)

@@ -80,6 +80,7 @@ class Faults:
             kept = [f for f in self._faults if f.id != fault_id]
             found = len(kept) != len(self._faults)
             self._faults = kept
+            self._patterns.pop(fault_id, None)  # a removed fault's pattern would stay forever
             return found
 
     def clear(self) -> None:
