@@ -8,6 +8,7 @@ from __future__ import annotations
 import socket
 import threading
 
+from waitress import wasyncore
 from waitress.server import create_server
 
 #: Worker threads answering requests; the store's lock keeps their updates whole.
@@ -61,6 +62,12 @@ class Server:
                 return
 
     def stop(self) -> None:
-        self._server.close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        """Stop serving: requests in progress finish; open (kept-alive) connections close."""
+        if self._thread is None:
+            self._server.close()
+            return
+        self._server.task_dispatcher.shutdown()  # in-flight requests finish first
+        # Close every socket inside the loop's own thread, so it never selects on a closed
+        # descriptor, and ends as soon as nothing is left to watch.
+        self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._server._map, ignore_all=True))
+        self._thread.join(timeout=5)

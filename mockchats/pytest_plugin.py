@@ -1,0 +1,239 @@
+"""The mockchats pytest plugin: a real mock server for partners' test suites.
+
+Registered through the ``pytest11`` entry point, so installing mockchats is enough:
+
+- ``mockchats_server`` (session scope): one :class:`~mockchats.Server` per test session (per
+  xdist worker) on a free loopback port, in a background thread; started once, stopped at the end.
+- ``mockchats`` (function scope): a :class:`MockchatsHandle` on that server, reset before the test.
+
+Why a real server rather than the WSGI app: the partner's own HTTP client is what is under test,
+so it must meet real sockets, status codes and headers. Why one server reset per test rather than
+one server per test: a reset over the control plane costs a few milliseconds, a server start far
+more; and the reset goes through the same ``POST /_mock/reset`` that any other client uses, so the
+journal, faults and clock are clean per test exactly as the control plane documents.
+
+``@pytest.mark.mockchats(scenario=..., seed=..., auth=...)`` passes its options to that reset;
+``--mockchats-seed`` / ``--mockchats-fixtures`` (ini: ``mockchats_seed``, ``mockchats_fixtures``)
+say what the server starts with, and so what a plain reset returns to.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .client import Control, ControlError
+from .fixtures import FixtureError
+from .mock import build
+from .server import Server
+
+#: What the ``mockchats`` marker accepts: the options of ``POST /_mock/reset``.
+MARKER_OPTIONS = ("scenario", "seed", "auth")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mockchats", "mockchats: the QuickSync Chats API mock")
+    group.addoption("--mockchats-seed", type=int, default=None, metavar="N",
+                    help="seed for the mock's generated data (ini: mockchats_seed; default 0)")
+    group.addoption("--mockchats-fixtures", default=None, metavar="PATH",
+                    help="fixture file the mock starts with (ini: mockchats_fixtures; "
+                         "default: the shipped fixtures)")
+    parser.addini("mockchats_seed", "seed for the mock's generated data", default="")
+    parser.addini("mockchats_fixtures", "fixture file the mock starts with (relative to the ini "
+                                        "file)", default="")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "mockchats(scenario=None, seed=None, auth=None): reset the mock into this world "
+                   "before the test (a shipped scenario, a seed, auth 'open' or 'strict')")
+    _start_options(config)  # a bad mockchats_seed is a usage error at once, not in every test
+
+
+def _start_options(config: pytest.Config) -> tuple[Path | None, int]:
+    """The fixtures path and seed the server starts with: the command line, else the ini file."""
+    seed = config.getoption("mockchats_seed")
+    if seed is None:
+        raw = config.getini("mockchats_seed").strip()
+        try:
+            seed = int(raw) if raw else 0
+        except ValueError:
+            raise pytest.UsageError(f"mockchats_seed = {raw!r} is not a whole number") from None
+    fixtures_path = config.getoption("mockchats_fixtures")
+    if fixtures_path:
+        return config.invocation_params.dir / fixtures_path, seed
+    fixtures_path = config.getini("mockchats_fixtures").strip()
+    if fixtures_path:
+        ini_dir = config.inipath.parent if config.inipath else config.rootpath
+        return ini_dir / fixtures_path, seed
+    return None, seed
+
+
+@pytest.fixture(scope="session")
+def mockchats_server(pytestconfig: pytest.Config):
+    """One mock server for the whole session (per xdist worker), on a free loopback port."""
+    fixtures_path, seed = _start_options(pytestconfig)
+    try:
+        mock = build(fixtures_path, seed=seed)
+    except FixtureError as exc:
+        refusal = str(exc)  # failed outside the except: no "during handling" chain in the report
+    else:
+        refusal = None
+    if refusal:
+        pytest.fail(f"mockchats: {refusal}", pytrace=False)
+    server = Server(mock.app, port=0).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def _mockchats_control(mockchats_server: Server) -> Control:
+    # One client for the session: its kept-alive connection makes each reset a single round trip.
+    return Control(mockchats_server.root_url)
+
+
+@pytest.fixture
+def mockchats(request: pytest.FixtureRequest, mockchats_server: Server,
+              _mockchats_control: Control) -> "MockchatsHandle":
+    """The mock, reset before this test (into the world its ``mockchats`` markers ask for)."""
+    options: dict = {}
+    # Closest marker last, so a test's own marker overrides its class's or module's, key by key.
+    for marker in reversed(list(request.node.iter_markers("mockchats"))):
+        wrong = [repr(arg) for arg in marker.args] + sorted(set(marker.kwargs) - set(MARKER_OPTIONS))
+        if wrong:
+            pytest.fail(f"@pytest.mark.mockchats takes only the keyword options "
+                        f"{', '.join(MARKER_OPTIONS)}; got {', '.join(wrong)}", pytrace=False)
+        options.update(marker.kwargs)
+    handle = MockchatsHandle(mockchats_server, _mockchats_control)
+    try:
+        handle.reset(**options)
+    except ControlError as exc:
+        refusal = str(exc)
+    else:
+        return handle
+    pytest.fail(f"mockchats: reset with {options} refused: {refusal}", pytrace=False)
+
+
+class _Tokens(dict):
+    """Fixture users' tokens by lower-case name; a miss names the users there are."""
+
+    def __missing__(self, name):
+        raise KeyError(f"{name!r} is not a fixture user's name (in lower case); known: {', '.join(self)}")
+
+
+class MockchatsHandle:
+    """A test's view of the running mock: where it is, who can call it, and what it saw.
+
+    ``url`` is the base URL to give the client under test (in place of
+    https://api.quicksync.me/v1); ``control`` is the full :class:`~mockchats.Control` client.
+    """
+
+    def __init__(self, server: Server, control: Control):
+        self.root_url = server.root_url
+        #: The base URL, ending in ``/v1``.
+        self.url = server.base_url
+        self.control = control
+        #: What the last reset or load answered: auth, seed, scenario, sessions, messages.
+        self.status: dict = {}
+        self._tokens: _Tokens | None = None
+
+    def __repr__(self) -> str:
+        return f"<mockchats at {self.url}>"
+
+    def url_for(self, path: str) -> str:
+        """``url_for("/chats")`` -> ``http://127.0.0.1:<port>/v1/chats``."""
+        return self.url + path
+
+    # -- who can call ----------------------------------------------------------------
+    @property
+    def tokens(self) -> dict[str, str]:
+        """Each fixture user's token by name in lower case: ``tokens["alice"] == "alice-token"``.
+
+        Read from the mock once per world: again after :meth:`reset` or a load through this
+        handle (after changing the world through ``control`` directly, call :meth:`refresh_tokens`).
+        Where two sessions have a user of the same name, the first session's wins.
+        """
+        if self._tokens is None:
+            self.refresh_tokens()
+        return self._tokens
+
+    def refresh_tokens(self) -> None:
+        """Read the users' tokens from the mock again."""
+        tokens = _Tokens()
+        for session in self.control.sessions():
+            for user in session["users"]:
+                if user["token"]:
+                    tokens.setdefault(user["name"].lower(), user["token"])
+        self._tokens = tokens
+
+    def headers(self, user: str) -> dict[str, str]:
+        """``headers("alice")`` -> ``{"Authorization": "Bearer alice-token"}``."""
+        return {"Authorization": f"Bearer {self.tokens[user.lower()]}"}
+
+    # -- which world -----------------------------------------------------------------
+    def reset(self, *, scenario: str | None = None, seed: int | None = None,
+              auth: str | None = None) -> dict:
+        """Back to the start state (or ``scenario`` / ``seed`` / ``auth``): real time, no faults,
+        an empty journal. Done before every test already."""
+        return self._new_world(self.control.reset(scenario=scenario, seed=seed, auth=auth))
+
+    def load_scenario(self, name: str, seed: int | None = None) -> dict:
+        """Replace the state with the shipped scenario ``name`` (faults, clock, journal stay)."""
+        return self._new_world(self.control.load_scenario(name, seed=seed))
+
+    def load_own_scenario(self, *, path: str | Path | None = None, document: dict | None = None,
+                          seed: int | None = None) -> dict:
+        """Replace the state with your own fixture file (by ``path``) or ``document``."""
+        return self._new_world(self.control.load_own_scenario(
+            path=None if path is None else str(Path(path).resolve()), document=document, seed=seed))
+
+    def _new_world(self, status: dict) -> dict:
+        self.status = status
+        self._tokens = None
+        return status
+
+    # -- faults and time -------------------------------------------------------------
+    def fail(self, operation_id: str, status: int = 503, *, times: int | None = 1,
+             when: str = "before", **more) -> dict:
+        """Make the next ``times`` calls of ``operation_id`` answer ``status`` (``times=None``:
+        every call). ``when="after"`` fails them once the state has changed; ``more`` takes the
+        control plane's other fault fields (``headers``, ``body``, ``delayMs``, ``probability``)."""
+        fault = {"operationId": operation_id, "status": status, "when": when, **more}
+        if times is not None:
+            fault["times"] = times
+        return self.control.add_fault(**fault)
+
+    def inject_fault(self, **fault) -> dict:
+        """Any fault the control plane takes, e.g. ``inject_fault(method="DELETE", drop=True)``."""
+        return self.control.add_fault(**fault)
+
+    def freeze_clock(self, at: str = "now") -> dict:
+        """Stop the mock's clock at ``at`` (an ISO 8601 instant, or ``"now"``)."""
+        return self.control.freeze_clock(at)
+
+    def advance_clock(self, seconds: float) -> dict:
+        return self.control.advance_clock(seconds)
+
+    # -- what the client sent --------------------------------------------------------
+    def requests(self, operation_id: str | None = None, *, method: str | None = None,
+                 path: str | None = None, limit: int | None = None) -> list[dict]:
+        """The journal entries of this test's partner requests, oldest first (the latest 1000)."""
+        return self.control.requests(operation_id=operation_id, method=method, path=path, limit=limit)
+
+    def assert_no_violations(self) -> None:
+        """Fail, listing each offending request, if the client sent anything the real service
+        would refuse for breaking the contract (bad query or body, no token, unknown path...)."""
+        __tracebackhide__ = True
+        broken = [entry for entry in self.requests() if entry["violations"]]
+        if broken:
+            lines = [f"{len(broken)} request(s) broke the QuickSync Chats contract:"]
+            lines += [f"  {_described(entry)}" for entry in broken]
+            raise AssertionError("\n".join(lines))
+
+
+def _described(entry: dict) -> str:
+    """``GET /v1/chats?take=0 -> 400: Take: The field Take must be between 1 and 20.``"""
+    query = "&".join(f"{name}={value}" for name, values in entry["query"].items() for value in values)
+    status = "connection dropped" if entry["status"] is None else entry["status"]
+    return (f"{entry['method']} {entry['path']}{'?' + query if query else ''} -> {status}: "
+            + "; ".join(entry["violations"]))
