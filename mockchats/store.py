@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Iterable
 
+from sortedcontainers import SortedList
+
 HOST = "Host"
 CLIENT = "Client"
 ROLES = (HOST, CLIENT)
@@ -80,13 +82,74 @@ class Message:
 
 @dataclass
 class Session:
+    """A session's users and messages, with sorted indexes built on demand.
+
+    Forks share Message objects with the session they came from until they change
+    one (copy-on-write), so a reset costs a dict copy, not a copy of every message.
+    Each index is a SortedList of ``(primary key, createdAt, chatId)`` tuples for one
+    ``SortBy`` value, built at its first listing and kept up to date from then on, so
+    a page of a large session costs O(log n + page), not a sort.
+    """
+
     id: str
     users: dict[str, User] = field(default_factory=dict)
     messages: dict[str, Message] = field(default_factory=dict)
+    _owned: set = field(default_factory=set, repr=False, compare=False)
+    _indexes: dict = field(default_factory=dict, repr=False, compare=False)
 
-    def clone(self) -> "Session":
+    def fork(self) -> "Session":
+        """A copy that shares unchanged messages with this one (this one must not change)."""
+        return Session(self.id, dict(self.users), dict(self.messages))
+
+    def copy(self) -> "Session":
+        """A fully independent copy (for export)."""
         return Session(self.id, dict(self.users),
                        {chat_id: m.clone() for chat_id, m in self.messages.items()})
+
+    def own(self, chat_id: str) -> Message:
+        """The message, made this session's own before it is changed."""
+        message = self.messages[chat_id]
+        if chat_id not in self._owned:
+            message = self.messages[chat_id] = message.clone()
+            self._owned.add(chat_id)
+        return message
+
+    # -- sorted indexes ---------------------------------------------------
+    def index(self, sort_key: str) -> SortedList:
+        index = self._indexes.get(sort_key)
+        if index is None:
+            index = self._indexes[sort_key] = SortedList(
+                _index_entry(sort_key, m) for m in self.messages.values())
+        return index
+
+    def add(self, message: Message) -> None:
+        self.messages[message.chat_id] = message
+        self._owned.add(message.chat_id)
+        for sort_key, index in self._indexes.items():
+            index.add(_index_entry(sort_key, message))
+
+    def remove(self, chat_id: str) -> None:
+        message = self.messages.pop(chat_id)
+        for sort_key, index in self._indexes.items():
+            index.remove(_index_entry(sort_key, message))
+
+    def change(self, chat_id: str, sort_key: str, mutate: Callable[[Message], None]) -> None:
+        """Apply ``mutate`` to a message, keeping the index of ``sort_key`` in order."""
+        message = self.own(chat_id)
+        index = self._indexes.get(sort_key)
+        if index is not None:
+            index.remove(_index_entry(sort_key, message))
+        mutate(message)
+        if index is not None:
+            index.add(_index_entry(sort_key, message))
+
+
+def _index_entry(sort_key: str, message: Message) -> tuple:
+    if sort_key == SORT_PINNED:
+        return (message.pin_id is not None, message.created_at, message.chat_id)
+    if sort_key in REACTIONS:
+        return (message.reaction_count(sort_key), message.created_at, message.chat_id)
+    return (message.created_at, message.chat_id)
 
 
 @dataclass(frozen=True)
@@ -148,7 +211,7 @@ class Store:
 
     def replace(self, sessions: Iterable[Session]) -> None:
         """Make ``sessions`` the current state; :meth:`reset` still returns to the loaded one."""
-        sessions = [s.clone() for s in self._checked(sessions)]
+        sessions = [s.fork() for s in self._checked(sessions)]
         users = {u.id: u for s in sessions for u in s.users.values()}
         tokens = {u.token: u for u in users.values() if u.token}
         with self._lock:
@@ -160,7 +223,7 @@ class Store:
     def snapshot(self) -> list[Session]:
         """A copy of every session, for export; later changes do not reach it."""
         with self._lock:
-            return [s.clone() for s in self._sessions.values()]
+            return [s.copy() for s in self._sessions.values()]
 
     def size(self) -> tuple[int, int]:
         """(sessions, messages in all of them), without copying anything."""
@@ -189,7 +252,7 @@ class Store:
             for user in session.users.values():
                 self._users[user.id] = user
                 self._tokens[user.token] = user
-            return session.clone()
+            return session.copy()
 
     def session(self, session_id: str) -> Session:
         """A copy of one session; NotFound when there is none with that id."""
@@ -197,7 +260,7 @@ class Store:
             session = self._sessions.get(session_id)
             if session is None:
                 raise NotFound(f"session {session_id}")
-            return session.clone()
+            return session.copy()
 
     @staticmethod
     def _checked(sessions: Iterable[Session]) -> list[Session]:
@@ -239,28 +302,23 @@ class Store:
         key_name = canonical_sort_key(sort_by)
         if key_name is None:  # binding refuses these; reaching here is a programming error
             raise ValueError(f"unknown sort key {sort_by!r}")
-        sort_by = key_name
-        if sort_by == SORT_PINNED:
-            def key(m: Message):
-                return (m.pin_id is not None, m.created_at, m.chat_id)
-        elif sort_by in REACTIONS:
-            def key(m: Message):
-                return (m.reaction_count(sort_by), m.created_at, m.chat_id)
-        else:
-            def key(m: Message):
-                return (m.created_at, m.chat_id)
         start = max(skip, 0)
         with self._lock:
             session = self._sessions[caller.session_id]
-            ordered = sorted(session.messages.values(), key=key, reverse=not ascending)
-            page = [self._view(session, m) for m in ordered[start:start + take]]
-            return len(session.messages), page
+            index = session.index(key_name)
+            total = len(index)
+            if ascending:
+                entries = index[start:start + take]
+            else:  # the same order read from the end
+                entries = index[max(total - start - take, 0):max(total - start, 0)][::-1]
+            page = [self._view(session, session.messages[entry[-1]]) for entry in entries]
+            return total, page
 
     def create_message(self, caller: User, text: str) -> MessageView:
         with self._lock:
             session = self._sessions[caller.session_id]
             message = Message(new_id(), caller.id, text, self.now())
-            session.messages[message.chat_id] = message
+            session.add(message)
             return self._view(session, message)
 
     def delete_message(self, caller: User, chat_id: str) -> None:
@@ -270,7 +328,7 @@ class Store:
             message = self._message(session, chat_id)
             if message.user_id != caller.id and not caller.is_host:
                 raise Forbidden("only the author or the Host may delete a message")
-            del session.messages[chat_id]
+            session.remove(chat_id)
 
     # -- reactions --------------------------------------------------------
     def add_reaction(self, caller: User, chat_id: str, name: str) -> ReactionView:
@@ -278,12 +336,13 @@ class Store:
         if name not in REACTIONS:
             raise ValueError(f"unknown reaction {name!r}")
         with self._lock:
-            message = self._message(self._sessions[caller.session_id], chat_id)
+            session = self._sessions[caller.session_id]
+            message = self._message(session, chat_id)
             for reaction in message.reactions:
                 if reaction.user_id == caller.id and reaction.name == name:
                     return ReactionView(reaction.id, chat_id, name)
             reaction = Reaction(new_id(), chat_id, caller.id, name)
-            message.reactions.append(reaction)
+            session.change(chat_id, name, lambda m: m.reactions.append(reaction))
             return ReactionView(reaction.id, chat_id, name)
 
     def list_reactions(self, caller: User, chat_ids: Iterable[str]) -> list[ReactionView]:
@@ -300,34 +359,38 @@ class Store:
     def delete_reaction(self, caller: User, chat_id: str, reaction_id: str) -> None:
         """Remove a reaction: its author or the Host only."""
         with self._lock:
-            message = self._message(self._sessions[caller.session_id], chat_id)
-            for index, reaction in enumerate(message.reactions):
-                if reaction.id == reaction_id:
-                    break
-            else:
+            session = self._sessions[caller.session_id]
+            message = self._message(session, chat_id)
+            reaction = next((r for r in message.reactions if r.id == reaction_id), None)
+            if reaction is None:
                 raise NotFound(f"reaction {reaction_id} on message {chat_id}")
             if reaction.user_id != caller.id and not caller.is_host:
                 raise Forbidden("only the reaction's author or the Host may remove it")
-            del message.reactions[index]
+            session.change(chat_id, reaction.name, lambda m: m.reactions.remove(reaction))
 
     # -- pins -------------------------------------------------------------
     def pin_message(self, session_id: str, chat_id: str) -> str:
         """Pin a message as its session's Host would; pinning twice keeps the first pin."""
         with self._lock:
-            message = self._message(self._sessions[session_id], chat_id)
+            session = self._sessions.get(session_id)
+            if session is None:
+                raise NotFound(f"session {session_id}")
+            message = self._message(session, chat_id)
             if message.pin_id is None:
-                message.pin_id = new_id()
-            return message.pin_id
+                pin_id = new_id()
+                session.change(chat_id, SORT_PINNED, lambda m: setattr(m, "pin_id", pin_id))
+            return session.messages[chat_id].pin_id
 
     def delete_pin(self, caller: User, chat_id: str, pin_id: str) -> None:
         """Unpin a message: the Host only, whatever the ids (a role check comes first)."""
         if not caller.is_host:
             raise Forbidden("only the Host may remove a pin")
         with self._lock:
-            message = self._message(self._sessions[caller.session_id], chat_id)
+            session = self._sessions[caller.session_id]
+            message = self._message(session, chat_id)
             if message.pin_id is None or message.pin_id != pin_id:
                 raise NotFound(f"pin {pin_id} on message {chat_id}")
-            message.pin_id = None
+            session.change(chat_id, SORT_PINNED, lambda m: setattr(m, "pin_id", None))
 
     # -- internals --------------------------------------------------------
     @staticmethod
