@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: serve test bench-reset clean
+.PHONY: serve test bench bench-reset clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,14 @@ serve: $(VENV)/.installed
 	$(BIN)/mockchats serve $(ARGS)
 
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest -n 2 $(ARGS)
+
+# mockchats against Prism, WireMock and a bare Flask floor; see bench/bench.py.
+# QUICK=1: the smoke run (a few seconds per server, installs nothing); SERVERS=1: only the
+# WSGI server comparison (waitress, gunicorn, granian). BENCH_ARGS: more options for bench.py.
+BENCH_ARGS ?=
+bench: $(VENV)/.installed
+	$(BIN)/python bench/bench.py $(if $(QUICK),--quick) $(if $(SERVERS),--servers-only) $(BENCH_ARGS)
 
 bench-reset: $(VENV)/.installed
 	$(BIN)/python bench/reset.py $(ARGS)
