@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from . import aspnet
 from .auth import Unauthenticated
 from .binding import BindingFailed, RequestBinder
+from .contract import binding_violations, check_route
 from .faults import AFTER, Fault
 from .operations import HANDLERS, Call
 from .spec import Operation, Spec
@@ -157,11 +158,9 @@ def _operate(op: Operation, binder: RequestBinder, mock: "Mock", record: dict, p
         violations.append("no bearer token" if exc.challenge == "Bearer" else "the bearer token is refused")
         return _empty(401, {"WWW-Authenticate": exc.challenge})
     except BindingFailed as exc:
+        violations.extend(binding_violations(exc, request.headers.get("Content-Type")))
         if exc.status == 400:
-            violations.extend(f"{key or '(body)'}: {message}" for key, messages in exc.errors.items()
-                              for message in messages)
             return _json(400, aspnet.validation_problem(exc.errors), aspnet.PROBLEM_JSON)
-        violations.append(f"Content-Type {request.headers.get('Content-Type')!r} is not JSON")
         return _json(exc.status, aspnet.problem(exc.status), aspnet.PROBLEM_JSON)
     except NotFound:
         return _json(404, aspnet.problem(404), aspnet.PROBLEM_JSON)
@@ -224,13 +223,11 @@ _HEADER_EXAMPLES = {"WWW-Authenticate": "Bearer", "Retry-After": "1"}
 
 
 def _journal(mock: "Mock", spec: Spec, response: Response, elapsed_ms: float) -> None:
-    record = g.get("record") or {
-        "operationId": None, "user": None, "warnings": [],
-        "violations": [f"{request.method} {request.path} is not an operation of the contract"],
-    }
     requested = request.environ.get("mockchats.requested_path", request.path)
-    if "record" in g and requested != request.path:
-        record["warnings"].append(f"path {requested!r} is spelled {request.path!r} in the contract")
+    _, route_violations, route_warnings = check_route(request.method, requested)
+    record = g.get("record") or {"operationId": None, "user": None, "warnings": [],
+                                 "violations": route_violations}
+    record["warnings"].extend(route_warnings)
     body = g.get("body")
     mock.journal.record({
         "time": aspnet.format_datetime(datetime.now(timezone.utc)),
@@ -274,14 +271,16 @@ class CanonicalPaths:
             key=lambda parts: -sum(not p.startswith("{") for p in parts))
 
     def __call__(self, environ, start_response):
-        environ["mockchats.requested_path"] = environ.get("PATH_INFO", "")
         environ["PATH_INFO"] = self.canonical(environ)
         return self.app(environ, start_response)
 
     def canonical(self, environ) -> str:
+        """The path to route; the path as the client sent it goes to the environ too."""
         raw = environ.get("REQUEST_URI")
+        environ["mockchats.requested_path"] = environ.get("PATH_INFO", "")
         if raw:
             target = urlsplit(raw).path if "://" in raw else raw.split("?", 1)[0]
+            environ["mockchats.requested_path"] = target
             # Decode every escape but %2F, then hand WSGI its latin-1 string.
             segments = [unquote_to_bytes(re.sub("%2[fF]", "%252F", s)).decode("latin-1")
                         for s in target.split("/")]

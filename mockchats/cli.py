@@ -1,6 +1,7 @@
 """The ``mockchats`` command line."""
 from __future__ import annotations
 
+import json
 import logging
 import sys
 
@@ -71,3 +72,70 @@ def serve(host: str, port: int, fixtures_path: str | None, seed: int, messages: 
     finally:
         server.stop()
     echo("mockchats stopped.")
+
+
+@main.command()
+@click.option("--base-url", required=True, metavar="URL",
+              help="The server's base URL as a partner configures it, ending in /v1.")
+@click.option("--token", required=True, metavar="TOKEN",
+              help="Bearer token of a Client: creates, reacts, deletes.")
+@click.option("--host-token", default=None, metavar="TOKEN",
+              help="Bearer token of the session's Host: unpins, and lets the 403 cases run.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Also write the results: JUnit XML (*.xml) or JSON (*.json).")
+@click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Seconds to wait for each response.")
+def contract(base_url: str, token: str, host_token: str | None, report_path: str | None,
+             timeout: float) -> None:
+    """Check a server (real, staging, or a mock) against openapi/chats.yaml; exit 1 on any violation."""
+    from . import contract as checks  # loads the validators only for this command
+
+    if report_path and not report_path.endswith((".xml", ".json")):
+        raise click.BadParameter("the report must be a .xml (JUnit) or .json file", param_hint="--report")
+    result = checks.run(base_url, token, host_token, timeout=timeout)
+    checks.print_table(result, click.echo)
+    if report_path:
+        text = (checks.junit_xml(result) if report_path.endswith(".xml")
+                else json.dumps(checks.json_report(result), indent=2) + "\n")
+        with open(report_path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        click.echo(f"report written to {report_path}")
+    sys.exit(1 if result.failed else 0)
+
+
+@main.command()
+@click.option("--upstream", required=True, metavar="URL",
+              help="The real server's base URL (ending in /v1); a bare root gets /v1 added.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8081, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0: any free port).")
+@click.option("--journal-size", default=DEFAULT_SIZE, show_default=True, type=click.IntRange(1),
+              help="How many requests the journal (GET /_mock/requests) keeps.")
+@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Seconds to wait for the upstream's answer.")
+def proxy(upstream: str, host: str, port: int, journal_size: int, timeout: float) -> None:
+    """Forward traffic to a real server, checking requests and responses against the contract."""
+    from .proxy import ContractProxy
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    try:
+        app = ContractProxy(upstream, journal_size=journal_size, timeout=timeout)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--upstream") from None
+    try:
+        server = Server(app, host=host, port=port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    click.echo(f"mockchats {__version__}: contract-checking proxy")
+    click.echo(f"  base URL  {server.base_url}   (use it in place of {app.upstream_base})")
+    click.echo(f"  upstream  {app.upstream_base}")
+    click.echo(f"  journal   {server.root_url}/_mock/requests  (violations of each request and response)")
+    click.echo("Press Ctrl-C to stop.")
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    click.echo("mockchats proxy stopped.")
