@@ -10,6 +10,7 @@ text length counts UTF-16 code units, and JSON deeper than 32 levels is refused.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import re
@@ -66,10 +67,10 @@ class RequestBinder:
     def __init__(self, operation: Operation):
         self.operation = operation
         self._query = {p["name"].casefold(): p for p in operation.query_parameters()}
-        self._query_validator = DotNetValidator({
-            "type": "object",
-            "properties": {p["name"]: p["schema"] for p in self._query.values()},
-        })
+        self._query_validators = {p["name"]: DotNetValidator(p["schema"]) for p in self._query.values()}
+        # A scalar query value is valid or not on its own, and clients repeat the same few
+        # values (Take=20, Ascending=false): remember each verdict instead of re-running it.
+        self._query_failure = functools.lru_cache(maxsize=4096)(self._first_query_failure)
         self._body = operation.body_schema
         self._body_properties = {
             name.casefold(): (name, schema)
@@ -134,18 +135,27 @@ class RequestBinder:
             if _contract_text(value) != values[0]:
                 warnings.append(f"{name}={values[0]!r} is spelled {_contract_text(value)!r} in the contract")
 
-        for error in self._query_validator.iter_errors(bound):
-            name = error.path[0]
+        for name, value in bound.items():
             if name in errors:
                 continue
+            failure = (self._first_query_failure(name, tuple(value)) if isinstance(value, list)
+                       else self._query_failure(name, value))
+            if failure is None:
+                continue
             schema = self._query[name.casefold()]["schema"]
-            if error.validator in ("minimum", "maximum"):
+            if failure in ("minimum", "maximum"):
                 errors[name] = [aspnet.range_error(name, schema.get("minimum"), schema.get("maximum"))]
             else:
-                errors[name] = [aspnet.value_not_valid_for(str(error.instance), name)]
+                errors[name] = [aspnet.value_not_valid_for(_contract_text(value), name)]
         if errors:
             raise BindingFailed(400, errors)
         return bound
+
+    def _first_query_failure(self, name: str, value) -> str | None:
+        """The JSON Schema keyword a bound query value fails first, or None."""
+        instance = list(value) if isinstance(value, tuple) else value
+        error = next(self._query_validators[name].iter_errors(instance), None)
+        return None if error is None else error.validator
 
     def _is_array(self, folded: str) -> bool:
         """Whether the parameter with this case-folded name is a collection."""
