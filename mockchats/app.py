@@ -13,7 +13,7 @@ import time
 from datetime import datetime, timezone
 from functools import partial
 from typing import TYPE_CHECKING
-from urllib.parse import unquote_to_bytes, urlsplit
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -24,6 +24,7 @@ from .binding import BindingFailed, RequestBinder
 from .contract import binding_violations, check_route
 from .faults import AFTER, Fault
 from .operations import HANDLERS, Call
+from .routing import RouteTable, kestrel_segments
 from .spec import Operation, Spec
 from .store import Forbidden, NotFound
 
@@ -257,50 +258,26 @@ def _empty(status: int, headers: dict | None = None) -> Response:
 
 
 class CanonicalPaths:
-    """WSGI middleware: match paths as ASP.NET Core (Kestrel + endpoint routing) does.
+    """WSGI middleware: hand Flask the path ASP.NET Core routing would match (see routing.py).
 
-    Literal segments of the spec's paths match case-insensitively, one trailing slash
-    is ignored and dot segments are resolved, all without a redirect: ``/V1/Chats/``
-    reaches the ``/v1/chats`` route. Parameter segments stay as sent, and an encoded
-    slash (``%2F``) stays encoded inside its segment, as Kestrel leaves it.
+    ``/V1/Chats/`` reaches the ``/v1/chats`` route without a redirect; parameter segments
+    stay as sent, an encoded slash stays inside its segment. The path as the client sent
+    it is kept in the environ for the journal.
     """
 
     def __init__(self, app, templates: list[str]):
         self.app = app
-        # Most literal segments first: a literal route beats a parameterised one.
-        self._templates = sorted(
-            (t.strip("/").split("/") for t in templates),
-            key=lambda parts: -sum(not p.startswith("{") for p in parts))
+        self._routes = RouteTable([(template, template) for template in templates])
 
     def __call__(self, environ, start_response):
-        environ["PATH_INFO"] = self.canonical(environ)
-        return self.app(environ, start_response)
-
-    def canonical(self, environ) -> str:
-        """The path to route; the path as the client sent it goes to the environ too."""
         raw = environ.get("REQUEST_URI")
-        environ["mockchats.requested_path"] = environ.get("PATH_INFO", "")
         if raw:
-            target = urlsplit(raw).path if "://" in raw else raw.split("?", 1)[0]
-            environ["mockchats.requested_path"] = target
-            # Decode every escape but %2F, then hand WSGI its latin-1 string.
-            segments = [unquote_to_bytes(re.sub("%2[fF]", "%252F", s)).decode("latin-1")
-                        for s in target.split("/")] if "%" in target else target.split("/")
-        else:
-            segments = environ.get("PATH_INFO", "").split("/")
-        resolved: list[str] = []
-        for segment in segments[1:]:
-            if segment == "..":
-                if resolved:
-                    resolved.pop()
-            elif segment != ".":
-                resolved.append(segment)
-        if len(resolved) > 1 and resolved[-1] == "":
-            resolved.pop()  # one trailing slash
-        folded = [s.casefold() for s in resolved]
-        for parts in self._templates:
-            if len(parts) == len(resolved) and all(
-                    p.startswith("{") or p.casefold() == f for p, f in zip(parts, folded)):
-                resolved = [s if p.startswith("{") else p for p, s in zip(parts, resolved)]
-                break
-        return "/" + "/".join(resolved)
+            path = urlsplit(raw).path if "://" in raw else raw.split("?", 1)[0]
+            segments = kestrel_segments(path, "latin-1")  # WSGI wants latin-1 strings
+        else:  # no raw target (e.g. Flask's test client): PATH_INFO is all there is
+            path = environ.get("PATH_INFO", "")
+            segments = kestrel_segments(path, None)
+        environ["mockchats.requested_path"] = path
+        canonical = next((spelled for _, spelled in self._routes.matches(segments)), segments)
+        environ["PATH_INFO"] = "/" + "/".join(canonical)
+        return self.app(environ, start_response)

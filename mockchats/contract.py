@@ -18,20 +18,19 @@ test suite judge traffic by the very same rules:
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable, Iterable, Mapping
-from urllib.parse import unquote_to_bytes
 
 import requests
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from .auth import bearer_token
 from .binding import BindingFailed, RequestBinder
+from .routing import RouteTable, decode_path, kestrel_segments
 from .spec import Operation, Spec
 
 PROBLEM_JSON = "application/problem+json"
@@ -46,10 +45,7 @@ class Contract:
     def __init__(self, spec: Spec | None = None):
         self.spec = spec or Spec()
         self._binders = {op.operation_id: RequestBinder(op) for op in self.spec.operations}
-        # Most literal segments first: a literal route beats a parameterised one.
-        self._routes = sorted(
-            ((op, (self.spec.base_path + op.path).strip("/").split("/")) for op in self.spec.operations),
-            key=lambda route: -sum(not part.startswith("{") for part in route[1]))
+        self._routes = RouteTable([(op, self.spec.base_path + op.path) for op in self.spec.operations])
         self._validators: dict[tuple[str, str, str], OAS30Validator] = {}
 
     def operation(self, operation_id: str) -> Operation:
@@ -62,15 +58,10 @@ class Contract:
         As ASP.NET Core routes: literal segments match case-insensitively, one trailing
         slash is ignored, dot segments are resolved, and ``%2F`` stays inside its segment.
         """
-        segments = _canonical_segments(path)
-        folded = [segment.casefold() for segment in segments]
-        for operation, parts in self._routes:
-            if len(parts) == len(segments) and all(
-                    (part.startswith("{") and segment) or part.casefold() == segment
-                    for part, segment in zip(parts, folded)):
-                canonical = [s if p.startswith("{") else p for p, s in zip(parts, segments)]
-                if operation.method == method.upper():
-                    return operation, "/" + "/".join(canonical)
+        segments = kestrel_segments(path.split("?", 1)[0])
+        for operation, canonical in self._routes.matches(segments):
+            if operation.method == method.upper():
+                return operation, "/" + "/".join(canonical)
         return None, "/" + "/".join(segments)
 
     def operation_for(self, method: str, path: str) -> Operation | None:
@@ -189,26 +180,9 @@ def operation_for(method: str, path: str) -> Operation | None:
     return default_contract().operation_for(method, path)
 
 
-def _canonical_segments(path: str) -> list[str]:
-    """The path's segments as Kestrel hands them to routing (every escape but %2F decoded)."""
-    raw = path.split("?", 1)[0].split("/")
-    segments = [unquote_to_bytes(re.sub("%2[fF]", "%252F", s)).decode("utf-8", "replace") for s in raw]
-    resolved: list[str] = []
-    for segment in segments[1:]:
-        if segment == "..":
-            if resolved:
-                resolved.pop()
-        elif segment != ".":
-            resolved.append(segment)
-    if len(resolved) > 1 and resolved[-1] == "":
-        resolved.pop()  # one trailing slash
-    return resolved
-
-
 def _readable(path: str) -> str:
     """The raw path with escapes decoded but %2F, for messages."""
-    return "/".join(unquote_to_bytes(re.sub("%2[fF]", "%252F", s)).decode("utf-8", "replace")
-                    for s in path.split("?", 1)[0].split("/"))
+    return decode_path(path.split("?", 1)[0])
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

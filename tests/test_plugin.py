@@ -5,7 +5,6 @@ Each subprocess run costs a second or two, so each one exercises several behavio
 """
 from __future__ import annotations
 
-import textwrap
 
 pytest_plugins = ["pytester"]
 

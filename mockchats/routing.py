@@ -1,0 +1,65 @@
+"""Paths matched as ASP.NET Core matches them (Kestrel, then endpoint routing).
+
+Kestrel decodes every escape but ``%2F`` (an encoded slash stays inside its segment)
+and resolves dot segments; routing then matches literal segments case-insensitively
+and ignores one trailing slash, never redirecting; a literal segment beats a
+parameter. The app routes by these rules and the contract checks judge paths by
+them, so both live here once.
+"""
+from __future__ import annotations
+
+import re
+from typing import Generic, Iterator, TypeVar
+from urllib.parse import unquote_to_bytes
+
+Key = TypeVar("Key")
+_ENCODED_SLASH = re.compile("%2[fF]")
+
+
+def decode_path(raw_path: str, encoding: str = "utf-8") -> str:
+    """Every escape of a raw path decoded, but ``%2F``: what Kestrel hands on."""
+    if "%" not in raw_path:
+        return raw_path
+    return "/".join(unquote_to_bytes(_ENCODED_SLASH.sub("%252F", part)).decode(encoding, "replace")
+                    for part in raw_path.split("/"))
+
+
+def kestrel_segments(raw_path: str, encoding: str | None = "utf-8") -> list[str]:
+    """The segments of a raw request path (no query), as routing sees them.
+
+    ``encoding`` decodes the escapes; None when the path is decoded already.
+    """
+    parts = (decode_path(raw_path, encoding) if encoding else raw_path).split("/")
+    resolved: list[str] = []
+    for part in parts[1:]:
+        if part == "..":
+            if resolved:
+                resolved.pop()
+        elif part != ".":
+            resolved.append(part)
+    if len(resolved) > 1 and resolved[-1] == "":
+        resolved.pop()  # one trailing slash
+    return resolved
+
+
+class RouteTable(Generic[Key]):
+    """Path templates (``/v1/chats/{chatId}``), each with a key, matched by routing's rules."""
+
+    def __init__(self, templates: list[tuple[Key, str]]):
+        # Most literal segments first: a literal route beats a parameterised one.
+        self._routes = sorted(
+            ((key, template.strip("/").split("/")) for key, template in templates),
+            key=lambda route: -sum(not part.startswith("{") for part in route[1]))
+
+    def matches(self, segments: list[str]) -> Iterator[tuple[Key, list[str]]]:
+        """Every (key, canonical segments) whose template matches, literal routes first.
+
+        The canonical segments spell literals as the template does and keep parameters
+        as sent.
+        """
+        folded = [segment.casefold() for segment in segments]
+        for key, parts in self._routes:
+            if len(parts) == len(segments) and all(
+                    (part.startswith("{") and segment) or part.casefold() == segment
+                    for part, segment in zip(parts, folded)):
+                yield key, [s if p.startswith("{") else p for p, s in zip(parts, segments)]
