@@ -63,15 +63,7 @@ def serve(host: str, port: int, fixtures_path: str | None, seed: int, messages: 
     echo("  users     role    token           name")
     for user in mock.store.users():
         echo(f"            {user.role:<7} {user.token or '-':<15} {user.name}")
-    echo("Press Ctrl-C to stop.")
-    sys.stdout.flush()
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
-    echo("mockchats stopped.")
+    _serve_until_interrupted(server, "mockchats stopped.")
 
 
 @main.command()
@@ -130,6 +122,11 @@ def proxy(upstream: str, host: str, port: int, journal_size: int, timeout: float
     click.echo(f"  base URL  {server.base_url}   (use it in place of {app.upstream_base})")
     click.echo(f"  upstream  {app.upstream_base}")
     click.echo(f"  journal   {server.root_url}/_mock/requests  (violations of each request and response)")
+    _serve_until_interrupted(server, "mockchats proxy stopped.")
+
+
+def _serve_until_interrupted(server: Server, farewell: str) -> None:
+    """Serve in the foreground until Ctrl-C, then stop cleanly and say so."""
     click.echo("Press Ctrl-C to stop.")
     sys.stdout.flush()
     try:
@@ -138,4 +135,4 @@ def proxy(upstream: str, host: str, port: int, journal_size: int, timeout: float
         pass
     finally:
         server.stop()
-    click.echo("mockchats proxy stopped.")
+    click.echo(farewell)

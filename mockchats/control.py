@@ -340,6 +340,12 @@ def control_plane(mock: "Mock") -> Blueprint:
         except fixtures.FixtureError as exc:
             raise ControlError(400, str(exc), {"$": [str(exc)]}) from None
 
+    def switch_to(sessions, scenario: str, seed: int) -> Response:
+        """Make a loaded scenario the state, and answer the mock's status."""
+        mock.store.replace(sessions)
+        mock.scenario, mock.seed = scenario, seed
+        return _json(200, status())
+
     @plane.before_request
     def require_admin_token():
         if mock.admin_token is not None and bearer_token(request.headers.get("Authorization")) != mock.admin_token:
@@ -450,10 +456,7 @@ def control_plane(mock: "Mock") -> Blueprint:
             '404': {$ref: '#/components/responses/NotFound'}
         """
         seed = body("ScenarioLoad", optional=True).get("seed", mock.seed)
-        sessions = load_sessions(lambda: fixtures.load_scenario(name, seed=seed))
-        mock.store.replace(sessions)
-        mock.scenario, mock.seed = name, seed
-        return _json(200, status())
+        return switch_to(load_sessions(lambda: fixtures.load_scenario(name, seed=seed)), name, seed)
 
     @plane.post("/scenarios")
     def load_own_scenario():
@@ -479,9 +482,7 @@ def control_plane(mock: "Mock") -> Blueprint:
             # The seed counts for a document's `generate` as for a file's.
             sessions = load_sessions(lambda: fixtures.build_sessions(options["document"], "document", seed=seed))
             name = "document"
-        mock.store.replace(sessions)
-        mock.scenario, mock.seed = name, seed
-        return _json(200, status())
+        return switch_to(sessions, name, seed)
 
     @plane.get("/sessions")
     def list_sessions():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 
 NOT_FOUND_TYPE = "https://tools.ietf.org/html/rfc9110#section-15.5.5"
 
@@ -43,3 +44,15 @@ def assert_not_found(response) -> None:
     assert response.headers["Content-Type"].startswith("application/problem+json")
     body = response.json()
     assert (body["type"], body["title"], body["status"]) == (NOT_FOUND_TYPE, "Not Found", 404)
+
+
+def data_of(document: dict) -> dict:
+    """A fixture document without descriptions, with optional lists filled in."""
+    document = copy.deepcopy(document)
+    document.pop("description", None)
+    for session in document["sessions"]:
+        session.pop("description", None)
+        session.setdefault("messages", [])
+        for message in session["messages"]:
+            message.setdefault("reactions", [])
+    return document

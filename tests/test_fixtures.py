@@ -9,6 +9,7 @@ from datetime import datetime
 import pytest
 import yaml
 
+from expect import data_of
 from mockchats import FixtureError
 from mockchats import fixtures
 from mockchats.aspnet import utf16_length
@@ -364,16 +365,6 @@ def test_zero_generated_messages_changes_nothing():
 
 
 # -- to_document -----------------------------------------------------------------
-def data_of(document: dict) -> dict:
-    """A fixture document without its comments-like parts, with optional lists filled in."""
-    document = copy.deepcopy(document)
-    document.pop("description", None)
-    for session in document["sessions"]:
-        session.pop("description", None)
-        session.setdefault("messages", [])
-        for message in session["messages"]:
-            message.setdefault("reactions", [])
-    return document
 
 
 def test_to_document_round_trips_a_document():

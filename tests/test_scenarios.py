@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 import yaml
 
+from expect import data_of
 from mockchats import FixtureError
 from mockchats import fixtures
 from mockchats.aspnet import utf16_length
@@ -49,18 +50,6 @@ def loaded():
 def only_session(sessions):
     assert len(sessions) == 1
     return sessions[0]
-
-
-def data_of(document: dict) -> dict:
-    """A fixture document without descriptions, with optional lists filled in."""
-    document = copy.deepcopy(document)
-    document.pop("description", None)
-    for session in document["sessions"]:
-        session.pop("description", None)
-        session.setdefault("messages", [])
-        for message in session["messages"]:
-            message.setdefault("reactions", [])
-    return document
 
 
 # -- the list ----------------------------------------------------------------------
