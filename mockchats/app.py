@@ -19,14 +19,14 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from . import aspnet
-from .auth import Unauthenticated
+from .auth import CHALLENGE_INVALID, Unauthenticated
 from .binding import BindingFailed, RequestBinder
 from .contract import binding_violations, check_route
-from .faults import AFTER, Fault
+from .faults import AFTER, BEFORE, Fault
 from .operations import HANDLERS, Call
 from .routing import RouteTable, kestrel_segments
 from .spec import Operation, Spec
-from .store import Forbidden, NotFound
+from .store import Forbidden, NotFound, UnknownCaller
 
 if TYPE_CHECKING:
     from .mock import Mock
@@ -127,14 +127,17 @@ def _dispatch(op: Operation, binder: RequestBinder, mock: "Mock", **path: str) -
     if request.method != op.method:  # Werkzeug adds HEAD to GET rules; ASP.NET does not
         raise MethodNotAllowed()
     record = g.record = {"operationId": op.operation_id, "user": None, "violations": [], "warnings": []}
-    fault = mock.faults.strike(op.operation_id, op.method, request.path)
-    if fault is not None and fault.when != AFTER:
+    fault = mock.faults.strike(op.operation_id, op.method, request.path, BEFORE)
+    if fault is not None:
         struck = _fault_response(op, fault)
         if struck is not None:
             return struck
     response = _operate(op, binder, mock, record, path)
-    if fault is not None and fault.when == AFTER:
-        return _fault_response(op, fault) or response
+    # An "after" fault hides a success; a refused request changed nothing to hide.
+    if response.status_code < 300:
+        fault = mock.faults.strike(op.operation_id, op.method, request.path, AFTER)
+        if fault is not None:
+            return _fault_response(op, fault) or response
     return response
 
 
@@ -158,6 +161,8 @@ def _operate(op: Operation, binder: RequestBinder, mock: "Mock", record: dict, p
     except Unauthenticated as exc:
         violations.append("no bearer token" if exc.challenge == "Bearer" else "the bearer token is refused")
         return _empty(401, {"WWW-Authenticate": exc.challenge})
+    except UnknownCaller:  # a reset replaced the world mid-request: the token no longer holds
+        return _empty(401, {"WWW-Authenticate": CHALLENGE_INVALID})
     except BindingFailed as exc:
         violations.extend(binding_violations(exc, request.headers.get("Content-Type")))
         if exc.status == 400:

@@ -1,12 +1,14 @@
 """The ``mockchats`` command line."""
 from __future__ import annotations
 
-import json
 import atexit
+import json
 import logging
 import logging.handlers
+import os
 import queue
 import sys
+from urllib.parse import urlsplit
 
 import click
 
@@ -87,13 +89,22 @@ def contract(base_url: str, token: str, host_token: str | None, report_path: str
 
     if report_path and not report_path.endswith((".xml", ".json")):
         raise click.BadParameter("the report must be a .xml (JUnit) or .json file", param_hint="--report")
+    if report_path and not os.path.isdir(os.path.dirname(os.path.abspath(report_path))):
+        # Refuse before the run changes anything on the server.
+        raise click.BadParameter(f"no folder for {report_path!r}", param_hint="--report")
+    if not urlsplit(base_url).path.rstrip("/").endswith("/v1"):
+        click.echo(f"note: {base_url} does not end in /v1, the API's base path; "
+                   "every call may miss it (404)", err=True)
     result = checks.run(base_url, token, host_token, timeout=timeout)
     checks.print_table(result, click.echo)
     if report_path:
         text = (checks.junit_xml(result) if report_path.endswith(".xml")
                 else json.dumps(checks.json_report(result), indent=2) + "\n")
-        with open(report_path, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        try:
+            with open(report_path, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {report_path}: {exc.strerror or exc}") from None
         click.echo(f"report written to {report_path}")
     sys.exit(1 if result.failed else 0)
 

@@ -21,7 +21,8 @@ class Control:
     """One method per control call. ``base_url`` is the server's root URL, without ``/v1``."""
 
     def __init__(self, base_url: str, admin_token: str | None = None, *, timeout: float = 30):
-        self.base_url = base_url.rstrip("/")
+        # The API's base URL (…/v1) is what partners have at hand; the control plane is beside it.
+        self.base_url = base_url.rstrip("/").removesuffix("/v1")
         self.timeout = timeout
         self._http = requests.Session()
         if admin_token:
@@ -107,5 +108,5 @@ class Control:
                                       timeout=self.timeout)
         payload = response.json() if response.content else None
         if response.status_code >= 400:
-            raise ControlError(response.status_code, payload)
+            raise ControlError(response.status_code, payload or f"{method} {response.url}")
         return payload

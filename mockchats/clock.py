@@ -19,7 +19,10 @@ class Clock:
         frozen = self._frozen
         if frozen is not None:
             return frozen
-        return datetime.now(timezone.utc) + self._offset
+        try:
+            return datetime.now(timezone.utc) + self._offset
+        except OverflowError:  # advanced to the end of time and still running: stay there
+            return datetime.max.replace(tzinfo=timezone.utc)
 
     @property
     def frozen(self) -> bool:

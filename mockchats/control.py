@@ -22,6 +22,7 @@ from flask import Blueprint, Response, current_app, request
 from . import __version__, aspnet, fixtures
 from .auth import AUTH_MODES, bearer_token
 from .faults import AFTER, BEFORE
+from .journal import parse_limit
 from .resources import FIXTURE_SCHEMA_PATH
 from .spec import Operation
 from .store import NotFound, ROLES
@@ -238,9 +239,14 @@ def _json_body() -> object:
     if media != "application/json" and not media.endswith("+json"):
         raise ControlError(415, f"Content-Type {request.content_type!r} is not JSON.")
     try:
-        return json.loads(request.get_data(cache=False))
+        return json.loads(request.get_data(cache=False), parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as exc:
         raise ControlError(400, "The body is not valid JSON.", {"$": [str(exc)]}) from None
+
+
+def _refuse_constant(name: str):
+    # NaN and Infinity are not JSON; Python would read them and they would break the clock.
+    raise ValueError(f"{name} is not a JSON value")
 
 
 #: Header names a fault may not set: waitress refuses hop-by-hop headers from a WSGI app (a 500
@@ -248,8 +254,8 @@ def _json_body() -> object:
 _RESERVED_HEADERS = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
                      "trailers", "transfer-encoding", "upgrade", "content-length"}
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-#: PUT /_mock/state takes back what GET /_mock/state gives: a shipped scenario (busy-room) alone
-#: exports ~2.5 MB, over the app's 1 MiB limit for partner requests.
+#: PUT /_mock/state (and a scenario posted as a document) takes back what GET /_mock/state gives:
+#: a shipped scenario (busy-room) alone exports ~2.5 MB, over the app's 1 MiB for partner requests.
 MAX_STATE_BYTES = 256 * 1024 * 1024
 
 
@@ -344,17 +350,15 @@ def control_plane(mock: "Mock") -> Blueprint:
         """Make a loaded scenario the state, and answer the mock's status."""
         mock.store.replace(sessions)
         mock.scenario, mock.seed = scenario, seed
+        mock.faults.reseed(seed)  # fault probabilities follow the world's seed, as after a reset
         return _json(200, status())
 
     @plane.before_request
     def require_admin_token():
         if mock.admin_token is not None and bearer_token(request.headers.get("Authorization")) != mock.admin_token:
             return _empty(401, {"WWW-Authenticate": "Bearer"})
-        if request.endpoint == "control.put_state":
-            try:
-                request.max_content_length = MAX_STATE_BYTES
-            except AttributeError:  # Flask 3.0 has no per-request limit: the app's 1 MiB applies
-                pass
+        if request.endpoint in ("control.put_state", "control.load_own_scenario"):
+            request.max_content_length = MAX_STATE_BYTES
         return None
 
     @plane.errorhandler(ControlError)
@@ -455,7 +459,7 @@ def control_plane(mock: "Mock") -> Blueprint:
             '400': {$ref: '#/components/responses/BadRequest'}
             '404': {$ref: '#/components/responses/NotFound'}
         """
-        seed = body("ScenarioLoad", optional=True).get("seed", mock.seed)
+        seed = body("ScenarioLoad", optional=True).get("seed", mock.origin.seed)
         return switch_to(load_sessions(lambda: fixtures.load_scenario(name, seed=seed)), name, seed)
 
     @plane.post("/scenarios")
@@ -474,7 +478,7 @@ def control_plane(mock: "Mock") -> Blueprint:
             '400': {$ref: '#/components/responses/BadRequest'}
         """
         options = body("OwnScenario")
-        seed = options.get("seed", mock.seed)
+        seed = options.get("seed", mock.origin.seed)
         if "path" in options:
             sessions = load_sessions(lambda: fixtures.load(options["path"], seed=seed))
             name = options["path"]
@@ -675,12 +679,10 @@ def control_plane(mock: "Mock") -> Blueprint:
               content: {application/json: {schema: {type: array, items: JournalEntry}}}
             '400': {$ref: '#/components/responses/BadRequest'}
         """
-        limit = request.args.get("limit")
-        if limit is not None:
-            if not limit.isdigit():
-                raise ControlError(400, "limit must be a whole number >= 0.",
-                                   {"limit": [f"{limit!r} is not a whole number >= 0."]})
-            limit = int(limit)
+        try:
+            limit = parse_limit(request.args.get("limit"))
+        except ValueError as exc:
+            raise ControlError(400, "limit must be a whole number >= 0.", {"limit": [str(exc)]}) from None
         return _json(200, mock.journal.entries(operation_id=request.args.get("operationId"),
                                               method=request.args.get("method"),
                                               path=request.args.get("path"), limit=limit))
@@ -733,6 +735,8 @@ def _build_document(app) -> dict:
     spec.components.response("UnsupportedMediaType", {
         "description": "The body is not sent as JSON; nothing changed",
         "content": {"application/problem+json": {"schema": "Problem"}}})
+    spec.components.response("PayloadTooLarge", {
+        "description": "The body is over the limit (1 MiB; 256 MiB for a whole state or scenario document)"})
     spec.components.security_scheme("Admin Bearer", {
         "type": "http", "scheme": "bearer",
         "description": "Needed only when the server runs with --admin-token."})
@@ -745,5 +749,6 @@ def _build_document(app) -> dict:
         for operation in path_item.values():
             operation["responses"].setdefault("401", {"$ref": "#/components/responses/Unauthorized"})
             if "requestBody" in operation:
+                operation["responses"].setdefault("413", {"$ref": "#/components/responses/PayloadTooLarge"})
                 operation["responses"].setdefault("415", {"$ref": "#/components/responses/UnsupportedMediaType"})
     return document

@@ -88,11 +88,11 @@ class Faults:
             self._faults.clear()
             self._patterns.clear()
 
-    def strike(self, operation_id: str, method: str, path: str) -> Fault | None:
-        """The fault that fires for this request, if any (counting it as fired)."""
+    def strike(self, operation_id: str, method: str, path: str, when: str) -> Fault | None:
+        """The fault of this moment (``before`` or ``after``) that fires for this request, if any."""
         with self._lock:
             for fault in self._faults:
-                if not self._matches(fault, operation_id, method, path):
+                if fault.when != when or not self._matches(fault, operation_id, method, path):
                     continue
                 if fault.times is not None and fault.fired >= fault.times:
                     continue

@@ -7,10 +7,21 @@ serve as JSON.
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 from collections import deque
 
 DEFAULT_SIZE = 1000
+_WHOLE_NUMBER = re.compile(r"[0-9]+")
+
+
+def parse_limit(text: str | None) -> int | None:
+    """The ``limit`` filter of a journal query: None when absent; ValueError unless 0-9 digits."""
+    if text is None:
+        return None
+    if not _WHOLE_NUMBER.fullmatch(text):  # str.isdigit() would take "²" and then fail in int()
+        raise ValueError(f"{text!r} is not a whole number >= 0.")
+    return int(text)
 
 
 class Journal:

@@ -27,7 +27,7 @@ from werkzeug.wrappers import Request
 
 from . import aspnet
 from .contract import Contract, default_contract
-from .journal import DEFAULT_SIZE, Journal
+from .journal import DEFAULT_SIZE, Journal, parse_limit
 
 log = logging.getLogger("mockchats.proxy")
 
@@ -87,9 +87,9 @@ class ContractProxy:
                     operation, status, _HeaderView(headers), answer)
         elapsed = (time.perf_counter() - started) * 1000
 
-        if not request.path.startswith(("/_mock", "/openapi.json")):
+        if not request.path.startswith(("/_mock", "/openapi.json")):  # not the contract's business
             self._record(request, body, operation, status, elapsed, violations, warnings, response_violations)
-        _log(request.method, target, status, elapsed, operation, violations, warnings, response_violations)
+            _log(request.method, target, status, elapsed, operation, violations, warnings, response_violations)
         start_response(f"{status} {reason}", headers)
         return [answer]
 
@@ -158,13 +158,14 @@ class ContractProxy:
         if request.method != "GET":
             start_response("405 Method Not Allowed", [("Allow", "GET, DELETE"), ("Content-Length", "0")])
             return [b""]
-        limit = request.args.get("limit")
-        if limit is not None and not limit.isdigit():
+        try:
+            limit = parse_limit(request.args.get("limit"))
+        except ValueError:
             problem = {**aspnet.problem(400), "detail": "limit must be a whole number >= 0."}
             return _json(start_response, "400 Bad Request", problem, aspnet.PROBLEM_JSON)
         entries = self.journal.entries(operation_id=request.args.get("operationId"),
                                        method=request.args.get("method"), path=request.args.get("path"),
-                                       limit=None if limit is None else int(limit))
+                                       limit=limit)
         return _json(start_response, "200 OK", entries)
 
 

@@ -41,6 +41,10 @@ class Forbidden(Exception):
     """The caller is known but may not do this."""
 
 
+class UnknownCaller(Exception):
+    """The caller was identified in a state that a reset or load has since replaced."""
+
+
 @dataclass(frozen=True)
 class User:
     id: str
@@ -304,7 +308,7 @@ class Store:
             raise ValueError(f"unknown sort key {sort_by!r}")
         start = max(skip, 0)
         with self._lock:
-            session = self._sessions[caller.session_id]
+            session = self._session_of(caller)
             index = session.index(key_name)
             total = len(index)
             if ascending:
@@ -316,7 +320,7 @@ class Store:
 
     def create_message(self, caller: User, text: str) -> MessageView:
         with self._lock:
-            session = self._sessions[caller.session_id]
+            session = self._session_of(caller)
             message = Message(new_id(), caller.id, text, self.now())
             session.add(message)
             return self._view(session, message)
@@ -324,7 +328,7 @@ class Store:
     def delete_message(self, caller: User, chat_id: str) -> None:
         """Delete a message with its reactions and pin: its author or the Host only."""
         with self._lock:
-            session = self._sessions[caller.session_id]
+            session = self._session_of(caller)
             message = self._message(session, chat_id)
             if message.user_id != caller.id and not caller.is_host:
                 raise Forbidden("only the author or the Host may delete a message")
@@ -336,7 +340,7 @@ class Store:
         if name not in REACTIONS:
             raise ValueError(f"unknown reaction {name!r}")
         with self._lock:
-            session = self._sessions[caller.session_id]
+            session = self._session_of(caller)
             message = self._message(session, chat_id)
             for reaction in message.reactions:
                 if reaction.user_id == caller.id and reaction.name == name:
@@ -348,7 +352,7 @@ class Store:
     def list_reactions(self, caller: User, chat_ids: Iterable[str]) -> list[ReactionView]:
         """The reactions of the given messages; ids not in the session give nothing."""
         with self._lock:
-            session = self._sessions[caller.session_id]
+            session = self._session_of(caller)
             found = []
             for chat_id in dict.fromkeys(chat_ids):
                 message = session.messages.get(chat_id)
@@ -359,7 +363,7 @@ class Store:
     def delete_reaction(self, caller: User, chat_id: str, reaction_id: str) -> None:
         """Remove a reaction: its author or the Host only."""
         with self._lock:
-            session = self._sessions[caller.session_id]
+            session = self._session_of(caller)
             message = self._message(session, chat_id)
             reaction = next((r for r in message.reactions if r.id == reaction_id), None)
             if reaction is None:
@@ -386,13 +390,20 @@ class Store:
         if not caller.is_host:
             raise Forbidden("only the Host may remove a pin")
         with self._lock:
-            session = self._sessions[caller.session_id]
+            session = self._session_of(caller)
             message = self._message(session, chat_id)
             if message.pin_id is None or message.pin_id != pin_id:
                 raise NotFound(f"pin {pin_id} on message {chat_id}")
             session.change(chat_id, SORT_PINNED, lambda m: setattr(m, "pin_id", None))
 
     # -- internals --------------------------------------------------------
+    def _session_of(self, caller: User) -> Session:
+        """The caller's session, checked under the lock: a reset may have come in between."""
+        session = self._sessions.get(caller.session_id)
+        if session is None or session.users.get(caller.id) is not caller:
+            raise UnknownCaller(caller.id)
+        return session
+
     @staticmethod
     def _message(session: Session, chat_id: str) -> Message:
         message = session.messages.get(chat_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -1014,3 +1015,79 @@ def test_the_client_raises_control_errors(control):
     with pytest.raises(ControlError) as bad_session:
         control.pin("no/such?session", "x")
     assert bad_session.value.status == 404
+
+
+# -- edges found in review -------------------------------------------------------------
+def test_partner_requests_during_resets_and_scenario_loads_never_get_a_500(plane, server):
+    """A reset swapping the world between authentication and the store must not be a 500."""
+
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def partner():
+        http = requests.Session()
+        headers = {"Authorization": "Bearer host-token"}
+        while not stop.is_set():
+            statuses.append(http.get(server.base_url + "/chats", headers=headers, timeout=10).status_code)
+            statuses.append(http.post(server.base_url + "/chats", json={"message": "hi"},
+                                      headers=headers, timeout=10).status_code)
+
+    workers = [threading.Thread(target=partner) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    try:
+        for round_ in range(60):
+            name = ("empty", "pinned-and-reacted")[round_ % 2]
+            assert plane.post(f"/scenarios/{name}").status_code == 200
+            assert plane.post("/reset").status_code == 200
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join()
+    assert statuses and set(statuses) <= {200, 401}, sorted(set(statuses))
+
+
+def test_a_running_clock_advanced_to_the_end_of_time_keeps_answering(plane, api):
+    now = datetime.now(timezone.utc)
+    seconds = (datetime(9999, 12, 31, 23, 59, 58, tzinfo=timezone.utc) - now).total_seconds()
+    assert plane.post("/clock", json={"advanceSeconds": seconds}).status_code == 200
+    time.sleep(2.5)
+    assert plane.get("/clock").status_code == 200
+    assert api.post("/chats", json={"message": "at the end of time"}).status_code == 200
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/clock", '{"advanceSeconds": NaN}'),
+    ("/clock", '{"advanceSeconds": Infinity}'),
+    ("/faults", '{"operationId": "listChats", "status": 503, "probability": NaN}'),
+])
+def test_non_finite_numbers_are_not_json(plane, path, body):
+    before = plane.ok("GET", "/faults"), plane.ok("GET", "/clock")["frozen"]
+    response = plane.post(path, data=body, headers={"Content-Type": "application/json"})
+    assert_problem(response, 400, errors=True)
+    assert (plane.ok("GET", "/faults"), plane.ok("GET", "/clock")["frozen"]) == before
+
+
+@pytest.mark.parametrize("limit", ["%C2%B2", "%D9%A3", "-1", "1.5"])
+def test_a_limit_that_is_not_ascii_digits_is_refused(plane, limit):
+    assert_problem(plane.get(f"/requests?limit={limit}"), 400, errors=True)
+
+
+def test_an_after_fault_does_not_hide_a_refusal_nor_get_used_up_by_one(plane, api):
+    fault = plane.ok("POST", "/faults", 201, json={"operationId": "deleteChat", "status": 503,
+                                                    "when": "after", "times": 1})
+    assert api.delete("/chats/no-such-message").status_code == 404
+    assert plane.ok("GET", "/faults")[0]["fired"] == 0
+    chat = api.create("doomed")["chatId"]
+    assert api.delete(f"/chats/{chat}", as_="alice").status_code == 503
+    assert chat not in {m["chatId"] for m in api.all_messages()}  # deleted all the same
+    assert plane.ok("GET", "/faults")[0]["id"] == fault["id"]
+
+
+def test_a_scenario_document_over_one_mebibyte_loads(plane):
+    plane.ok("POST", "/scenarios/busy-room")
+    document = plane.ok("GET", "/state")
+    assert len(json.dumps(document)) > 1024 * 1024
+    plane.ok("POST", "/reset")
+    status = plane.ok("POST", "/scenarios", json={"document": document})
+    assert status["messages"] == sum(len(s["messages"]) for s in document["sessions"])
