@@ -49,11 +49,13 @@ class Authenticator:
         self._faker_lock = threading.Lock()
 
     def set_mode(self, mode: str) -> None:
+        """Switch between open and strict auth."""
         if mode not in AUTH_MODES:
             raise ValueError(f"auth mode must be one of {AUTH_MODES}, not {mode!r}")
         self.mode = mode
 
     def authenticate(self, header: str | None) -> User:
+        """The user behind the header; Unauthenticated (401) otherwise."""
         token = bearer_token(header)
         if token is None:
             # No credentials at all: the handler's plain challenge, no error.

@@ -39,13 +39,16 @@ class Control:
         return self._call("GET", "/state")
 
     def replace_state(self, document: dict) -> dict:
+        """Replace the whole state with a fixture document (validated, all or nothing)."""
         return self._call("PUT", "/state", document)
 
     def scenarios(self) -> list[dict]:
+        """The shipped scenarios: ``[{"name", "description"}]``."""
         return self._call("GET", "/scenarios")
 
     def load_scenario(self, name: str, *, seed: int | None = None) -> dict:
         # Quoted: a name with "?" or "#" must reach the server as a name, not a query or fragment.
+        """Replace the state with a shipped scenario."""
         return self._call("POST", f"/scenarios/{quote(name, safe='')}", None if seed is None else {"seed": seed})
 
     def load_own_scenario(self, *, path: str | None = None, document: dict | None = None,
@@ -55,6 +58,7 @@ class Control:
         return self._call("POST", "/scenarios", options)
 
     def sessions(self) -> list[dict]:
+        """Every session with its users and tokens."""
         return self._call("GET", "/sessions")
 
     def create_session(self, users: list[dict]) -> dict:
@@ -62,9 +66,11 @@ class Control:
         return self._call("POST", "/sessions", {"users": users})
 
     def pin(self, session_id: str, chat_id: str) -> dict:
+        """Pin a message as its session's Host would; answers ``{chatId, pinId}``."""
         return self._call("POST", f"/sessions/{quote(session_id, safe='')}/pins", {"chatId": chat_id})
 
     def faults(self) -> list[dict]:
+        """The active faults with how often each fired."""
         return self._call("GET", "/faults")
 
     def add_fault(self, **fault) -> dict:
@@ -72,21 +78,27 @@ class Control:
         return self._call("POST", "/faults", fault)
 
     def remove_fault(self, fault_id: str) -> None:
+        """Remove one fault by id."""
         self._call("DELETE", f"/faults/{quote(fault_id, safe='')}")
 
     def clear_faults(self) -> None:
+        """Remove every fault."""
         self._call("DELETE", "/faults")
 
     def clock(self) -> dict:
+        """The mock's time and whether it is frozen."""
         return self._call("GET", "/clock")
 
     def freeze_clock(self, at: str = "now") -> dict:
+        """Stop time at an ISO 8601 instant (default: now)."""
         return self._call("POST", "/clock", {"freeze": at})
 
     def advance_clock(self, seconds: float) -> dict:
+        """Move time forward by ``seconds``."""
         return self._call("POST", "/clock", {"advanceSeconds": seconds})
 
     def real_clock(self) -> dict:
+        """Back to real time."""
         return self._call("POST", "/clock", {"real": True})
 
     def requests(self, *, operation_id: str | None = None, method: str | None = None,
@@ -97,6 +109,7 @@ class Control:
         return self._call("GET", "/requests", params=params)
 
     def clear_requests(self) -> None:
+        """Empty the request journal."""
         self._call("DELETE", "/requests")
 
     def openapi(self) -> dict:

@@ -10,12 +10,14 @@ from datetime import datetime, timedelta, timezone
 
 
 class Clock:
+    """The time the mock stamps new messages with."""
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._frozen: datetime | None = None
         self._offset = timedelta(0)
 
     def now(self) -> datetime:
+        """The current instant (UTC): frozen, shifted, or real."""
         frozen = self._frozen
         if frozen is not None:
             return frozen
@@ -26,6 +28,7 @@ class Clock:
 
     @property
     def frozen(self) -> bool:
+        """Whether time stands still."""
         return self._frozen is not None
 
     def freeze(self, at: datetime | None = None) -> datetime:

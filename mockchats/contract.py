@@ -49,6 +49,7 @@ class Contract:
         self._validators: dict[tuple[str, str, str], OAS30Validator] = {}
 
     def operation(self, operation_id: str) -> Operation:
+        """The operation with this operationId."""
         return next(op for op in self.spec.operations if op.operation_id == operation_id)
 
     # -- routes -----------------------------------------------------------

@@ -20,6 +20,7 @@ AFTER = "after"
 
 @dataclass
 class Fault:
+    """One injected fault: what it matches, what it does, and how often it has fired."""
     id: str
     operation_id: str | None = None
     method: str | None = None
@@ -35,6 +36,7 @@ class Fault:
     fired: int = 0
 
     def to_dict(self) -> dict:
+        """The fault as the control plane shows it (camelCase)."""
         raw = asdict(self)
         return {
             "id": raw["id"], "operationId": raw["operation_id"], "method": raw["method"],
@@ -56,10 +58,12 @@ class Faults:
         self.reseed(seed)
 
     def reseed(self, seed: int) -> None:
+        """Restart the generator behind ``probability`` (a reset does, with its seed)."""
         with self._lock:
             self._random = random.Random(seed)
 
     def add(self, **settings) -> Fault:
+        """Register a fault; ``settings`` are the Fault's fields."""
         with self._lock:
             fault = Fault(id=f"fault-{next(self._ids)}", **settings)
             if fault.method:
@@ -72,10 +76,12 @@ class Faults:
             return fault
 
     def list(self) -> list[Fault]:
+        """The active faults, in the order they match."""
         with self._lock:
             return list(self._faults)
 
     def remove(self, fault_id: str) -> bool:
+        """Remove one fault; False when there is none with that id."""
         with self._lock:
             kept = [f for f in self._faults if f.id != fault_id]
             found = len(kept) != len(self._faults)
@@ -84,6 +90,7 @@ class Faults:
             return found
 
     def clear(self) -> None:
+        """Remove every fault."""
         with self._lock:
             self._faults.clear()
             self._patterns.clear()

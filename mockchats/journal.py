@@ -25,6 +25,7 @@ def parse_limit(text: str | None) -> int | None:
 
 
 class Journal:
+    """The latest partner requests and what was answered, oldest first."""
     def __init__(self, size: int = DEFAULT_SIZE):
         if size < 1:
             raise ValueError("the journal holds at least one entry")
@@ -34,6 +35,7 @@ class Journal:
         self._lock = threading.Lock()
 
     def record(self, entry: dict) -> None:
+        """Add one entry (numbered in arrival order); the oldest falls out when full."""
         with self._lock:
             self._entries.append({"id": next(self._ids), **entry})
 
@@ -53,5 +55,6 @@ class Journal:
         return found
 
     def clear(self) -> None:
+        """Forget every entry."""
         with self._lock:
             self._entries.clear()

@@ -27,6 +27,7 @@ class Origin:
     auth: str = OPEN
 
     def load(self, seed: int | None = None) -> list[Session]:
+        """The start sessions, made again (with another seed when given)."""
         return fixtures.load(self.fixtures_path, seed=self.seed if seed is None else seed,
                              messages=self.messages)
 
@@ -53,6 +54,7 @@ class Mock:
 
     @property
     def auth(self) -> str:
+        """The auth mode in force (open or strict)."""
         return self.authenticator.mode
 
     def reset(self, *, seed: int | None = None, scenario: str | None = None,

@@ -29,6 +29,7 @@ HANDLERS: dict[str, Handler] = {}
 
 
 def operation(operation_id: str):
+    """Register the decorated function as the handler of ``operation_id``."""
     def register(handler: Handler) -> Handler:
         HANDLERS[operation_id] = handler
         return handler
@@ -36,6 +37,7 @@ def operation(operation_id: str):
 
 
 def message_dto(view: MessageView) -> dict:
+    """A message as MessageDto."""
     return {
         "chatId": view.chat_id,
         "message": view.text,
@@ -50,11 +52,13 @@ def message_dto(view: MessageView) -> dict:
 
 
 def reaction_dto(view: ReactionView) -> dict:
+    """A reaction as listReactions returns it."""
     return {"chatId": view.chat_id, "id": view.id, "reaction": view.name}
 
 
 @operation("listChats")
 def list_chats(store: Store, caller: User, call: Call):
+    """GET /chats: one page and the session's total."""
     total, page = store.list_messages(
         caller,
         skip=call.query["Skip"],
@@ -67,31 +71,37 @@ def list_chats(store: Store, caller: User, call: Call):
 
 @operation("createChat")
 def create_chat(store: Store, caller: User, call: Call):
+    """POST /chats: the new message's id, text and time."""
     view = store.create_message(caller, call.body["message"])
     return {"chatId": view.chat_id, "message": view.text, "createdAt": format_datetime(view.created_at)}
 
 
 @operation("deleteChat")
 def delete_chat(store: Store, caller: User, call: Call):
+    """DELETE /chats/{chatId}: no content."""
     store.delete_message(caller, call.path["chatId"])
 
 
 @operation("addReaction")
 def add_reaction(store: Store, caller: User, call: Call):
+    """POST /chats/{chatId}/reactions: the reaction's id."""
     view = store.add_reaction(caller, call.path["chatId"], call.body["reaction"])
     return {"reactionId": view.id}
 
 
 @operation("listReactions")
 def list_reactions(store: Store, caller: User, call: Call):
+    """GET /chats/reactions: the reactions of the given messages."""
     return [reaction_dto(r) for r in store.list_reactions(caller, call.query["chatIds"])]
 
 
 @operation("deleteReaction")
 def delete_reaction(store: Store, caller: User, call: Call):
+    """DELETE /chats/{chatId}/reactions/{reactionId}: no content."""
     store.delete_reaction(caller, call.path["chatId"], call.path["reactionId"])
 
 
 @operation("deletePin")
 def delete_pin(store: Store, caller: User, call: Call):
+    """DELETE /chats/{chatId}/pins/{pinId}: no content."""
     store.delete_pin(caller, call.path["chatId"], call.path["pinId"])

@@ -29,6 +29,7 @@ class Server:
 
     @property
     def root_url(self) -> str:
+        """The server's root, e.g. http://127.0.0.1:8080 (the control plane is under it)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
@@ -38,6 +39,7 @@ class Server:
         return self.root_url + "/v1"
 
     def serve_forever(self) -> None:
+        """Serve in the calling thread until stopped (Ctrl-C in the CLI)."""
         self._server.run()
 
     def start(self) -> "Server":

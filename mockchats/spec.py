@@ -31,6 +31,7 @@ class Operation:
     responses: dict = field(repr=False)  # status (str) -> resolved response object
 
     def query_parameters(self) -> list[dict]:
+        """The operation's query parameters, resolved."""
         return [p for p in self.parameters if p["in"] == "query"]
 
 

@@ -47,6 +47,7 @@ class UnknownCaller(Exception):
 
 @dataclass(frozen=True)
 class User:
+    """A member of one session: a Host or a Client, known by its token."""
     id: str
     name: str
     role: str
@@ -55,11 +56,13 @@ class User:
 
     @property
     def is_host(self) -> bool:
+        """Whether the user has the session's privileges (today only the Host does)."""
         return self.role == HOST
 
 
 @dataclass(frozen=True)
 class Reaction:
+    """One user's reaction to one message (immutable: changes add or remove whole reactions)."""
     id: str
     chat_id: str
     user_id: str
@@ -68,6 +71,7 @@ class Reaction:
 
 @dataclass
 class Message:
+    """A chat message with its reactions, in order of arrival, and its pin, if pinned."""
     chat_id: str
     user_id: str
     text: str
@@ -76,10 +80,12 @@ class Message:
     pin_id: str | None = None
 
     def reaction_count(self, name: str) -> int:
+        """How many users gave the reaction ``name``."""
         return sum(1 for r in self.reactions if r.name == name)
 
     def clone(self) -> "Message":
         # Users and reactions are immutable and shared; only the mutable parts are copied.
+        """A copy that can change without touching this one."""
         return Message(self.chat_id, self.user_id, self.text, self.created_at,
                        list(self.reactions), self.pin_id)
 
@@ -120,6 +126,7 @@ class Session:
 
     # -- sorted indexes ---------------------------------------------------
     def index(self, sort_key: str) -> SortedList:
+        """The sorted index for ``sort_key``, built now if this is its first use."""
         index = self._indexes.get(sort_key)
         if index is None:
             index = self._indexes[sort_key] = SortedList(
@@ -127,12 +134,14 @@ class Session:
         return index
 
     def add(self, message: Message) -> None:
+        """Add a new message, to the dict and to every built index."""
         self.messages[message.chat_id] = message
         self._owned.add(message.chat_id)
         for sort_key, index in self._indexes.items():
             index.add(_index_entry(sort_key, message))
 
     def remove(self, chat_id: str) -> None:
+        """Remove a message, from the dict and from every built index."""
         message = self.messages.pop(chat_id)
         for sort_key, index in self._indexes.items():
             index.remove(_index_entry(sort_key, message))
@@ -172,6 +181,7 @@ class MessageView:
 
 @dataclass(frozen=True)
 class ReactionView:
+    """One reaction as listReactions returns it."""
     id: str
     chat_id: str
     name: str
@@ -236,6 +246,7 @@ class Store:
 
     @property
     def default_session_id(self) -> str:
+        """The first loaded session: where open auth admits unknown tokens."""
         return self._default_session_id
 
     def users(self) -> list[User]:
@@ -275,6 +286,7 @@ class Store:
 
     # -- identity ---------------------------------------------------------
     def user_for_token(self, token: str) -> User | None:
+        """The user a token stands for, or None."""
         with self._lock:
             return self._tokens.get(token)
 
@@ -319,6 +331,7 @@ class Store:
             return total, page
 
     def create_message(self, caller: User, text: str) -> MessageView:
+        """Store a new message by the caller, stamped with the clock's time."""
         with self._lock:
             session = self._session_of(caller)
             message = Message(new_id(), caller.id, text, self.now())
