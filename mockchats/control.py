@@ -542,7 +542,7 @@ def control_plane(mock: "Mock") -> Blueprint:
         chat_id = body("PinRequest")["chatId"]
         try:
             pin_id = mock.store.pin_message(session_id, chat_id)
-        except (NotFound, KeyError):
+        except NotFound:
             raise ControlError(404, f"No message {chat_id!r} in session {session_id!r}.") from None
         return _json(201, {"chatId": chat_id, "pinId": pin_id})
 

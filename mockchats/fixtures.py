@@ -236,11 +236,6 @@ def generate(session: Session, *, seed: int | str, users: int = 0, messages: int
         _generate_messages(session, messages, rng, _sentence_pool(fake, rng))
 
 
-def generate_messages(session: Session, count: int, seed: int | str) -> None:
-    """Add ``count`` Faker-made messages, with reactions and a few pins, before the existing ones."""
-    generate(session, seed=seed, messages=count)
-
-
 def _session_seed(seed: int, index: int) -> str:
     """Each session generates from its own stream: same seed, same data, and no shared ids."""
     return f"{seed}/{index}"

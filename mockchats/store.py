@@ -269,14 +269,6 @@ class Store:
                 self._tokens[user.token] = user
             return session.copy()
 
-    def session(self, session_id: str) -> Session:
-        """A copy of one session; NotFound when there is none with that id."""
-        with self._lock:
-            session = self._sessions.get(session_id)
-            if session is None:
-                raise NotFound(f"session {session_id}")
-            return session.copy()
-
     @staticmethod
     def _checked(sessions: Iterable[Session]) -> list[Session]:
         sessions = list(sessions)
