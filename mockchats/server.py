@@ -9,10 +9,27 @@ import socket
 import threading
 
 from waitress import wasyncore
+from waitress.channel import HTTPChannel
 from waitress.server import create_server
+from waitress.task import WSGITask
 
 #: Worker threads answering requests; the store's lock keeps their updates whole.
 THREADS = 8
+
+
+class _KeepAliveTask(WSGITask):
+    """waitress closes the connection after any answer without a Content-Length; a 204 or 304
+    has no body to delimit and may not carry one, so Kestrel keeps the connection: so do we."""
+
+    def set_close_on_finish(self) -> None:
+        keep = (not self.has_body and self.version == "1.1"
+                and self.request.headers.get("CONNECTION", "").lower() != "close")
+        if not keep:
+            super().set_close_on_finish()
+
+
+class _KeepAliveChannel(HTTPChannel):
+    task_class = _KeepAliveTask
 
 
 class Server:
@@ -23,6 +40,7 @@ class Server:
         self._server = create_server(self._with_connection_drop(app), host=host, port=port,
                                      threads=threads,
                                      ident="mockchats", clear_untrusted_proxy_headers=True)
+        self._server.channel_class = _KeepAliveChannel
         self.host = host
         self.port = self._server.effective_port
         self._thread: threading.Thread | None = None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import random
 import re
 from pathlib import Path
@@ -325,3 +326,19 @@ def test_bad_percent_encodings_in_path_parameters_are_not_found(api, target):
     response = raw_request(api, "DELETE", target)
     assert response.status_code == 404
     check(operation_for("DELETE", target), response)
+
+
+def test_a_204_keeps_the_connection_open_as_kestrel_does(api):
+    connection = http.client.HTTPConnection(urlsplit(api.root_url).hostname, urlsplit(api.root_url).port,
+                                            timeout=10)
+    headers = {**AUTH, "Content-Type": "application/json"}
+    connection.request("POST", "/v1/chats", body='{"message": "short-lived"}', headers=headers)
+    created = connection.getresponse()
+    chat_id = json.loads(created.read())["chatId"]
+    connection.request("DELETE", f"/v1/chats/{chat_id}", headers=headers)
+    deleted = connection.getresponse()
+    assert deleted.read() == b"" and deleted.status == 204
+    assert not deleted.will_close and deleted.getheader("Connection") is None
+    connection.request("GET", "/v1/chats?Take=1", headers=headers)  # same connection, still open
+    assert connection.getresponse().status == 200
+    connection.close()
