@@ -71,7 +71,7 @@ def create_app(mock: "Mock", *, spec: Spec | None = None) -> Flask:
         base_url = request.host_url.rstrip("/") + spec.base_path
         return _json(200, spec.served(base_url))
 
-    app.register_blueprint(control_plane(mock))
+    app.register_blueprint(control_plane(mock, spec))
 
     @app.before_request
     def start_clock():

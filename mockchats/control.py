@@ -2,7 +2,7 @@
 clock and the request journal.
 
 Outside the partner contract. Each view's docstring carries its OpenAPI operation;
-apispec turns them, with the schemas below, into ``GET /_mock/openapi.json``, and
+apispec turns them, with the schemas of ``control_schemas``, into ``GET /_mock/openapi.json``, and
 the same schemas validate the request bodies (validators compiled once), so the
 document and the behaviour cannot drift apart.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
-from functools import partial
 from typing import TYPE_CHECKING
 
 import jsonschema
@@ -20,203 +19,16 @@ from apispec_webframeworks.flask import FlaskPlugin
 from flask import Blueprint, Response, current_app, request
 
 from . import __version__, aspnet, fixtures
-from .auth import AUTH_MODES, bearer_token
-from .faults import AFTER, BEFORE
+from .auth import bearer_token
+from .control_schemas import SCHEMAS
+from .faults import BEFORE
 from .journal import parse_limit
-from .resources import FIXTURE_SCHEMA_PATH
-from .spec import Operation
-from .store import NotFound, ROLES
+from .routing import RouteTable, kestrel_segments
+from .spec import Spec
+from .store import NotFound
 
 if TYPE_CHECKING:
     from .mock import Mock
-
-
-def _fixture_schemas() -> dict:
-    """The fixture JSON Schema as OpenAPI components (``#/definitions/x`` -> ``Fixture<X>``)."""
-    raw = FIXTURE_SCHEMA_PATH.read_text(encoding="utf-8")
-    for name in json.loads(raw)["definitions"]:
-        raw = raw.replace(f'"#/definitions/{name}"',
-                          f'"#/components/schemas/Fixture{name[:1].upper()}{name[1:]}"')
-    document = json.loads(raw)
-    definitions = document.pop("definitions")
-    for key in ("$schema", "$id"):
-        document.pop(key, None)
-    schemas = {"FixtureDocument": document}
-    schemas.update({f"Fixture{name[:1].upper()}{name[1:]}": schema for name, schema in definitions.items()})
-    return schemas
-
-
-_INSTANT = {"type": "string", "format": "date-time", "example": "2025-06-26T08:48:07.13Z"}
-#: Every schema of the control plane; request schemas also validate the bodies.
-SCHEMAS: dict[str, dict] = {
-    "ResetRequest": {
-        "type": "object", "additionalProperties": False,
-        "properties": {
-            "seed": {"type": "integer", "description": "Seed for generated data."},
-            "scenario": {"type": "string", "description": "A shipped scenario to reset to."},
-            "auth": {"type": "string", "enum": list(AUTH_MODES)},
-        },
-    },
-    "Status": {
-        "type": "object", "required": ["auth", "seed", "scenario", "sessions", "messages"],
-        "properties": {
-            "auth": {"type": "string", "enum": list(AUTH_MODES)},
-            "seed": {"type": "integer"},
-            "scenario": {"type": "string", "nullable": True},
-            "sessions": {"type": "integer", "description": "How many sessions the state holds."},
-            "messages": {"type": "integer", "description": "How many messages, in all sessions."},
-        },
-    },
-    "Scenario": {
-        "type": "object", "required": ["name", "description"],
-        "properties": {"name": {"type": "string"}, "description": {"type": "string"}},
-    },
-    "ScenarioLoad": {
-        "type": "object", "additionalProperties": False,
-        "properties": {"seed": {"type": "integer"}},
-    },
-    "OwnScenario": {
-        "type": "object", "additionalProperties": False,
-        "description": "A partner's scenario: a fixture file on the mock's machine, or the document itself.",
-        "properties": {
-            "path": {"type": "string", "minLength": 1},
-            "document": {"$ref": "#/components/schemas/FixtureDocument"},
-            "seed": {"type": "integer"},
-        },
-        "oneOf": [{"required": ["path"]}, {"required": ["document"]}],
-    },
-    "NewSession": {
-        "type": "object", "additionalProperties": False, "required": ["users"],
-        "properties": {
-            "users": {
-                "type": "array", "minItems": 1,
-                "items": {
-                    "type": "object", "additionalProperties": False, "required": ["name", "role"],
-                    "properties": {"name": {"type": "string", "minLength": 1},
-                                   "role": {"type": "string", "enum": list(ROLES)}},
-                },
-            },
-        },
-    },
-    "SessionUser": {
-        "type": "object", "required": ["id", "name", "role", "token"],
-        "properties": {"id": {"type": "string"}, "name": {"type": "string"},
-                       "role": {"type": "string", "enum": list(ROLES)},
-                       "token": {"type": "string", "nullable": True}},
-    },
-    "Session": {
-        "type": "object", "required": ["sessionId", "users", "messages"],
-        "properties": {
-            "sessionId": {"type": "string"},
-            "users": {"type": "array", "items": {"$ref": "#/components/schemas/SessionUser"}},
-            "messages": {"type": "integer", "description": "How many messages the session holds."},
-        },
-    },
-    "PinRequest": {
-        "type": "object", "additionalProperties": False, "required": ["chatId"],
-        "properties": {"chatId": {"type": "string", "minLength": 1}},
-    },
-    "Pin": {
-        "type": "object", "required": ["chatId", "pinId"],
-        "properties": {"chatId": {"type": "string"}, "pinId": {"type": "string"}},
-    },
-    "FaultRequest": {
-        "type": "object", "additionalProperties": False,
-        "description": "Match by operationId, or by method and/or path (`{param}` placeholders allowed); "
-                       "then answer `status` (with `body` and `headers`), wait `delayMs`, or `drop` "
-                       "the connection.",
-        "properties": {
-            "operationId": {"type": "string", "minLength": 1},
-            "method": {"type": "string", "minLength": 1},
-            "path": {"type": "string", "pattern": "^/"},
-            "status": {"type": "integer", "minimum": 200, "maximum": 599,
-                       "description": "A final status: a 1xx answer would leave the client waiting."},
-            "body": {"description": "Sent as JSON, as given (default: a problem+json body)."},
-            "headers": {"type": "object", "description": "Header names are tokens; values hold no control "
-                                                         "characters; hop-by-hop headers and Content-Length "
-                                                         "are refused.",
-                        "additionalProperties": {"type": "string", "pattern": "^[^\\x00-\\x08\\x0a-\\x1f\\x7f]*$"}},
-            "delayMs": {"type": "integer", "minimum": 0, "maximum": 60000},
-            "drop": {"type": "boolean"},
-            "when": {"type": "string", "enum": [BEFORE, AFTER], "default": BEFORE},
-            "times": {"type": "integer", "minimum": 1},
-            "probability": {"type": "number", "minimum": 0, "maximum": 1},
-        },
-        "anyOf": [{"required": ["operationId"]}, {"required": ["method"]}, {"required": ["path"]}],
-    },
-    "Fault": {
-        "type": "object",
-        "required": ["id", "operationId", "method", "path", "status", "body", "headers", "delayMs",
-                     "drop", "when", "times", "probability", "fired"],
-        "properties": {
-            "id": {"type": "string"},
-            "operationId": {"type": "string", "nullable": True},
-            "method": {"type": "string", "nullable": True},
-            "path": {"type": "string", "nullable": True},
-            "status": {"type": "integer", "nullable": True},
-            "body": {"nullable": True},
-            "headers": {"type": "object", "additionalProperties": {"type": "string"}},
-            "delayMs": {"type": "integer"},
-            "drop": {"type": "boolean"},
-            "when": {"type": "string", "enum": [BEFORE, AFTER]},
-            "times": {"type": "integer", "nullable": True},
-            "probability": {"type": "number", "nullable": True},
-            "fired": {"type": "integer", "description": "How often the fault has struck."},
-        },
-    },
-    "ClockRequest": {
-        "type": "object", "additionalProperties": False,
-        "description": "Exactly one of: `freeze` at an instant (or `\"now\"`), `advanceSeconds`, "
-                       "`real: true` to return to real time.",
-        "properties": {
-            "freeze": {"type": "string", "minLength": 1},
-            "advanceSeconds": {"type": "number", "minimum": 0},
-            "real": {"type": "boolean", "enum": [True]},
-        },
-        "oneOf": [{"required": ["freeze"]}, {"required": ["advanceSeconds"]}, {"required": ["real"]}],
-    },
-    "Clock": {
-        "type": "object", "required": ["now", "frozen"],
-        "properties": {"now": _INSTANT, "frozen": {"type": "boolean"}},
-    },
-    "JournalEntry": {
-        "type": "object",
-        "required": ["id", "time", "method", "path", "query", "body", "user", "operationId", "status",
-                     "durationMs", "violations", "warnings"],
-        "properties": {
-            "id": {"type": "integer"},
-            "time": _INSTANT,
-            "method": {"type": "string"},
-            "path": {"type": "string", "description": "As requested, e.g. /v1/chats."},
-            "query": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
-            "body": {"type": "string", "nullable": True},
-            "user": {
-                "type": "object", "nullable": True, "required": ["id", "name", "role"],
-                "properties": {"id": {"type": "string"}, "name": {"type": "string"},
-                               "role": {"type": "string"}},
-            },
-            "operationId": {"type": "string", "nullable": True},
-            "status": {"type": "integer", "nullable": True,
-                       "description": "null when a fault dropped the connection."},
-            "durationMs": {"type": "number"},
-            "violations": {"type": "array", "items": {"type": "string"},
-                           "description": "What the real service would refuse."},
-            "warnings": {"type": "array", "items": {"type": "string"},
-                         "description": "Accepted, but spelled otherwise than the contract."},
-        },
-    },
-    "Problem": {
-        "type": "object", "required": ["title", "status", "traceId"],
-        "properties": {
-            "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-            "detail": {"type": "string"},
-            "errors": {"type": "object",
-                       "additionalProperties": {"type": "array", "items": {"type": "string"}}},
-            "traceId": {"type": "string"},
-        },
-    },
-    **_fixture_schemas(),
-}
 
 
 class ControlError(Exception):
@@ -259,31 +71,22 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 MAX_STATE_BYTES = 256 * 1024 * 1024
 
 
-def _operations() -> dict[str, tuple[Operation, str]]:
-    """The app's partner operations by operationId, with their URL rule (``/v1/chats/<chatId>``)."""
-    rules = {rule.endpoint: rule.rule for rule in current_app.url_map.iter_rules()}
-    return {view.args[0].operation_id: (view.args[0], rules[endpoint])
-            for endpoint, view in current_app.view_functions.items()
-            if isinstance(view, partial) and view.args and isinstance(view.args[0], Operation)}
-
-
-def _fault_errors(settings: dict) -> dict[str, list[str]]:
+def _fault_errors(settings: dict, spec: Spec) -> dict[str, list[str]]:
     """What a schema cannot check in a fault: that it can match a request, and that it can be sent."""
     errors: dict[str, list[str]] = {}
-    operations = _operations()
+    operations = {op.operation_id: op for op in spec.operations}
     if "operationId" in settings and settings["operationId"] not in operations:
         errors["$.operationId"] = [f"{settings['operationId']!r} is not an operation; known: "
                                    + ", ".join(sorted(operations))]
-    methods = {op.method for op, _ in operations.values()}
+    methods = {op.method for op in operations.values()}
     if "method" in settings and settings["method"].upper() not in methods:
         errors["$.method"] = [f"{settings['method']!r} is not the method of any operation; known: "
                               + ", ".join(sorted(methods))]
     if "path" in settings:
         # The fault's own {placeholders} stand for any segment, as a request's would.
-        sample = re.sub(r"\{\w+\}", "x", settings["path"].rstrip("/") or "/")
-        routes = [re.compile("^" + re.sub(r"<\w+>", "[^/]+", re.escape(rule)) + "$", re.IGNORECASE)
-                  for _, rule in operations.values()]
-        if not any(route.match(sample) for route in routes):
+        sample = kestrel_segments(re.sub(r"\{\w+\}", "x", settings["path"]), None)
+        routes = RouteTable([(op, spec.base_path + op.path) for op in operations.values()])
+        if next(routes.matches(sample), None) is None:
             errors["$.path"] = [f"{settings['path']!r} is the path of no operation (paths start with "
                                 "the base path, e.g. /v1/chats/{chatId})"]
     for name in settings.get("headers", {}):
@@ -304,8 +107,8 @@ def _empty(status: int, headers: dict | None = None) -> Response:
     return response
 
 
-def control_plane(mock: "Mock") -> Blueprint:
-    """The ``/_mock`` blueprint working on ``mock``."""
+def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
+    """The ``/_mock`` blueprint working on ``mock``, whose partner API ``spec`` describes."""
     plane = Blueprint("control", __name__, url_prefix="/_mock")
     validators = {name: _validator(name) for name in
                   ("ResetRequest", "ScenarioLoad", "OwnScenario", "NewSession", "PinRequest",
@@ -573,7 +376,7 @@ def control_plane(mock: "Mock") -> Blueprint:
             '400': {$ref: '#/components/responses/BadRequest'}
         """
         settings = body("FaultRequest")
-        errors = _fault_errors(settings)
+        errors = _fault_errors(settings, spec)
         if errors:
             raise ControlError(400, "The fault cannot apply: " + next(iter(errors.values()))[0], errors)
         fault = mock.faults.add(

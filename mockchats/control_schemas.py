@@ -1,0 +1,202 @@
+"""The control plane's JSON Schemas: one source for its OpenAPI document and its validation.
+
+Request schemas validate ``/_mock`` bodies; all of them become the components of
+``GET /_mock/openapi.json``. The fixture format's own JSON Schema is included, its
+``definitions`` renamed into OpenAPI components.
+"""
+from __future__ import annotations
+
+import json
+
+from .auth import AUTH_MODES
+from .faults import AFTER, BEFORE
+from .resources import FIXTURE_SCHEMA_PATH
+from .store import ROLES
+
+
+def _fixture_schemas() -> dict:
+    """The fixture JSON Schema as OpenAPI components (``#/definitions/x`` -> ``Fixture<X>``)."""
+    raw = FIXTURE_SCHEMA_PATH.read_text(encoding="utf-8")
+    for name in json.loads(raw)["definitions"]:
+        raw = raw.replace(f'"#/definitions/{name}"',
+                          f'"#/components/schemas/Fixture{name[:1].upper()}{name[1:]}"')
+    document = json.loads(raw)
+    definitions = document.pop("definitions")
+    for key in ("$schema", "$id"):
+        document.pop(key, None)
+    schemas = {"FixtureDocument": document}
+    schemas.update({f"Fixture{name[:1].upper()}{name[1:]}": schema for name, schema in definitions.items()})
+    return schemas
+
+
+_INSTANT = {"type": "string", "format": "date-time", "example": "2025-06-26T08:48:07.13Z"}
+#: Every schema of the control plane; request schemas also validate the bodies.
+SCHEMAS: dict[str, dict] = {
+    "ResetRequest": {
+        "type": "object", "additionalProperties": False,
+        "properties": {
+            "seed": {"type": "integer", "description": "Seed for generated data."},
+            "scenario": {"type": "string", "description": "A shipped scenario to reset to."},
+            "auth": {"type": "string", "enum": list(AUTH_MODES)},
+        },
+    },
+    "Status": {
+        "type": "object", "required": ["auth", "seed", "scenario", "sessions", "messages"],
+        "properties": {
+            "auth": {"type": "string", "enum": list(AUTH_MODES)},
+            "seed": {"type": "integer"},
+            "scenario": {"type": "string", "nullable": True},
+            "sessions": {"type": "integer", "description": "How many sessions the state holds."},
+            "messages": {"type": "integer", "description": "How many messages, in all sessions."},
+        },
+    },
+    "Scenario": {
+        "type": "object", "required": ["name", "description"],
+        "properties": {"name": {"type": "string"}, "description": {"type": "string"}},
+    },
+    "ScenarioLoad": {
+        "type": "object", "additionalProperties": False,
+        "properties": {"seed": {"type": "integer"}},
+    },
+    "OwnScenario": {
+        "type": "object", "additionalProperties": False,
+        "description": "A partner's scenario: a fixture file on the mock's machine, or the document itself.",
+        "properties": {
+            "path": {"type": "string", "minLength": 1},
+            "document": {"$ref": "#/components/schemas/FixtureDocument"},
+            "seed": {"type": "integer"},
+        },
+        "oneOf": [{"required": ["path"]}, {"required": ["document"]}],
+    },
+    "NewSession": {
+        "type": "object", "additionalProperties": False, "required": ["users"],
+        "properties": {
+            "users": {
+                "type": "array", "minItems": 1,
+                "items": {
+                    "type": "object", "additionalProperties": False, "required": ["name", "role"],
+                    "properties": {"name": {"type": "string", "minLength": 1},
+                                   "role": {"type": "string", "enum": list(ROLES)}},
+                },
+            },
+        },
+    },
+    "SessionUser": {
+        "type": "object", "required": ["id", "name", "role", "token"],
+        "properties": {"id": {"type": "string"}, "name": {"type": "string"},
+                       "role": {"type": "string", "enum": list(ROLES)},
+                       "token": {"type": "string", "nullable": True}},
+    },
+    "Session": {
+        "type": "object", "required": ["sessionId", "users", "messages"],
+        "properties": {
+            "sessionId": {"type": "string"},
+            "users": {"type": "array", "items": {"$ref": "#/components/schemas/SessionUser"}},
+            "messages": {"type": "integer", "description": "How many messages the session holds."},
+        },
+    },
+    "PinRequest": {
+        "type": "object", "additionalProperties": False, "required": ["chatId"],
+        "properties": {"chatId": {"type": "string", "minLength": 1}},
+    },
+    "Pin": {
+        "type": "object", "required": ["chatId", "pinId"],
+        "properties": {"chatId": {"type": "string"}, "pinId": {"type": "string"}},
+    },
+    "FaultRequest": {
+        "type": "object", "additionalProperties": False,
+        "description": "Match by operationId, or by method and/or path (`{param}` placeholders allowed); "
+                       "then answer `status` (with `body` and `headers`), wait `delayMs`, or `drop` "
+                       "the connection.",
+        "properties": {
+            "operationId": {"type": "string", "minLength": 1},
+            "method": {"type": "string", "minLength": 1},
+            "path": {"type": "string", "pattern": "^/"},
+            "status": {"type": "integer", "minimum": 200, "maximum": 599,
+                       "description": "A final status: a 1xx answer would leave the client waiting."},
+            "body": {"description": "Sent as JSON, as given (default: a problem+json body)."},
+            "headers": {"type": "object", "description": "Header names are tokens; values hold no control "
+                                                         "characters; hop-by-hop headers and Content-Length "
+                                                         "are refused.",
+                        "additionalProperties": {"type": "string", "pattern": "^[^\\x00-\\x08\\x0a-\\x1f\\x7f]*$"}},
+            "delayMs": {"type": "integer", "minimum": 0, "maximum": 60000},
+            "drop": {"type": "boolean"},
+            "when": {"type": "string", "enum": [BEFORE, AFTER], "default": BEFORE},
+            "times": {"type": "integer", "minimum": 1},
+            "probability": {"type": "number", "minimum": 0, "maximum": 1},
+        },
+        "anyOf": [{"required": ["operationId"]}, {"required": ["method"]}, {"required": ["path"]}],
+    },
+    "Fault": {
+        "type": "object",
+        "required": ["id", "operationId", "method", "path", "status", "body", "headers", "delayMs",
+                     "drop", "when", "times", "probability", "fired"],
+        "properties": {
+            "id": {"type": "string"},
+            "operationId": {"type": "string", "nullable": True},
+            "method": {"type": "string", "nullable": True},
+            "path": {"type": "string", "nullable": True},
+            "status": {"type": "integer", "nullable": True},
+            "body": {"nullable": True},
+            "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+            "delayMs": {"type": "integer"},
+            "drop": {"type": "boolean"},
+            "when": {"type": "string", "enum": [BEFORE, AFTER]},
+            "times": {"type": "integer", "nullable": True},
+            "probability": {"type": "number", "nullable": True},
+            "fired": {"type": "integer", "description": "How often the fault has struck."},
+        },
+    },
+    "ClockRequest": {
+        "type": "object", "additionalProperties": False,
+        "description": "Exactly one of: `freeze` at an instant (or `\"now\"`), `advanceSeconds`, "
+                       "`real: true` to return to real time.",
+        "properties": {
+            "freeze": {"type": "string", "minLength": 1},
+            "advanceSeconds": {"type": "number", "minimum": 0},
+            "real": {"type": "boolean", "enum": [True]},
+        },
+        "oneOf": [{"required": ["freeze"]}, {"required": ["advanceSeconds"]}, {"required": ["real"]}],
+    },
+    "Clock": {
+        "type": "object", "required": ["now", "frozen"],
+        "properties": {"now": _INSTANT, "frozen": {"type": "boolean"}},
+    },
+    "JournalEntry": {
+        "type": "object",
+        "required": ["id", "time", "method", "path", "query", "body", "user", "operationId", "status",
+                     "durationMs", "violations", "warnings"],
+        "properties": {
+            "id": {"type": "integer"},
+            "time": _INSTANT,
+            "method": {"type": "string"},
+            "path": {"type": "string", "description": "As requested, e.g. /v1/chats."},
+            "query": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+            "body": {"type": "string", "nullable": True},
+            "user": {
+                "type": "object", "nullable": True, "required": ["id", "name", "role"],
+                "properties": {"id": {"type": "string"}, "name": {"type": "string"},
+                               "role": {"type": "string"}},
+            },
+            "operationId": {"type": "string", "nullable": True},
+            "status": {"type": "integer", "nullable": True,
+                       "description": "null when a fault dropped the connection."},
+            "durationMs": {"type": "number"},
+            "violations": {"type": "array", "items": {"type": "string"},
+                           "description": "What the real service would refuse."},
+            "warnings": {"type": "array", "items": {"type": "string"},
+                         "description": "Accepted, but spelled otherwise than the contract."},
+        },
+    },
+    "Problem": {
+        "type": "object", "required": ["title", "status", "traceId"],
+        "properties": {
+            "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "errors": {"type": "object",
+                       "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+            "traceId": {"type": "string"},
+        },
+    },
+    **_fixture_schemas(),
+}
