@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import itertools
 import random
-import re
 import threading
 from dataclasses import asdict, dataclass, field
+
+from .routing import RouteTable, kestrel_segments
 
 BEFORE = "before"
 AFTER = "after"
@@ -54,7 +55,7 @@ class Faults:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._faults: list[Fault] = []
-        self._patterns: dict[str, re.Pattern] = {}
+        self._routes: dict[str, RouteTable] = {}
         self.reseed(seed)
 
     def reseed(self, seed: int) -> None:
@@ -68,10 +69,8 @@ class Faults:
             fault = Fault(id=f"fault-{next(self._ids)}", **settings)
             if fault.method:
                 fault.method = fault.method.upper()
-            if fault.path:
-                self._patterns[fault.id] = re.compile(
-                    "^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(fault.path.rstrip("/"))) + "/?$",
-                    re.IGNORECASE)
+            if fault.path:  # matched by the API's own routing rules, {placeholders} included
+                self._routes[fault.id] = RouteTable([(fault.id, fault.path)])
             self._faults.append(fault)
             return fault
 
@@ -86,14 +85,14 @@ class Faults:
             kept = [f for f in self._faults if f.id != fault_id]
             found = len(kept) != len(self._faults)
             self._faults = kept
-            self._patterns.pop(fault_id, None)  # a removed fault's pattern would stay forever
+            self._routes.pop(fault_id, None)  # a removed fault's route would stay forever
             return found
 
     def clear(self) -> None:
         """Remove every fault."""
         with self._lock:
             self._faults.clear()
-            self._patterns.clear()
+            self._routes.clear()
 
     def strike(self, operation_id: str, method: str, path: str, when: str) -> Fault | None:
         """The fault of this moment (``before`` or ``after``) that fires for this request, if any."""
@@ -114,5 +113,5 @@ class Faults:
             return False
         if fault.method is not None and fault.method != method:
             return False
-        pattern = self._patterns.get(fault.id)
-        return pattern is None or bool(pattern.match(path))
+        route = self._routes.get(fault.id)
+        return route is None or next(route.matches(kestrel_segments(path, None)), None) is not None
