@@ -12,7 +12,7 @@ import pytest
 
 import mockchats
 from conftest import Api
-from expect import assert_forbidden, assert_unauthorized, snapshot
+from expect import assert_forbidden, assert_unauthorized, nothing_changes
 
 INVALID_TOKEN = 'Bearer error="invalid_token"'
 
@@ -74,10 +74,9 @@ def strict(strict_server) -> Api:
 # -- 401 -----------------------------------------------------------------------------
 @pytest.mark.parametrize("method, path, body", OPERATIONS)
 def test_no_authorization_header_is_a_bare_bearer_challenge(api, chat, method, path, body):
-    before = snapshot(api)
-    response = api.request(method, path.format(chat=chat), token=None, json=body)
-    assert_unauthorized(response, "Bearer")
-    assert snapshot(api) == before
+    with nothing_changes(api):
+        response = api.request(method, path.format(chat=chat), token=None, json=body)
+        assert_unauthorized(response, "Bearer")
 
 
 @pytest.mark.parametrize("header", ["Basic xxx", "Basic aG9zdDpob3N0", "Bearer", "Bearer ", "Bearer    ",
@@ -89,17 +88,15 @@ def test_non_bearer_or_empty_bearer_credentials_get_the_bare_challenge(api, head
 
 @pytest.mark.parametrize("token", ["ab@cd", "tok,en", "abc def", "tok\"en", "to;ken", "é"])
 def test_token_outside_the_b64token_alphabet_is_an_invalid_token(api, token):
-    before = snapshot(api)
-    response = api.post("/chats", token=token, json={"message": "hi"})
-    assert_unauthorized(response, INVALID_TOKEN)
-    assert snapshot(api) == before
+    with nothing_changes(api):
+        response = api.post("/chats", token=token, json={"message": "hi"})
+        assert_unauthorized(response, INVALID_TOKEN)
 
 
 def test_authentication_comes_before_binding(api):
-    before = snapshot(api)
-    response = api.post("/chats", token=None, data=b"{ not json", headers={"Content-Type": "text/plain"})
-    assert_unauthorized(response, "Bearer")
-    assert snapshot(api) == before
+    with nothing_changes(api):
+        response = api.post("/chats", token=None, data=b"{ not json", headers={"Content-Type": "text/plain"})
+        assert_unauthorized(response, "Bearer")
 
 
 def test_authentication_comes_before_the_lookup(api):
@@ -129,9 +126,8 @@ def test_unknown_token_is_admitted_and_can_post(api):
 
 
 def test_unknown_token_is_a_client_that_cannot_delete_someone_elses_message(api, chat):
-    before = snapshot(api)
-    assert_forbidden(api.delete(f"/chats/{chat}", token="guest-token-1"))
-    assert snapshot(api) == before
+    with nothing_changes(api):
+        assert_forbidden(api.delete(f"/chats/{chat}", token="guest-token-1"))
 
 
 def test_unknown_token_is_a_client_that_cannot_remove_a_pin(api):
@@ -222,23 +218,20 @@ def test_jwt_with_a_fixture_clients_sub_has_only_that_clients_rights(api):
 
 # -- 403 ---------------------------------------------------------------------------------
 def test_client_deleting_someone_elses_message_is_forbidden_with_empty_body(api, chat):
-    before = snapshot(api)
-    assert_forbidden(api.delete(f"/chats/{chat}", as_="bob"))
-    assert snapshot(api) == before
+    with nothing_changes(api):
+        assert_forbidden(api.delete(f"/chats/{chat}", as_="bob"))
 
 
 def test_client_removing_a_pin_is_forbidden_with_empty_body(api):
     pinned = next(m for m in api.all_messages() if m["pinned"])
-    before = snapshot(api)
-    assert_forbidden(api.delete(f"/chats/{pinned['chatId']}/pins/{pinned['pinned']['id']}", as_="alice"))
-    assert snapshot(api) == before
+    with nothing_changes(api):
+        assert_forbidden(api.delete(f"/chats/{pinned['chatId']}/pins/{pinned['pinned']['id']}", as_="alice"))
 
 
 def test_client_removing_someone_elses_reaction_is_forbidden_with_empty_body(api, chat):
     reaction = api.post(f"/chats/{chat}/reactions", as_="host", json={"reaction": ":thumbs_up:"})
-    before = snapshot(api)
-    assert_forbidden(api.delete(f"/chats/{chat}/reactions/{reaction.json()['reactionId']}", as_="bob"))
-    assert snapshot(api) == before
+    with nothing_changes(api):
+        assert_forbidden(api.delete(f"/chats/{chat}/reactions/{reaction.json()['reactionId']}", as_="bob"))
 
 
 def test_host_may_delete_any_message(api, chat):
@@ -264,9 +257,8 @@ def test_strict_mode_without_credentials_is_the_bare_challenge(strict):
 
 
 def test_strict_mode_refused_tokens_change_nothing(strict):
-    before = snapshot(strict)
-    assert_unauthorized(strict.post("/chats", token="intruder", json={"message": "hi"}), INVALID_TOKEN)
-    assert snapshot(strict) == before
+    with nothing_changes(strict):
+        assert_unauthorized(strict.post("/chats", token="intruder", json={"message": "hi"}), INVALID_TOKEN)
 
 
 @pytest.mark.parametrize("who", ["host", "alice", "bob"])
