@@ -10,12 +10,11 @@ from __future__ import annotations
 import logging
 import re
 import time
-from datetime import datetime, timezone
 from functools import partial
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from . import aspnet
@@ -23,6 +22,7 @@ from .auth import CHALLENGE_INVALID, Unauthenticated
 from .binding import BindingFailed, RequestBinder
 from .contract import binding_violations, check_route
 from .faults import AFTER, BEFORE, Fault
+from .journal import Exchange
 from .operations import HANDLERS, Call
 from .routing import RouteTable, kestrel_segments
 from .spec import Operation, Spec
@@ -33,8 +33,10 @@ if TYPE_CHECKING:
 
 #: The mock's own request body limit (Kestrel's default is 30 MB).
 MAX_BODY_BYTES = 1024 * 1024
-#: Request bodies are kept in the journal up to this many bytes.
-JOURNAL_BODY_BYTES = 64 * 1024
+#: Where the exchange being served sits in the WSGI environ, for every layer to add to.
+EXCHANGE = "mockchats.exchange"
+#: Set in the environ when an injected fault dropped the connection instead of answering.
+DROPPED = "mockchats.dropped"
 
 access_log = logging.getLogger("mockchats.access")
 _PREFER_CODE = re.compile(r"(?:^|[\s,;])code=(\d{3})\b")
@@ -73,20 +75,6 @@ def create_app(mock: "Mock", *, spec: Spec | None = None) -> Flask:
 
     app.register_blueprint(control_plane(mock, spec))
 
-    @app.before_request
-    def start_clock():
-        g.started = time.perf_counter()
-
-    @app.after_request
-    def log_and_journal(response: Response):
-        elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-        access_log.info('%s "%s %s" %s %.1fms', request.remote_addr, request.method,
-                        request.full_path.rstrip("?"), response.status_code, elapsed)
-        if request.blueprint != "control" and request.path != "/openapi.json" \
-                and not request.path.startswith("/_mock/"):
-            _journal(mock, spec, response, elapsed)
-        return response
-
     @app.errorhandler(MethodNotAllowed)
     def method_not_allowed(error: MethodNotAllowed):
         # Werkzeug adds HEAD to every GET rule; ASP.NET Core serves neither HEAD nor OPTIONS.
@@ -97,8 +85,8 @@ def create_app(mock: "Mock", *, spec: Spec | None = None) -> Flask:
     @app.errorhandler(HTTPException)
     def framework_error(error: HTTPException):
         # Unknown routes and oversize bodies: Kestrel answers both with no body.
-        if error.code == 413 and "record" in g:
-            g.record["violations"].append(f"the body is over the {MAX_BODY_BYTES}-byte limit")
+        if error.code == 413:
+            request.environ[EXCHANGE].violations.append(f"the body is over the {MAX_BODY_BYTES}-byte limit")
         return _empty(error.code or 500)
 
     @app.errorhandler(Exception)
@@ -108,7 +96,7 @@ def create_app(mock: "Mock", *, spec: Spec | None = None) -> Flask:
         return _empty(500)
 
     templates = [spec.base_path + op.path for op in spec.operations] + ["/openapi.json"]
-    app.wsgi_app = CanonicalPaths(app.wsgi_app, templates)
+    app.wsgi_app = Exchanges(app.wsgi_app, mock, templates)
     return app
 
 
@@ -124,38 +112,41 @@ def _check_handlers(spec: Spec) -> None:
 
 def _dispatch(op: Operation, binder: RequestBinder, mock: "Mock", **path: str) -> Response:
     """Serve one request for ``op``: fault, token, binding, handler, response."""
-    if request.method != op.method:  # Werkzeug adds HEAD to GET rules; ASP.NET does not
+    req = request._get_current_object()  # one context lookup, not one per attribute
+    if req.method != op.method:  # Werkzeug adds HEAD to GET rules; ASP.NET does not
         raise MethodNotAllowed()
-    record = g.record = {"operationId": op.operation_id, "user": None, "violations": [], "warnings": []}
-    fault = mock.faults.strike(op.operation_id, op.method, request.path, BEFORE)
+    exchange: Exchange = req.environ[EXCHANGE]
+    exchange.operation_id = op.operation_id
+    fault = mock.faults.strike(op.operation_id, op.method, req.path, BEFORE)
     if fault is not None:
-        struck = _fault_response(op, fault)
+        struck = _fault_response(req, op, fault)
         if struck is not None:
             return struck
-    response = _operate(op, binder, mock, record, path)
+    response = _operate(req, op, binder, mock, exchange, path)
     # An "after" fault hides a success; a refused request changed nothing to hide.
     if response.status_code < 300:
-        fault = mock.faults.strike(op.operation_id, op.method, request.path, AFTER)
+        fault = mock.faults.strike(op.operation_id, op.method, req.path, AFTER)
         if fault is not None:
-            return _fault_response(op, fault) or response
+            return _fault_response(req, op, fault) or response
     return response
 
 
-def _operate(op: Operation, binder: RequestBinder, mock: "Mock", record: dict, path: dict) -> Response:
-    violations, warnings = record["violations"], record["warnings"]
+def _operate(req, op: Operation, binder: RequestBinder, mock: "Mock", exchange: Exchange,
+             path: dict) -> Response:
+    violations, warnings = exchange.violations, exchange.warnings
+    headers = req.headers
     try:
-        caller = mock.authenticator.authenticate(request.headers.get("Authorization"))
-        record["user"] = {"id": caller.id, "name": caller.name, "role": caller.role}
+        caller = exchange.user = mock.authenticator.authenticate(headers.get("Authorization"))
         # Prefer: code=NNN is answered once the caller is known, as the real service would
         # have refused an unauthenticated request first.
-        preferred = _preferred_response(op, record)
+        preferred = _preferred_response(headers, op, warnings)
         if preferred is not None:
             return preferred
-        query = binder.bind_query(request.args.items(multi=True), warnings)
+        query = binder.bind_query(req.args.items(multi=True), warnings)
         body = None
         if op.body_schema is not None:
-            encoding = binder.check_media_type(request.headers.get("Content-Type"))
-            data = g.body = request.get_data(cache=False)
+            encoding = binder.check_media_type(headers.get("Content-Type"))
+            data = exchange.body = req.get_data(cache=False)
             body = binder.bind_body(data, warnings, encoding)
         result = HANDLERS[op.operation_id](mock.store, caller, Call(path, query, body))
     except Unauthenticated as exc:
@@ -164,7 +155,7 @@ def _operate(op: Operation, binder: RequestBinder, mock: "Mock", record: dict, p
     except UnknownCaller:  # a reset replaced the world mid-request: the token no longer holds
         return _empty(401, {"WWW-Authenticate": CHALLENGE_INVALID})
     except BindingFailed as exc:
-        violations.extend(binding_violations(exc, request.headers.get("Content-Type")))
+        violations.extend(binding_violations(exc, headers.get("Content-Type")))
         if exc.status == 400:
             return _json(400, aspnet.validation_problem(exc.errors), aspnet.PROBLEM_JSON)
         return _json(exc.status, aspnet.problem(exc.status), aspnet.PROBLEM_JSON)
@@ -177,16 +168,16 @@ def _operate(op: Operation, binder: RequestBinder, mock: "Mock", record: dict, p
     return _json(op.success_status, result)
 
 
-def _fault_response(op: Operation, fault: Fault) -> Response | None:
+def _fault_response(req, op: Operation, fault: Fault) -> Response | None:
     """What an injected fault answers; None when it only delays the normal answer."""
     if fault.delay_ms:
         time.sleep(fault.delay_ms / 1000)
     if fault.drop:
-        drop = request.environ.get("mockchats.drop_connection")
+        drop = req.environ.get("mockchats.drop_connection")
         if drop is None:
             raise RuntimeError("dropping a connection needs the mockchats server (mockchats.Server)")
         drop()
-        g.dropped = True
+        req.environ[DROPPED] = True
         return _empty(503)  # never reaches the client: its connection is gone
     if fault.status is None:
         return None
@@ -200,15 +191,18 @@ def _fault_response(op: Operation, fault: Fault) -> Response | None:
     return response
 
 
-def _preferred_response(op: Operation, record: dict) -> Response | None:
+def _preferred_response(headers, op: Operation, warnings: list[str]) -> Response | None:
     """Prism's ``Prefer: code=NNN``: any status the spec declares, a conforming body, no change."""
-    match = _PREFER_CODE.search(request.headers.get("Prefer", ""))
+    prefer = headers.get("Prefer")
+    if not prefer:
+        return None
+    match = _PREFER_CODE.search(prefer)
     if match is None:
         return None
     status = int(match.group(1))
     declared = op.responses.get(str(status))
     if declared is None:
-        record["warnings"].append(f"Prefer: code={status} is not a status {op.operation_id} declares; ignored")
+        warnings.append(f"Prefer: code={status} is not a status {op.operation_id} declares; ignored")
         return None
     content = declared.get("content", {})
     headers = {name: _HEADER_EXAMPLES.get(name, "1") for name in declared.get("headers", {})}
@@ -228,30 +222,6 @@ def _preferred_response(op: Operation, record: dict) -> Response | None:
 _HEADER_EXAMPLES = {"WWW-Authenticate": "Bearer", "Retry-After": "1"}
 
 
-def _journal(mock: "Mock", spec: Spec, response: Response, elapsed_ms: float) -> None:
-    requested = request.environ.get("mockchats.requested_path", request.path)
-    record = g.get("record")
-    if record is None or requested != request.path:  # the contract's own spelling needs no check
-        _, route_violations, route_warnings = check_route(request.method, requested)
-        record = record or {"operationId": None, "user": None, "warnings": [],
-                            "violations": route_violations}
-        record["warnings"].extend(route_warnings)
-    body = g.get("body")
-    mock.journal.record({
-        "time": aspnet.format_datetime(datetime.now(timezone.utc)),
-        "method": request.method,
-        "path": requested,
-        "query": request.args.to_dict(flat=False),
-        "body": body[:JOURNAL_BODY_BYTES].decode("utf-8", "replace") if body else None,
-        "user": record["user"],
-        "operationId": record["operationId"],
-        "status": None if g.get("dropped") else response.status_code,
-        "durationMs": round(elapsed_ms, 3),
-        "violations": record["violations"],
-        "warnings": record["warnings"],
-    })
-
-
 def _json(status: int, body, content_type: str = aspnet.JSON) -> Response:
     return Response(aspnet.dumps(body), status=status, content_type=content_type)
 
@@ -262,19 +232,22 @@ def _empty(status: int, headers: dict | None = None) -> Response:
     return response
 
 
-class CanonicalPaths:
-    """WSGI middleware: hand Flask the path ASP.NET Core routing would match (see routing.py).
+class Exchanges:
+    """WSGI middleware around Flask: each request as one exchange, timed, logged and journaled.
 
-    ``/V1/Chats/`` reaches the ``/v1/chats`` route without a redirect; parameter segments
-    stay as sent, an encoded slash stays inside its segment. The path as the client sent
-    it is kept in the environ for the journal.
+    It hands Flask the path ASP.NET Core routing would match (see routing.py): ``/V1/Chats/``
+    reaches the ``/v1/chats`` route without a redirect; parameter segments stay as sent, an
+    encoded slash stays inside its segment. The journal keeps the path as the client sent it.
+    Partner requests are journaled; the control plane and ``/openapi.json`` are not.
     """
 
-    def __init__(self, app, templates: list[str]):
+    def __init__(self, app, mock: "Mock", templates: list[str]):
         self.app = app
+        self.mock = mock
         self._routes = RouteTable([(template, template) for template in templates])
 
     def __call__(self, environ, start_response):
+        started = time.perf_counter()
         raw = environ.get("REQUEST_URI")
         if raw:
             path = urlsplit(raw).path if "://" in raw else raw.split("?", 1)[0]
@@ -282,7 +255,37 @@ class CanonicalPaths:
         else:  # no raw target (e.g. Flask's test client): PATH_INFO is all there is
             path = environ.get("PATH_INFO", "")
             segments = kestrel_segments(path, None)
-        environ["mockchats.requested_path"] = path
         canonical = next((spelled for _, spelled in self._routes.matches(segments)), segments)
-        environ["PATH_INFO"] = "/" + "/".join(canonical)
-        return self.app(environ, start_response)
+        routed = environ["PATH_INFO"] = "/" + "/".join(canonical)
+        exchange = environ[EXCHANGE] = Exchange(environ["REQUEST_METHOD"], path,
+                                                environ.get("QUERY_STRING", ""))
+
+        def start(status: str, headers, exc_info=None):
+            exchange.status = int(status[:3])
+            return start_response(status, headers, exc_info)
+
+        body = self.app(environ, start)
+        exchange.duration_ms = (time.perf_counter() - started) * 1000
+        if access_log.isEnabledFor(logging.INFO):
+            query = exchange.query_string
+            access_log.info('%s "%s %s" %s %.1fms', environ.get("REMOTE_ADDR"), exchange.method,
+                            path + "?" + query if query else path, exchange.status, exchange.duration_ms)
+        if environ.get(DROPPED):
+            exchange.status = None  # the client never got the answer logged above
+        if not (routed == "/openapi.json" or routed.startswith("/_mock/")):
+            self._journal(exchange, routed)
+        return body
+
+    def _journal(self, exchange: Exchange, routed: str) -> None:
+        if exchange.operation_id is None or exchange.path != _decoded(routed):
+            # No operation matched, or the client spelled the path its own way: say so.
+            _, route_violations, route_warnings = check_route(exchange.method, exchange.path)
+            if exchange.operation_id is None:
+                exchange.violations[:0] = route_violations
+            exchange.warnings.extend(route_warnings)
+        self.mock.journal.record(exchange)
+
+
+def _decoded(wsgi_path: str) -> str:
+    """A WSGI (latin-1) path as Werkzeug's ``request.path`` reads it."""
+    return wsgi_path.encode("latin-1").decode("utf-8", "replace")

@@ -20,21 +20,18 @@ import http.client
 import json
 import logging
 import time
-from datetime import datetime, timezone
 from urllib.parse import quote, urlsplit
 
 from werkzeug.wrappers import Request
 
 from . import aspnet
 from .contract import Contract, default_contract
-from .journal import DEFAULT_SIZE, Journal, parse_limit
+from .journal import DEFAULT_SIZE, Exchange, Journal, parse_limit
 
 log = logging.getLogger("mockchats.proxy")
 
 #: The proxy's own journal, at the same place as the mock's.
 JOURNAL_PATH = "/_mock/requests"
-#: Request bodies are kept in the journal up to this many bytes (as in the mock).
-JOURNAL_BODY_BYTES = 64 * 1024
 #: Connection-level headers, which a proxy must not pass on (RFC 9110, 7.6.1).
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
                         "trailer", "transfer-encoding", "upgrade", "proxy-connection"})
@@ -134,20 +131,12 @@ class ContractProxy:
     # -- the journal --------------------------------------------------------
     def _record(self, request: Request, body: bytes, operation, status: int, elapsed_ms: float,
                 violations: list[str], warnings: list[str], response_violations: list[str]) -> None:
-        self.journal.record({
-            "time": aspnet.format_datetime(datetime.now(timezone.utc)),
-            "method": request.method,
-            "path": request.path,
-            "query": request.args.to_dict(flat=False),
-            "body": body[:JOURNAL_BODY_BYTES].decode("utf-8", "replace") if body else None,
-            "user": None,  # the upstream knows who a token is; the proxy does not
-            "operationId": operation.operation_id if operation else None,
-            "status": status,
-            "durationMs": round(elapsed_ms, 3),
-            "violations": violations,
-            "warnings": warnings,
-            "responseViolations": response_violations,
-        })
+        self.journal.record(Exchange(
+            request.method, request.path, request.environ.get("QUERY_STRING", ""), body or None,
+            user=None,  # the upstream knows who a token is; the proxy does not
+            operation_id=operation.operation_id if operation else None, status=status,
+            duration_ms=elapsed_ms, violations=violations, warnings=warnings,
+            response_violations=response_violations))
 
     def _serve_journal(self, request: Request, start_response):
         """GET (filters: operationId, method, path, limit) and DELETE, as the mock's control plane."""

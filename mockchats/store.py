@@ -78,6 +78,9 @@ class Message:
     created_at: datetime
     reactions: list[Reaction] = field(default_factory=list)
     pin_id: str | None = None
+    #: The last view made of this message; every change goes through Session.change,
+    #: which drops it. Forks share unchanged messages, so a view outlives a reset.
+    _view: "MessageView | None" = field(default=None, repr=False, compare=False)
 
     def reaction_count(self, name: str) -> int:
         """How many users gave the reaction ``name``."""
@@ -153,6 +156,7 @@ class Session:
         if index is not None:
             index.remove(_index_entry(sort_key, message))
         mutate(message)
+        message._view = None
         if index is not None:
             index.add(_index_entry(sort_key, message))
 
@@ -165,9 +169,13 @@ def _index_entry(sort_key: str, message: Message) -> tuple:
     return (message.created_at, message.chat_id)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MessageView:
-    """A consistent snapshot of one message, safe to read after the lock is released."""
+    """A consistent snapshot of one message, safe to read after the lock is released.
+
+    Compared and hashed by identity: a message keeps one view until it changes, so the
+    layers above can cache what they make of a view (its JSON) against the view itself.
+    """
 
     chat_id: str
     text: str
@@ -418,11 +426,14 @@ class Store:
 
     @staticmethod
     def _view(session: Session, message: Message) -> MessageView:
+        view = message._view
+        if view is not None:
+            return view
         groups: dict[str, list[str]] = {}
         for reaction in message.reactions:
             groups.setdefault(reaction.name, []).append(reaction.user_id)
         author = session.users.get(message.user_id)
-        return MessageView(
+        view = message._view = MessageView(
             chat_id=message.chat_id,
             text=message.text,
             created_at=message.created_at,
@@ -431,3 +442,4 @@ class Store:
             pin_id=message.pin_id,
             reactions=tuple((name, tuple(ids)) for name, ids in groups.items()),
         )
+        return view

@@ -671,6 +671,16 @@ def test_a_journal_entry_says_everything(plane, api):
     assert before - timedelta(seconds=1) <= parse_datetime(entry["time"]) <= datetime.now(timezone.utc)
 
 
+def test_the_journal_keeps_the_first_64_kib_of_a_body_and_decodes_the_query(plane, api):
+    sent = json.dumps({"message": "é" * 40_000}, ensure_ascii=False).encode()  # 80,015 bytes
+    response = api.post("/chats", as_="alice", data=sent, params={"q": "ça va"},
+                        headers={"Content-Type": "application/json"})
+    assert response.status_code == 400  # too long for the API; the journal keeps it anyway
+    (entry,) = plane.ok("GET", "/requests")
+    assert entry["query"] == {"q": ["ça va"]}
+    assert entry["body"] == sent[:64 * 1024].decode("utf-8", "replace")
+
+
 def test_the_journal_lists_violations(plane, api, server):
     api.post("/chats", as_="alice", json={})
     api.post("/chats", as_="alice", data="hi", headers={"Content-Type": "text/plain"})

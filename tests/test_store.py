@@ -1,6 +1,7 @@
 """The model's rules, called directly (no HTTP): mockchats.store.Store."""
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -98,7 +99,7 @@ def snapshot(store: Store) -> dict:
         total, views = store.list_messages(caller, take=1000)
         state[caller.session_id] = {
             "total": total,
-            "messages": views,
+            "messages": [asdict(v) for v in views],  # views compare by identity; compare contents
             "reactions": store.list_reactions(caller, [v.chat_id for v in views]),
         }
     state["users"] = store.users()
@@ -396,6 +397,34 @@ def test_reset_keeps_the_fixture_tokens(store):
     store.reset()
     assert {t: store.user_for_token(t).id for t in ("a-host-token", "a-cli1-token", "b-host-token")} == {
         "a-host-token": "a-host", "a-cli1-token": "a-cli1", "b-host-token": "b-host"}
+
+
+def view_of(store, caller, chat_id):
+    return next(v for v in store.list_messages(caller, take=1000)[1] if v.chat_id == chat_id)
+
+
+def test_a_message_keeps_its_view_until_it_changes(store, host, dee):
+    before = view_of(store, host, "m-c")
+    assert view_of(store, host, "m-c") is before  # what callers cache against stays valid
+    store.add_reaction(dee, "m-c", THUMBS_UP)
+    reacted = view_of(store, host, "m-c")
+    assert reacted is not before and reacted.reactions == ((THUMBS_UP, ("a-cli2",)),)
+    store.pin_message("A", "m-c")
+    pinned = view_of(store, host, "m-c")
+    assert pinned.pin_id is not None and pinned.reactions == reacted.reactions
+    reaction_id = store.add_reaction(dee, "m-c", THUMBS_UP).id
+    store.delete_reaction(dee, "m-c", reaction_id)
+    unreacted = view_of(store, host, "m-c")
+    assert unreacted.reactions == () and unreacted.pin_id == pinned.pin_id
+    store.delete_pin(host, "m-c", pinned.pin_id)
+    assert view_of(store, host, "m-c").pin_id is None
+
+
+def test_views_made_before_a_change_survive_a_reset(store, host, dee):
+    loaded = asdict(view_of(store, host, "m-a"))
+    store.add_reaction(dee, "m-a", THUMBS_DOWN)
+    store.reset()
+    assert asdict(view_of(store, user(store, "a-host-token"), "m-a")) == loaded
 
 
 def test_reset_can_be_repeated(store, host):
