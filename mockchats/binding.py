@@ -20,6 +20,7 @@ import jsonschema
 
 from . import aspnet
 from .aspnet import DotNetValidator
+from .routing import query_items
 from .spec import Operation
 
 #: MvcOptions.MaxModelBindingRecursionDepth, the MVC JsonSerializerOptions.MaxDepth.
@@ -71,6 +72,8 @@ class RequestBinder:
         # A scalar query value is valid or not on its own, and clients repeat the same few
         # values (Take=20, Ascending=false): remember each verdict instead of re-running it.
         self._query_failure = functools.lru_cache(maxsize=4096)(self._first_query_failure)
+        # Whole query strings repeat even more (the same page, polled): bind each one once.
+        self._bound_query_string = functools.lru_cache(maxsize=4096)(self._bind_query_string)
         self._body = operation.body_schema
         self._body_properties = {
             name.casefold(): (name, schema)
@@ -80,6 +83,21 @@ class RequestBinder:
         self._body_type = f"{DTO_NAMESPACE}.{operation.body_schema_name}"
 
     # -- query ------------------------------------------------------------
+    def bind_query_string(self, query_string: str, warnings: list[str]) -> dict:
+        """:meth:`bind_query` for a WSGI ``QUERY_STRING``, parsed as Werkzeug parses it."""
+        outcome, found = self._bound_query_string(query_string)
+        warnings.extend(found)
+        if isinstance(outcome, BindingFailed):
+            raise BindingFailed(outcome.status, outcome.errors)
+        return dict(outcome)  # a copy: the remembered one is shared by every request
+
+    def _bind_query_string(self, query_string: str) -> tuple[dict | BindingFailed, tuple[str, ...]]:
+        found: list[str] = []
+        try:
+            return self.bind_query(query_items(query_string), found), tuple(found)
+        except BindingFailed as exc:
+            return exc, tuple(found)
+
     def bind_query(self, items: list[tuple[str, str]], warnings: list[str] | None = None) -> dict:
         """Typed query values by parameter name; absent parameters take their defaults.
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 from typing import Generic, Iterator, TypeVar
-from urllib.parse import unquote_to_bytes
+from urllib.parse import parse_qsl, unquote_to_bytes
+
+import werkzeug.urls  # noqa: F401  registers the "werkzeug.url_quote" codec error handler
 
 Key = TypeVar("Key")
 _ENCODED_SLASH = re.compile("%2[fF]")
@@ -22,6 +24,13 @@ def decode_path(raw_path: str, encoding: str = "utf-8") -> str:
         return raw_path
     return "/".join(unquote_to_bytes(_ENCODED_SLASH.sub("%252F", part)).decode(encoding, "replace")
                     for part in raw_path.split("/"))
+
+
+def query_items(query_string: str) -> list[tuple[str, str]]:
+    """A WSGI ``QUERY_STRING`` as (key, value) pairs in order, as Werkzeug's ``request.args``
+    reads it: blank values kept, undecodable bytes left percent-encoded."""
+    return parse_qsl(query_string.encode("latin-1").decode(), keep_blank_values=True,
+                     errors="werkzeug.url_quote")
 
 
 def kestrel_segments(raw_path: str, encoding: str | None = "utf-8") -> list[str]:

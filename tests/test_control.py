@@ -713,6 +713,15 @@ def test_the_journal_lists_warnings_for_other_spellings(plane, api, server):
     assert path["path"] == "/V1/CHATS" and "/v1/chats" in path["warnings"][0]
 
 
+def test_a_query_string_sent_again_is_judged_again(plane, api):
+    for _ in range(2):  # bound query strings are remembered: the verdicts must repeat too
+        assert api.get("/chats", params={"take": 2}).status_code == 200
+        assert api.get("/chats", params={"Take": "x"}).status_code == 400
+    first_ok, first_bad, second_ok, second_bad = plane.ok("GET", "/requests")
+    assert first_ok["warnings"] == second_ok["warnings"] and len(first_ok["warnings"]) == 1
+    assert first_bad["violations"] == second_bad["violations"] and first_bad["violations"]
+
+
 def test_the_journal_filters(plane, api):
     api.get("/chats")
     chat = api.create("filter me")["chatId"]
