@@ -16,8 +16,6 @@ import json
 import re
 from collections import OrderedDict
 
-import jsonschema
-
 from . import aspnet
 from .aspnet import DotNetValidator
 from .routing import query_items
@@ -36,6 +34,9 @@ _JSON_MEDIA = re.compile(r"^(application/json|text/json|application/[^/;\s]+\+js
 #: Which DataAnnotations attribute each JSON Schema keyword of a body stands for.
 _ANNOTATION_OF = {"required": "required", "minLength": "required", "pattern": "required",
                   "maxLength": "maxLength", "enum": "allowed"}
+#: What a request body schema may say at the object level; the rest is on its properties.
+#: (Undeclared properties are dropped while binding, so additionalProperties never applies.)
+_BODY_KEYWORDS = {"type", "required", "properties", "additionalProperties", "description", "title"}
 _DOTNET_TYPES = {"string": "System.String", "integer": "System.Int32", "boolean": "System.Boolean"}
 #: What json.loads leaves of an escaped lone surrogate ("\ud800"); a valid pair becomes one character.
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -79,7 +80,15 @@ class RequestBinder:
             name.casefold(): (name, schema)
             for name, schema in (self._body or {}).get("properties", {}).items()
         }
-        self._body_validator = DotNetValidator(self._body) if self._body else None
+        # DataAnnotations sit on properties: each property's rules are checked on its own
+        # value (a validator per property, no walk through the object), [Required] by name.
+        unchecked = set(self._body or {}) - _BODY_KEYWORDS
+        if unchecked:
+            raise ValueError(f"{operation.operation_id}: body schema keywords {sorted(unchecked)} are not bound")
+        self._required = tuple((self._body or {}).get("required", ()))
+        self._property_validators = {
+            name: DotNetValidator(schema) for name, schema in (self._body or {}).get("properties", {}).items()
+        }
         self._body_type = f"{DTO_NAMESPACE}.{operation.body_schema_name}"
 
     # -- query ------------------------------------------------------------
@@ -284,10 +293,10 @@ class RequestBinder:
 
     def _annotation_errors(self, values: dict) -> "OrderedDict[str, list[str]]":
         """DataAnnotations on the DTO: every failing rule of a property, [Required] first."""
-        failed: dict[str, set[str]] = {}
-        for error in self._body_validator.iter_errors(values):
-            name = error.path[0] if error.path else _missing_property(error)
-            failed.setdefault(name, set()).add(_ANNOTATION_OF.get(error.validator, "invalid"))
+        failed: dict[str, set[str]] = {name: {"required"} for name in self._required if name not in values}
+        for name, value in values.items():
+            for error in self._property_validators[name].iter_errors(value):
+                failed.setdefault(name, set()).add(_ANNOTATION_OF.get(error.validator, "invalid"))
         errors: OrderedDict[str, list[str]] = OrderedDict()
         for name in sorted(failed):
             rules, limits, field = failed[name], self._body["properties"][name], pascal_case(name)
@@ -368,11 +377,6 @@ def _fits_json_type(value, schema: dict) -> bool:
     if kind == "boolean":
         return isinstance(value, bool)
     return True
-
-
-def _missing_property(error: jsonschema.ValidationError) -> str:
-    # jsonschema words a "required" failure as "'message' is a required property".
-    return error.message.split("'")[1]
 
 
 def _member_path(key: str) -> str:
