@@ -107,7 +107,8 @@ def format_datetime(value: datetime) -> str:
     at all on a whole second: ``2025-06-26T08:48:07.13Z``.
     """
     value = value.astimezone(timezone.utc)
-    text = f"{value.year:04d}-" + value.strftime("%m-%dT%H:%M:%S")
+    text = (f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+            f"T{value.hour:02d}:{value.minute:02d}:{value.second:02d}")
     if value.microsecond:
         text += "." + f"{value.microsecond:06d}".rstrip("0")
     return text + "Z"

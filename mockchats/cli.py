@@ -17,7 +17,7 @@ from .app import StartupError
 from .auth import AUTH_MODES, OPEN
 from .journal import DEFAULT_SIZE
 from .mock import build
-from .server import Server
+from .server import SERVERS, GranianServer, Server
 
 
 @click.group()
@@ -43,17 +43,22 @@ def main() -> None:
               help="How many requests the journal (GET /_mock/requests) keeps.")
 @click.option("--admin-token", default=None, metavar="TOKEN",
               help="Require 'Authorization: Bearer TOKEN' on every /_mock call.")
+@click.option("--server", "server_name", type=click.Choice(SERVERS), default=SERVERS[0], show_default=True,
+              help="granian: the fastest (one worker process); waitress: threads in this process.")
 def serve(host: str, port: int, fixtures_path: str | None, seed: int, messages: int, auth: str,
-          journal_size: int, admin_token: str | None) -> None:
+          journal_size: int, admin_token: str | None, server_name: str) -> None:
     """Run the mock until Ctrl-C."""
-    _log_to_stderr()
     try:
         mock = build(fixtures_path, seed=seed, messages=messages, auth=auth,
                      journal_size=journal_size, admin_token=admin_token)
     except (fixtures.FixtureError, StartupError) as exc:
         raise click.ClickException(str(exc)) from None
     try:
-        server = Server(mock.app, host=host, port=port)
+        if server_name == "granian":
+            server = GranianServer(mock, host=host, port=port, in_worker=_log_lines_to_stderr)
+        else:
+            _log_to_stderr()
+            server = Server(mock.app, host=host, port=port)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
@@ -139,17 +144,25 @@ def proxy(upstream: str, host: str, port: int, journal_size: int, timeout: float
     _serve_until_interrupted(server, "mockchats proxy stopped.")
 
 
-def _serve_until_interrupted(server: Server, farewell: str) -> None:
+def _serve_until_interrupted(server: Server | GranianServer, farewell: str) -> None:
     """Serve in the foreground until Ctrl-C, then stop cleanly and say so."""
-    click.echo("Press Ctrl-C to stop.")
-    sys.stdout.flush()
+    def ready() -> None:
+        click.echo("Press Ctrl-C to stop.")  # the cue scripts wait for: the port answers now
+        sys.stdout.flush()
+
     try:
-        server.serve_forever()
+        server.serve_forever(on_ready=ready)
     except KeyboardInterrupt:
         pass
     finally:
         server.stop()
     click.echo(farewell)
+
+
+def _log_lines_to_stderr() -> None:
+    """One line per request on stderr, written as it comes (granian's worker: one thread,
+    so there is no lock to queue on, and a hand-over to another thread would cost more)."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr, force=True)
 
 
 def _log_to_stderr() -> None:

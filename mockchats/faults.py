@@ -79,6 +79,10 @@ class Faults:
         with self._lock:
             return list(self._faults)
 
+    def delaying(self) -> bool:
+        """Whether any active fault delays its answer (a server may then answer on threads)."""
+        return any(f.delay_ms for f in self._faults)  # a list read: no lock needed
+
     def remove(self, fault_id: str) -> bool:
         """Remove one fault; False when there is none with that id."""
         with self._lock:

@@ -1,20 +1,48 @@
-"""Serving the app on a production-grade WSGI server (waitress, multi-threaded).
+"""Serving the mock: granian for ``mockchats serve``, waitress inside a test process.
 
-``Server`` binds a port (the OS picks one for port 0) and serves until stopped, in the foreground
-(``mockchats serve``) or in a background thread (tests, the pytest plugin).
+``GranianServer`` is the fast one (see the benchmark): one worker process, forked from this
+one so it holds the mock already built, serving it through :mod:`mockchats.asgi`. It runs in
+the foreground only. ``Server`` (waitress, multi-threaded) serves in a background thread too,
+which the pytest plugin and the suite need, and is what ``--server waitress`` runs.
+Both bind when made, so a port in use fails at once with OSError (port 0: the OS picks one).
 """
 from __future__ import annotations
 
+import multiprocessing
 import socket
+import os
 import threading
+import time
+from typing import TYPE_CHECKING, Callable
 
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import create_server
 from waitress.task import WSGITask
 
+if TYPE_CHECKING:
+    from .mock import Mock
+
 #: Worker threads answering requests; the store's lock keeps their updates whole.
 THREADS = 8
+#: The servers ``mockchats serve`` can run, the default first.
+SERVERS = ("granian", "waitress")
+
+
+class _Addresses:
+    host: str
+    port: int
+
+    @property
+    def root_url(self) -> str:
+        """The server's root, e.g. http://127.0.0.1:8080 (the control plane is under it)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The URL to configure in place of https://api.quicksync.me/v1."""
+        return self.root_url + "/v1"
 
 
 class _KeepAliveTask(WSGITask):
@@ -32,8 +60,8 @@ class _KeepAliveChannel(HTTPChannel):
     task_class = _KeepAliveTask
 
 
-class Server:
-    """The app bound to a loopback (or any) address; ``port=0`` lets the OS pick."""
+class Server(_Addresses):
+    """The app on waitress, bound to a loopback (or any) address; ``port=0`` lets the OS pick."""
 
     def __init__(self, app, host: str = "127.0.0.1", port: int = 8080, threads: int = THREADS):
         # Binding happens here, so a port in use fails at once with OSError.
@@ -45,19 +73,10 @@ class Server:
         self.port = self._server.effective_port
         self._thread: threading.Thread | None = None
 
-    @property
-    def root_url(self) -> str:
-        """The server's root, e.g. http://127.0.0.1:8080 (the control plane is under it)."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
-
-    @property
-    def base_url(self) -> str:
-        """The URL to configure in place of https://api.quicksync.me/v1."""
-        return self.root_url + "/v1"
-
-    def serve_forever(self) -> None:
-        """Serve in the calling thread until stopped (Ctrl-C in the CLI)."""
+    def serve_forever(self, on_ready: Callable[[], None] = lambda: None) -> None:
+        """Serve in the calling thread until stopped (Ctrl-C in the CLI); ``on_ready`` runs
+        first (the socket has listened since the server was made)."""
+        on_ready()
         self._server.run()
 
     def start(self) -> "Server":
@@ -91,3 +110,77 @@ class Server:
         # descriptor, and ends as soon as nothing is left to watch.
         self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._server._map, ignore_all=True))
         self._thread.join(timeout=5)
+
+
+class GranianServer(_Addresses):
+    """The mock on granian: one worker process, forked when serving starts, holds the state.
+
+    One worker because the state is in this process's memory; ``in_worker`` runs first in
+    the worker (logging threads do not survive a fork, so they start there).
+    """
+
+    def __init__(self, mock: "Mock", host: str = "127.0.0.1", port: int = 8080,
+                 in_worker: Callable[[], None] = lambda: None):
+        if not hasattr(os, "fork"):
+            raise OSError("granian serving needs fork(); use --server waitress on this platform")
+        self.host = host
+        self.port = _bindable_port(host, port)
+        self._mock = mock
+        self._in_worker = in_worker
+
+    def serve_forever(self, on_ready: Callable[[], None] = lambda: None) -> None:
+        """Serve in the foreground until SIGINT or SIGTERM (granian stops the worker).
+
+        ``on_ready`` runs, on another thread, once the worker accepts connections.
+        """
+        from granian import Granian
+        from granian.constants import Interfaces, Loops
+        from granian.log import LogLevels
+
+        from .asgi import AsgiBridge
+
+        bridge = AsgiBridge(self._mock.app, delaying=self._mock.faults.delaying)
+
+        def load(_target: str):  # runs in the worker, just after the fork
+            self._in_worker()
+            return bridge
+
+        # The worker binds the port itself, after the fork: watch for it from here.
+        threading.Thread(target=self._announce_when_listening, args=(on_ready,), daemon=True).start()
+        # The worker must inherit the built mock: fork, whatever the platform's default.
+        multiprocessing.set_start_method("fork", force=True)
+        Granian("mockchats", address=self.host, port=self.port, interface=Interfaces.ASGI, workers=1,
+                loop=Loops.uvloop if _has("uvloop") else Loops.asyncio,  # uvloop: about 8% more
+                log_level=LogLevels.warning, workers_kill_timeout=1).serve(target_loader=load)
+
+    def _announce_when_listening(self, on_ready: Callable[[], None], timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection((self.host, self.port), timeout=1).close()
+            except OSError:
+                time.sleep(0.005)
+                continue
+            on_ready()
+            return
+
+    def stop(self) -> None:
+        """Nothing to do: serve_forever returns once granian has stopped its worker."""
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+    return importlib.util.find_spec(module) is not None
+
+
+def _bindable_port(host: str, port: int) -> int:
+    """``port`` (or, for 0, one the OS picks), checked free now.
+
+    granian binds with SO_REUSEPORT, so two mocks on one port would share it in silence
+    and port 0 would give the worker a port nobody learns: a plain bind here refuses both.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+        return probe.getsockname()[1]

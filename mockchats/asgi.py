@@ -1,0 +1,175 @@
+"""The mock's WSGI app served to an ASGI server (granian, for ``mockchats serve``).
+
+Why ASGI and not granian's own WSGI mode: that mode hands the app a decoded path (an
+encoded slash in an id is lost before routing) and no client port (a fault cannot find
+the connection to drop). ASGI's scope carries both the raw request target and the peer.
+
+Why the app is called on the event loop, one request at a time: its work is in-memory
+Python under the GIL, where a pool of threads costs more in hand-overs than it gives
+(about 0.4x the throughput with 8 threads). The one exception is a delay fault: while
+one is armed, calls go to a thread pool, so a delayed request holds only itself.
+"""
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import socket
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+import psutil
+
+from .app import DROPPED, MAX_BODY_BYTES
+
+SERVER_HEADER = (b"server", b"mockchats")
+#: Threads that serve requests while a delay fault is armed (as many delayed requests at once).
+DELAY_THREADS = 8
+
+
+class AsgiBridge:
+    """An ASGI application that serves ``app`` (WSGI) with the raw target and the peer.
+
+    ``delaying`` says whether a delay fault is armed (then calls run on threads).
+    """
+
+    def __init__(self, app, *, delaying: Callable[[], bool] = lambda: False,
+                 max_body: int = MAX_BODY_BYTES):
+        self.app = app
+        self.delaying = delaying
+        self.max_body = max_body
+        self._pool: ThreadPoolExecutor | None = None
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":  # no websockets in this API
+            return
+        environ, body_expected, declared = _environ(scope)
+        body = b""
+        if body_expected and (declared is None or declared <= self.max_body):
+            body = await self._read_body(receive)
+            if declared is None:  # chunked: the length is what came, capped one past the limit
+                environ["CONTENT_LENGTH"] = str(len(body))
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["mockchats.drop_connection"] = lambda: drop_connection(scope.get("client"), scope.get("server"))
+        if self.delaying():
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(DELAY_THREADS, thread_name_prefix="mockchats-delay")
+            answer = await asyncio.get_running_loop().run_in_executor(self._pool, self._call, environ)
+        else:
+            answer = self._call(environ)
+        if environ.get(DROPPED):
+            return  # the connection is gone: nothing can be sent
+        status, headers, data = answer
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": data})
+
+    def _call(self, environ: dict) -> tuple[int, list, bytes]:
+        started: list = []
+
+        def start_response(status: str, headers: list, exc_info=None):
+            encoded = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+            encoded.append(SERVER_HEADER)  # as waitress says it; granian would name itself
+            started[:] = [int(status[:3]), encoded]
+
+        chunks = self.app(environ, start_response)
+        try:
+            data = b"".join(chunks)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+        return started[0], started[1], data
+
+    async def _read_body(self, receive) -> bytes:
+        """The whole body, but never more than one byte past the limit (the app then says 413)."""
+        parts, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                break
+            chunk = message.get("body", b"")
+            parts.append(chunk)
+            size += len(chunk)
+            if size > self.max_body or not message.get("more_body", False):
+                break
+        return b"".join(parts)[:self.max_body + 1]
+
+
+def _environ(scope) -> tuple[dict, bool, int | None]:
+    """The WSGI environ of an ASGI http scope; whether a body follows; its declared length."""
+    raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
+    query = scope.get("query_string", b"").decode("latin-1")
+    server = scope.get("server") or ("localhost", 80)
+    client = scope.get("client") or ("", 0)
+    target = raw_path.decode("latin-1")
+    environ = {
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": "",
+        "PATH_INFO": scope["path"].encode("utf-8").decode("latin-1"),
+        "QUERY_STRING": query,
+        "REQUEST_URI": target + "?" + query if query else target,  # as sent: routing reads it
+        "SERVER_NAME": str(server[0]),
+        "SERVER_PORT": str(server[1]),
+        "REMOTE_ADDR": client[0],
+        "REMOTE_PORT": str(client[1]),
+        "SERVER_PROTOCOL": "HTTP/" + scope.get("http_version", "1.1"),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    body_expected, declared = False, None
+    for name, value in scope["headers"]:
+        key = name.decode("latin-1").upper().replace("-", "_")
+        text = value.decode("latin-1")
+        if key == "CONTENT_LENGTH":
+            environ[key] = text
+            declared = int(text) if text.isdigit() else None
+            body_expected = declared != 0
+            continue
+        if key == "CONTENT_TYPE":
+            environ[key] = text
+            continue
+        if key == "TRANSFER_ENCODING":
+            body_expected = True
+        key = "HTTP_" + key
+        environ[key] = environ[key] + "," + text if key in environ else text
+    if body_expected and declared is None:
+        environ["wsgi.input_terminated"] = True
+    return environ, body_expected, declared
+
+
+def drop_connection(client, server) -> None:
+    """Shut down this process's TCP connection with ``client`` on ``server``'s port.
+
+    The server owns the socket; a duplicate of its descriptor shuts the connection down
+    for both, so the client sees it closed with no answer, as when a server falls over.
+    """
+    if not client or not server:
+        raise RuntimeError("the server did not say which connection this request came on")
+    peer, local_port = (client[0], int(client[1])), int(server[1])
+    for connection in psutil.Process().net_connections(kind="tcp"):
+        if connection.raddr and (connection.raddr.ip, connection.raddr.port) == peer \
+                and connection.laddr.port == local_port and connection.fd >= 0:
+            duplicate = socket.socket(fileno=os.dup(connection.fd))
+            try:
+                duplicate.shutdown(socket.SHUT_RDWR)
+            finally:
+                duplicate.close()
+            return
+
+
+async def _lifespan(receive, send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
