@@ -58,6 +58,8 @@ def create_app(mock: "Mock", *, spec: Spec | None = None) -> Flask:
     app.url_map.merge_slashes = False
     app.extensions["mockchats"] = mock
 
+    # Endpoints in the order the spec declares them, as the controller declares its actions.
+    method_order = list(dict.fromkeys(op.method for op in spec.operations))
     for op in spec.operations:
         view = partial(_dispatch, op, RequestBinder(op), mock)
         app.add_url_rule(
@@ -80,6 +82,7 @@ def create_app(mock: "Mock", *, spec: Spec | None = None) -> Flask:
         # Werkzeug adds HEAD to every GET rule; ASP.NET Core serves neither HEAD nor OPTIONS.
         adapter = app.url_map.bind_to_environ(request.environ)
         methods = [m for m in adapter.allowed_methods() if m not in ("HEAD", "OPTIONS")]
+        methods.sort(key=method_order.index)  # Werkzeug's order is a set's: it varies by process
         return _empty(405, {"Allow": ", ".join(methods)})
 
     @app.errorhandler(HTTPException)

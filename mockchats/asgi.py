@@ -51,7 +51,7 @@ class AsgiBridge:
         body = b""
         if body_expected and (declared is None or declared <= self.max_body):
             body = await self._read_body(receive)
-            if declared is None:  # chunked: the length is what came, capped one past the limit
+            if declared is None:  # chunked: the length is what came (one past the limit: a 413)
                 environ["CONTENT_LENGTH"] = str(len(body))
         environ["wsgi.input"] = io.BytesIO(body)
         environ["mockchats.drop_connection"] = lambda: drop_connection(scope.get("client"), scope.get("server"))
@@ -136,12 +136,11 @@ def _environ(scope) -> tuple[dict, bool, int | None]:
         if key == "CONTENT_TYPE":
             environ[key] = text
             continue
-        if key == "TRANSFER_ENCODING":
+        if key == "TRANSFER_ENCODING":  # the body is read whole here: the app sees a length
             body_expected = True
+            continue
         key = "HTTP_" + key
         environ[key] = environ[key] + "," + text if key in environ else text
-    if body_expected and declared is None:
-        environ["wsgi.input_terminated"] = True
     return environ, body_expected, declared
 
 

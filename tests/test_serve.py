@@ -1,0 +1,183 @@
+"""``mockchats serve`` on its default server (granian, through mockchats.asgi), as a real process.
+
+The rest of the suite runs the app on waitress inside the test process; here the same
+requests go to both servers and must get the same answers, and what the ASGI bridge does
+on its own (dropping the right connection, delays that hold only their request, chunked
+bodies, the body limit) is checked over real sockets.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import socket
+import threading
+import time
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from serving import ServeProcess
+
+ALICE = {"Authorization": "Bearer alice-token"}
+_VARYING = [
+    (re.compile(rb"00-[0-9a-f]{32}-[0-9a-f]{16}-00"), b"<traceId>"),
+    (re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), b"<id>"),
+    (re.compile(rb'"createdAt":"[^"]+"'), b'"createdAt":"<time>"'),
+]
+
+# (method, raw target, headers, body): the same bytes go to both servers.
+EXCHANGES = [
+    ("GET", "/v1/chats?Take=3&SortBy=:thumbs_up:", ALICE, None),
+    ("GET", "/V1/CHATS/?take=2", ALICE, None),
+    ("GET", "/v1/chats?Take=abc", ALICE, None),
+    ("GET", "/v1/chats", {}, None),
+    ("GET", "/v1/chats", {"Authorization": "Bearer "}, None),
+    ("DELETE", "/v1/chats/a%2Fb", ALICE, None),
+    ("DELETE", "/v1/chats/caf%C3%A9", ALICE, None),
+    ("POST", "/v1/chats", {**ALICE, "Content-Type": "application/json"}, b'{"message":"hi \xf0\x9f\x91\x8b"}'),
+    ("POST", "/v1/chats", {**ALICE, "Content-Type": "application/json"}, b'{"message":'),
+    ("POST", "/v1/chats", {**ALICE, "Content-Type": "text/plain"}, b"hi"),
+    ("POST", "/v1/chats", {**ALICE, "Content-Type": "application/json"}, b""),
+    ("GET", "/v1/chats/reactions?chatIds=x&chatIds[1]=y", ALICE, None),
+    ("HEAD", "/v1/chats", ALICE, None),
+    ("PUT", "/v1/chats", ALICE, None),
+    ("GET", "/v1/nothing-here", ALICE, None),
+    ("GET", "/_mock/requests?limit=abc", {}, None),
+]
+
+
+def send(base_url: str, method: str, target: str, headers: dict, body: bytes | None,
+         connection: http.client.HTTPConnection | None = None) -> tuple[int, dict, bytes]:
+    """One request with its target sent byte for byte; (status, headers lower-cased, body)."""
+    parts = urlsplit(base_url)
+    own = connection is None
+    connection = connection or http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        connection.request(method, target, body=body, headers=headers)
+        response = connection.getresponse()
+        data = response.read()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, data
+    finally:
+        if own:
+            connection.close()
+
+
+def comparable(status: int, headers: dict, body: bytes) -> tuple:
+    for pattern, mask in _VARYING:
+        body = pattern.sub(mask, body)
+    kept = {name: headers[name] for name in ("content-type", "allow", "www-authenticate", "server")
+            if name in headers}
+    return status, kept, body
+
+
+@pytest.fixture(scope="module")
+def granian():
+    with ServeProcess() as served:
+        yield served
+        code, _, err = served.stop()
+    assert code == 0 and "Traceback" not in err, err
+
+
+@pytest.fixture
+def fresh(granian):
+    requests.post(granian.base_url.removesuffix("/v1") + "/_mock/reset", timeout=10).raise_for_status()
+    return granian
+
+
+def test_both_servers_give_the_same_answers(fresh):
+    with ServeProcess("--server", "waitress") as waitress:
+        for method, target, headers, body in EXCHANGES:
+            on_granian = comparable(*send(fresh.base_url, method, target, headers, body))
+            on_waitress = comparable(*send(waitress.base_url, method, target, headers, body))
+            assert on_granian == on_waitress, (method, target)
+        waitress.stop()
+
+
+def test_the_journal_keeps_the_raw_path(fresh):
+    send(fresh.base_url, "DELETE", "/v1/chats/a%2Fb", ALICE, None)
+    (entry,) = requests.get(fresh.base_url.removesuffix("/v1") + "/_mock/requests", timeout=10).json()
+    assert entry["path"] == "/v1/chats/a%2Fb" and entry["operationId"] == "deleteChat"
+    assert entry["status"] == 404
+
+
+def test_a_chunked_body_is_read_whole(fresh):
+    chunks = iter([b'{"mess', b'age":"in ', b'pieces"}'])
+    status, _, body = send_chunked(fresh.base_url, chunks)
+    assert status == 200 and json.loads(body)["message"] == "in pieces"
+
+
+def test_a_chunked_body_over_the_limit_is_413_and_the_server_goes_on(fresh):
+    chunks = (b"x" * 65536 for _ in range(40))  # 2.5 MiB, with no Content-Length to refuse early
+    status, headers, body = send_chunked(fresh.base_url, chunks)
+    assert status == 413 and body == b""
+    assert requests.get(fresh.base_url + "/chats", headers=ALICE, timeout=10).status_code == 200
+
+
+def send_chunked(base_url: str, chunks) -> tuple[int, dict, bytes]:
+    parts = urlsplit(base_url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        connection.request("POST", "/v1/chats", body=chunks, encode_chunked=True,
+                           headers={**ALICE, "Content-Type": "application/json"})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def test_a_drop_fault_drops_only_the_connection_it_struck(fresh):
+    root = fresh.base_url.removesuffix("/v1")
+    parts = urlsplit(root)
+    bystander = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    assert send(root, "GET", "/v1/chats?Take=1", ALICE, None, bystander)[0] == 200
+    its_socket = bystander.sock  # kept alive: the same connection is used again below
+    requests.post(root + "/_mock/faults", json={"operationId": "listChats", "drop": True, "times": 1},
+                  timeout=10).raise_for_status()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(fresh.base_url + "/chats", headers=ALICE, timeout=10)
+    assert send(root, "GET", "/v1/chats?Take=1", ALICE, None, bystander)[0] == 200
+    assert bystander.sock is its_socket
+    bystander.close()
+    statuses = [e["status"] for e in requests.get(root + "/_mock/requests", timeout=10).json()]
+    assert statuses == [200, None, 200]
+
+
+def test_a_delay_holds_only_its_own_request(fresh):
+    root = fresh.base_url.removesuffix("/v1")
+    requests.post(root + "/_mock/faults", json={"operationId": "listChats", "delayMs": 1500, "times": 1},
+                  timeout=10).raise_for_status()
+    delayed: dict = {}
+
+    def list_slowly():
+        started = time.monotonic()
+        delayed["status"] = requests.get(fresh.base_url + "/chats", headers=ALICE, timeout=10).status_code
+        delayed["seconds"] = time.monotonic() - started
+
+    slow = threading.Thread(target=list_slowly)
+    slow.start()
+    time.sleep(0.2)  # the slow request is in its delay now
+    started = time.monotonic()
+    created = requests.post(fresh.base_url + "/chats", headers=ALICE, json={"message": "meanwhile"}, timeout=10)
+    took = time.monotonic() - started
+    slow.join()
+    assert created.status_code == 200 and took < 1.0, took
+    assert delayed["status"] == 200 and delayed["seconds"] >= 1.5
+
+
+def test_ctrl_c_stops_the_worker_and_frees_the_port():
+    with ServeProcess() as served:
+        port = urlsplit(served.base_url).port
+        assert requests.get(served.base_url + "/chats", headers=ALICE, timeout=10).status_code == 200
+        code, out, _ = served.stop()
+    assert code == 0 and "mockchats stopped." in out
+    with socket.socket() as again:  # a worker left behind would still hold it
+        again.bind(("127.0.0.1", port))
+
+
+def test_waitress_is_still_there_on_request():
+    with ServeProcess("--server", "waitress") as served:
+        response = requests.get(served.base_url + "/chats", headers=ALICE, timeout=10)
+        served.stop()
+    assert response.status_code == 200 and response.headers["Server"] == "mockchats"
