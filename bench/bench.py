@@ -8,8 +8,8 @@ What runs, one after another on loopback, in one run:
 
 - ``mockchats serve`` as a user runs it (the venv's ``mockchats`` command, default fixtures,
   seed 0, its access log going to a file), and a second one with ``--messages 100000``;
-- the floor: a bare Flask app on waitress (threads=8) answering fixed copies of the same bodies
-  (``bench/floor.py``);
+- the floor: a bare Flask app on the server `mockchats serve` runs (granian, through mockchats.asgi)
+  answering fixed copies of the same bodies (``bench/floor.py``);
 - Stoplight Prism mocking a copy of ``openapi/chats.yaml`` whose examples are the real mockchats
   answers (so every server sends the same payload), as users run it and again with ``-v error``;
 - WireMock standalone with stubs for the same two calls.
@@ -56,7 +56,8 @@ LIST = "/chats?Take=20"
 SORTED = "/chats?SortBy=:thumbs_up:&Take=20"
 HOST_AUTH = {"Authorization": "Bearer host-token"}
 PEER_PACKAGES = ["@stoplight/prism-cli", "wiremock"]
-WSGI_SERVERS = ["waitress", "gunicorn", "granian"]
+#: The serving stacks compared under the mockchats app; the first is what `mockchats serve` runs.
+WSGI_SERVERS = ["granian asgi", "waitress", "granian wsgi 1t", "granian wsgi 8t", "gunicorn"]
 
 SCENARIO_TITLES = {
     "get": "GET /v1/chats?Take=20",
@@ -647,10 +648,16 @@ def mmm(s: dict | None, digits: int | None = None) -> str:
 
 
 def servers_section(load: Load, rounds: int, logdir: Path, install: bool) -> dict:
-    """waitress, gunicorn (gthread, 1 worker) and granian (WSGI, 1 worker) serving the mockchats app."""
-    log("\n== WSGI servers serving the mockchats app (one process holds the state) ==")
+    """The serving stacks for the mockchats app, one process holding the state in each.
+
+    ``granian asgi``: ``mockchats serve`` as shipped (granian's ASGI mode, mockchats.asgi);
+    ``waitress``: ``mockchats serve --server waitress`` (threads=8); ``granian wsgi``: granian's
+    own WSGI mode with 1 and 8 blocking threads (fast with one, but it hands the app a decoded
+    path and no client port); ``gunicorn``: the gthread worker (1 worker, 8 threads).
+    """
+    log("\n== servers serving the mockchats app (one process holds the state) ==")
     status = {}
-    missing = [p for p in ("gunicorn", "granian") if not (VENV_BIN / p).exists()]
+    missing = [p for p in ("gunicorn",) if not (VENV_BIN / p).exists()]
     if missing and install:
         log(f"installing into the venv: pip install {' '.join(missing)}")
         done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *missing],
@@ -658,17 +665,22 @@ def servers_section(load: Load, rounds: int, logdir: Path, install: bool) -> dic
         if done.returncode != 0:
             log(f"  pip install failed: {done.stderr.strip()[-400:]}")
     env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(BENCH))
+    def granian_wsgi(threads: int):
+        return lambda port: [str(VENV_BIN / "granian"), "--interface", "wsgi", "--workers", "1",
+                             "--blocking-threads", str(threads), "--host", "127.0.0.1", "--port", str(port),
+                             "wsgi_app:app"]
+
     commands = {
-        "waitress": lambda port: [sys.executable, str(BENCH / "wsgi_app.py"), str(port)],
+        "granian asgi": lambda port: mockchats_command(port),
+        "waitress": lambda port: mockchats_command(port, "--server", "waitress"),
+        "granian wsgi 1t": granian_wsgi(1),
+        "granian wsgi 8t": granian_wsgi(8),
         "gunicorn": lambda port: [str(VENV_BIN / "gunicorn"), "--workers", "1", "--worker-class", "gthread",
                                   "--threads", "8", "--bind", f"127.0.0.1:{port}", "wsgi_app:app"],
-        "granian": lambda port: [str(VENV_BIN / "granian"), "--interface", "wsgi", "--workers", "1",
-                                 "--blocking-threads", "8", "--host", "127.0.0.1", "--port", str(port),
-                                 "wsgi_app:app"],
     }
     targets = []
     for name in WSGI_SERVERS:
-        if name != "waitress" and not (VENV_BIN / name).exists():
+        if name == "gunicorn" and not (VENV_BIN / name).exists():
             status[name] = "not installed" + ("" if install else " (pass --servers or run the full bench to install it)")
             log(f"  {name}: {status[name]}")
             continue
@@ -688,7 +700,7 @@ def servers_section(load: Load, rounds: int, logdir: Path, install: bool) -> dic
     finally:
         for t in targets:
             t.served.stop()
-    return {"status": status, "versions": {n: _version(n) for n in WSGI_SERVERS},
+    return {"status": status, "versions": {n: _version(n.split()[0]) for n in WSGI_SERVERS},
             "results": summarize(runs), "rss_after_load_mib": rss}
 
 
@@ -794,7 +806,7 @@ def main_run(result: dict, load: Load, rounds: int, warmup: float, big: int, qui
     floor = Served("floor", [sys.executable, str(BENCH / "floor.py"), str(port), str(payload_file)], port=port,
                    base="/v1", ready_path=LIST, logdir=logdir)
     processes.append(floor)
-    log(f"  floor (Flask+waitress)  pid {floor.pid}")
+    log(f"  floor (Flask+granian)   pid {floor.pid}")
     targets = [Target("mockchats", mock, ["get", "post", "flow"], mockchats_reset(mock)),
                Target("floor", floor, ["get", "post", "flow"])]
 
@@ -986,13 +998,13 @@ def render(result: dict) -> str:
         lines.append("peers: " + "; ".join(f"{k}: {v}" for k, v in result["peers"].items()))
     if "wsgi_servers" in result:
         w = result["wsgi_servers"]
-        lines += ["", "WSGI servers serving the mockchats app (1 process holds the state; req/s, p99 ms):"]
+        lines += ["", "servers serving the mockchats app (1 process holds the state; req/s, p99 ms):"]
         for name in WSGI_SERVERS:
             s = w["results"].get(name)
             if not s:
-                lines.append(f"  {name:<9} {w['status'].get(name)}")
+                lines.append(f"  {name:<15} {w['status'].get(name)}")
                 continue
-            lines.append(f"  {name:<9} {w['versions'].get(name) or '':<8} GET req/s {mmm(s['get']['rps']):<24} "
+            lines.append(f"  {name:<15} {w['versions'].get(name) or '':<8} GET req/s {mmm(s['get']['rps']):<24} "
                          f"p99 {mmm(s['get']['p99_ms']):<20} POST req/s {mmm(s['post']['rps']):<24} "
                          f"p99 {mmm(s['post']['p99_ms'])}")
     if result.get("goals"):
@@ -1014,13 +1026,13 @@ def readme_text(result: dict, table: str) -> str:
     return f"""## Performance
 
 `make bench` starts, one after another on loopback, `mockchats serve` (default fixtures, seed 0),
-a bare Flask app on the same WSGI server (waitress, 8 threads) answering a fixed copy of the same
+a bare Flask app on the same server (granian, through `mockchats.asgi`) answering a fixed copy of the same
 listing (the floor any Python mock pays), Stoplight Prism mocking `openapi/chats.yaml` with the same
 20-message page as its example (as users run it, and with `-v error`), and WireMock with stubs for
 the same calls; and loads each in turn with `{result['load']['generator']}` (keep-alive,
 {result['load']['duration_s']:g} s per run, {result['load']['rounds']} rounds interleaved across the servers). Peers are
 installed into `bench/.peers/` (git-ignored); figures go to `bench/results/`. `make bench QUICK=1`
-is the smoke run the test suite uses; `make bench SERVERS=1` compares WSGI servers only.
+is the smoke run the test suite uses; `make bench SERVERS=1` compares the serving stacks only.
 
 Latest run: {result['date'][:10]}, `{result['command']}`, on {facts['cores']} cores ({facts['cpu']}),
 {facts['os']}, a shared machine (load average {facts['loadavg_at_start'][0]:.2f} at start: figures are noisy,

@@ -1,8 +1,10 @@
-"""The floor: a bare Flask app on waitress (threads=8, as mockchats) answering fixed copies.
+"""The floor: a bare Flask app on the server ``mockchats serve`` runs, answering fixed copies.
 
 No spec, no binding, no state, no journal, no logging: what any Python mock on this stack pays
-at least. ``python bench/floor.py PORT PAYLOADS.json`` where the JSON file holds the bodies to
-answer (captured from a real mockchats): ``list``, ``create``, ``react``, ``reactions``.
+at least. ``python bench/floor.py PORT PAYLOADS.json [waitress]`` where the JSON file holds the
+bodies to answer (captured from a real mockchats): ``list``, ``create``, ``react``,
+``reactions``. By default it is served as ``mockchats serve`` serves: granian, one worker,
+through mockchats.asgi; ``waitress`` serves it on waitress (threads=8) instead.
 """
 from __future__ import annotations
 
@@ -12,7 +14,21 @@ import sys
 from flask import Flask, Response
 from waitress import serve
 
+from mockchats.server import GranianServer
+
 THREADS = 8
+
+
+class _Fixed:
+    """What GranianServer needs of a mock: an app, and faults that never delay."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.faults = self
+
+    @staticmethod
+    def delaying() -> bool:
+        return False
 
 
 def create_floor_app(payloads: dict) -> Flask:
@@ -36,4 +52,7 @@ if __name__ == "__main__":
     port, payload_file = int(sys.argv[1]), sys.argv[2]
     with open(payload_file, encoding="utf-8") as f:
         floor = create_floor_app(json.load(f))
-    serve(floor, host="127.0.0.1", port=port, threads=THREADS, ident="floor", _quiet=True)
+    if sys.argv[3:] == ["waitress"]:
+        serve(floor, host="127.0.0.1", port=port, threads=THREADS, ident="floor", _quiet=True)
+    else:
+        GranianServer(_Fixed(floor), port=port).serve_forever()

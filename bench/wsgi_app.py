@@ -1,9 +1,8 @@
-"""The mockchats app as a module-level WSGI callable, for the WSGI server comparison.
+"""The mockchats app as a module-level WSGI callable, for the serving-stack comparison.
 
-``gunicorn bench.wsgi_app:app`` / ``granian --interface wsgi bench.wsgi_app:app``; waitress
-serves the same object through ``mockchats.Server``. Default fixtures, seed 0, the access log
-on stderr exactly as ``mockchats serve`` sets it up. One process holds the state: the servers
-run one worker.
+``gunicorn bench.wsgi_app:app`` / ``granian --interface wsgi bench.wsgi_app:app``, for the
+stacks ``mockchats serve`` does not ship. Default fixtures, seed 0, an access log on stderr.
+One process holds the state: the servers run one worker.
 """
 import logging
 import sys
@@ -13,7 +12,3 @@ import mockchats
 logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
 mock = mockchats.build()
 app = mock.app
-
-if __name__ == "__main__":  # waitress, as mockchats serve runs it
-    server = mockchats.Server(app, port=int(sys.argv[1]))
-    server.serve_forever()
