@@ -1,6 +1,7 @@
 """The model's rules, called directly (no HTTP): mockchats.store.Store."""
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 
@@ -8,7 +9,7 @@ import pytest
 
 from mockchats import Forbidden, NotFound, Store
 from mockchats.fixtures import build_sessions
-from mockchats.store import THUMBS_DOWN, THUMBS_UP
+from mockchats.store import THUMBS_DOWN, THUMBS_UP, new_id
 
 T0 = datetime(2025, 6, 26, 8, 0, tzinfo=timezone.utc)
 SAME_TIME = "2025-06-26T09:00:00Z"
@@ -187,6 +188,15 @@ def test_created_message_is_listed_with_its_author_and_the_clock_time(store, cid
 
 def test_created_message_ids_are_fresh(store, cid):
     assert store.create_message(cid, "x").chat_id != store.create_message(cid, "x").chat_id
+
+
+def test_new_ids_are_version_4_guids_in_dotnet_form():
+    ids = [new_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    assert {text[19] for text in ids} == set("89ab")  # every variant nibble turns up
 
 
 def test_author_may_delete_own_message(store, cid):
