@@ -178,7 +178,8 @@ def _fault_response(req, op: Operation, fault: Fault) -> Response | None:
     if fault.drop:
         drop = req.environ.get("mockchats.drop_connection")
         if drop is None:
-            raise RuntimeError("dropping a connection needs the mockchats server (mockchats.Server)")
+            raise RuntimeError("dropping a connection needs a mockchats server (mockchats.Server, "
+                               "or mockchats serve)")
         drop()
         req.environ[DROPPED] = True
         return _empty(503)  # never reaches the client: its connection is gone

@@ -22,6 +22,7 @@ from typing import Callable
 import psutil
 
 from .app import DROPPED, MAX_BODY_BYTES
+from .control import MAX_STATE_BYTES
 
 SERVER_HEADER = (b"server", b"mockchats")
 #: Threads that serve requests while a delay fault is armed (as many delayed requests at once).
@@ -34,11 +35,9 @@ class AsgiBridge:
     ``delaying`` says whether a delay fault is armed (then calls run on threads).
     """
 
-    def __init__(self, app, *, delaying: Callable[[], bool] = lambda: False,
-                 max_body: int = MAX_BODY_BYTES):
+    def __init__(self, app, *, delaying: Callable[[], bool] = lambda: False):
         self.app = app
         self.delaying = delaying
-        self.max_body = max_body
         self._pool: ThreadPoolExecutor | None = None
 
     async def __call__(self, scope, receive, send):
@@ -48,10 +47,14 @@ class AsgiBridge:
         if scope["type"] != "http":  # no websockets in this API
             return
         environ, body_expected, declared = _environ(scope)
+        # The app says 413 past its limit; reading stops one byte past it, or never starts.
+        limit = MAX_STATE_BYTES if environ["PATH_INFO"].startswith("/_mock/") else MAX_BODY_BYTES
         body = b""
-        if body_expected and (declared is None or declared <= self.max_body):
-            body = await self._read_body(receive)
-            if declared is None:  # chunked: the length is what came (one past the limit: a 413)
+        if body_expected and (declared is None or declared <= limit):
+            body = await _read_body(receive, limit)
+            if body is None:
+                return  # the client left before its body was whole: nothing to act on
+            if declared is None:  # chunked: the length is what came
                 environ["CONTENT_LENGTH"] = str(len(body))
         environ["wsgi.input"] = io.BytesIO(body)
         environ["mockchats.drop_connection"] = lambda: drop_connection(scope.get("client"), scope.get("server"))
@@ -72,7 +75,8 @@ class AsgiBridge:
 
         def start_response(status: str, headers: list, exc_info=None):
             encoded = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
-            encoded.append(SERVER_HEADER)  # as waitress says it; granian would name itself
+            if not any(k.lower() == "server" for k, _ in headers):
+                encoded.append(SERVER_HEADER)  # as waitress says it; granian would name itself
             started[:] = [int(status[:3]), encoded]
 
         chunks = self.app(environ, start_response)
@@ -84,19 +88,18 @@ class AsgiBridge:
                 close()
         return started[0], started[1], data
 
-    async def _read_body(self, receive) -> bytes:
-        """The whole body, but never more than one byte past the limit (the app then says 413)."""
-        parts, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                break
-            chunk = message.get("body", b"")
-            parts.append(chunk)
-            size += len(chunk)
-            if size > self.max_body or not message.get("more_body", False):
-                break
-        return b"".join(parts)[:self.max_body + 1]
+async def _read_body(receive, limit: int) -> bytes | None:
+    """The whole body, or its first ``limit + 1`` bytes; None if the client went away."""
+    parts, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # http.disconnect
+            return None
+        chunk = message.get("body", b"")
+        parts.append(chunk)
+        size += len(chunk)
+        if size > limit or not message.get("more_body", False):
+            return b"".join(parts)[:limit + 1]
 
 
 def _environ(scope) -> tuple[dict, bool, int | None]:
@@ -126,21 +129,20 @@ def _environ(scope) -> tuple[dict, bool, int | None]:
     }
     body_expected, declared = False, None
     for name, value in scope["headers"]:
-        key = name.decode("latin-1").upper().replace("-", "_")
+        key = name.decode("latin-1")
+        if "_" in key:  # it would pass for its dashed twin (Content_Type): waitress drops these too
+            continue
+        key = key.upper().replace("-", "_")
         text = value.decode("latin-1")
         if key == "CONTENT_LENGTH":
-            environ[key] = text
             declared = int(text) if text.isdigit() else None
             body_expected = declared != 0
-            continue
-        if key == "CONTENT_TYPE":
-            environ[key] = text
-            continue
-        if key == "TRANSFER_ENCODING":  # the body is read whole here: the app sees a length
+        elif key == "TRANSFER_ENCODING":  # the body is read whole here: the app sees a length
             body_expected = True
             continue
-        key = "HTTP_" + key
-        environ[key] = environ[key] + "," + text if key in environ else text
+        elif key != "CONTENT_TYPE":
+            key = "HTTP_" + key
+        environ[key] = environ[key] + ", " + text if key in environ else text  # as waitress joins
     return environ, body_expected, declared
 
 

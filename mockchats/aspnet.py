@@ -46,13 +46,17 @@ def trace_id() -> str:
     return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-00"
 
 
+_KNOWN_STATUSES = {s.value for s in HTTPStatus}
+
+
 def problem(status: int) -> dict:
     """A ProblemDetails body as ClientErrorResultFilter writes it (field order kept).
 
     Statuses without a ProblemDetailsDefaults entry get the reason phrase as title
-    and no type, as the framework does.
+    and no type, as the framework does; a status with no phrase (599) an empty one.
     """
-    type_uri, title = _PROBLEM_DEFAULTS.get(status, (None, HTTPStatus(status).phrase))
+    phrase = HTTPStatus(status).phrase if status in _KNOWN_STATUSES else ""
+    type_uri, title = _PROBLEM_DEFAULTS.get(status, (None, phrase))
     body: dict = {}
     if type_uri:
         body["type"] = type_uri

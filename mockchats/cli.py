@@ -160,8 +160,9 @@ def _serve_until_interrupted(server: Server | GranianServer, farewell: str) -> N
 
 
 def _log_lines_to_stderr() -> None:
-    """One line per request on stderr, written as it comes (granian's worker: one thread,
-    so there is no lock to queue on, and a hand-over to another thread would cost more)."""
+    """One line per request on stderr, written as it comes (granian's worker answers on one
+    thread but while a delay fault is armed: little to queue on, and a hand-over to another
+    thread would cost more)."""
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr, force=True)
 
 

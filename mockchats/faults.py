@@ -80,8 +80,10 @@ class Faults:
             return list(self._faults)
 
     def delaying(self) -> bool:
-        """Whether any active fault delays its answer (a server may then answer on threads)."""
-        return any(f.delay_ms for f in self._faults)  # a list read: no lock needed
+        """Whether a fault that can still fire delays its answer (a server may then answer
+        on threads); a fault whose ``times`` are spent no longer counts."""
+        return any(f.delay_ms and (f.times is None or f.fired < f.times)
+                   for f in self._faults)  # a list read: no lock needed
 
     def remove(self, fault_id: str) -> bool:
         """Remove one fault; False when there is none with that id."""

@@ -4,13 +4,15 @@
 one so it holds the mock already built, serving it through :mod:`mockchats.asgi`. It runs in
 the foreground only. ``Server`` (waitress, multi-threaded) serves in a background thread too,
 which the pytest plugin and the suite need, and is what ``--server waitress`` runs.
-Both bind when made, so a port in use fails at once with OSError (port 0: the OS picks one).
+Both check the address when made, so a port in use fails at once with OSError (port 0: the OS
+picks one).
 """
 from __future__ import annotations
 
 import multiprocessing
-import socket
 import os
+import socket
+import sys
 import threading
 import time
 from typing import TYPE_CHECKING, Callable
@@ -124,7 +126,10 @@ class GranianServer(_Addresses):
         if not hasattr(os, "fork"):
             raise OSError("granian serving needs fork(); use --server waitress on this platform")
         self.host = host
-        self.port = _bindable_port(host, port)
+        # granian takes an IP address only: resolve a name (localhost) here, once.
+        family, *_, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        self._address = address[0]
+        self.port = _bindable_port(family, self._address, port)
         self._mock = mock
         self._in_worker = in_worker
 
@@ -134,7 +139,7 @@ class GranianServer(_Addresses):
         ``on_ready`` runs, on another thread, once the worker accepts connections.
         """
         from granian import Granian
-        from granian.constants import Interfaces, Loops
+        from granian.constants import HTTPModes, Interfaces, Loops
         from granian.log import LogLevels
 
         from .asgi import AsgiBridge
@@ -142,6 +147,7 @@ class GranianServer(_Addresses):
         bridge = AsgiBridge(self._mock.app, delaying=self._mock.faults.delaying)
 
         def load(_target: str):  # runs in the worker, just after the fork
+            _end_with_parent()
             self._in_worker()
             return bridge
 
@@ -149,7 +155,9 @@ class GranianServer(_Addresses):
         threading.Thread(target=self._announce_when_listening, args=(on_ready,), daemon=True).start()
         # The worker must inherit the built mock: fork, whatever the platform's default.
         multiprocessing.set_start_method("fork", force=True)
-        Granian("mockchats", address=self.host, port=self.port, interface=Interfaces.ASGI, workers=1,
+        # HTTP/1.1 only, as the real service's endpoint: a drop fault then cuts one exchange.
+        Granian("mockchats", address=self._address, port=self.port, interface=Interfaces.ASGI,
+                workers=1, http=HTTPModes.http1,
                 loop=Loops.uvloop if _has("uvloop") else Loops.asyncio,  # uvloop: about 8% more
                 log_level=LogLevels.warning, workers_kill_timeout=1).serve(target_loader=load)
 
@@ -157,7 +165,7 @@ class GranianServer(_Addresses):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                socket.create_connection((self.host, self.port), timeout=1).close()
+                socket.create_connection((self._address, self.port), timeout=1).close()
             except OSError:
                 time.sleep(0.005)
                 continue
@@ -173,14 +181,25 @@ def _has(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-def _bindable_port(host: str, port: int) -> int:
+def _bindable_port(family: int, address: str, port: int) -> int:
     """``port`` (or, for 0, one the OS picks), checked free now.
 
     granian binds with SO_REUSEPORT, so two mocks on one port would share it in silence
     and port 0 would give the worker a port nobody learns: a plain bind here refuses both.
     """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind((host, port))
+        probe.bind((address, port))
         return probe.getsockname()[1]
+
+
+def _end_with_parent() -> None:
+    """Linux: have the kernel stop this (worker) process when its parent dies, even by
+    SIGKILL, so no orphan keeps serving the port. Elsewhere, nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)

@@ -17,8 +17,10 @@ class ServeProcess:
     def __init__(self, *args: str, command: list[str] | None = None, cwd=None, timeout: float = 20):
         command = command or [sys.executable, "-m", "mockchats", "serve"]
         env = dict(os.environ, PYTHONUNBUFFERED="1")
+        # A session of its own, so a failing test can stop the whole group (server and worker).
         self.process = subprocess.Popen([*command, "--port", "0", *args], cwd=cwd, env=env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                        start_new_session=True)
         self.banner: list[str] = []
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -45,6 +47,8 @@ class ServeProcess:
         return self
 
     def __exit__(self, *exc):
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.communicate()
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:  # stopped already, worker and all
+            pass
+        self.process.communicate()

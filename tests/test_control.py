@@ -485,6 +485,25 @@ def test_a_429_fault_carries_retry_after(plane, api):
     assert response.headers["Content-Type"] == PROBLEM
 
 
+@pytest.mark.parametrize("status", [299, 599])
+def test_a_fault_status_with_no_reason_phrase_is_answered(plane, server, status):
+    plane.ok("POST", "/faults", 201, json={"operationId": "listChats", "status": status})
+    response = requests.get(server.base_url + "/chats", headers={"Authorization": "Bearer alice-token"},
+                            timeout=10)
+    assert response.status_code == status and response.headers["Content-Type"] == PROBLEM
+    assert response.json()["title"] == "" and response.json()["status"] == status
+
+
+def test_a_spent_delay_fault_no_longer_counts_as_delaying(mock):
+    assert not mock.faults.delaying()
+    fault = mock.faults.add(operation_id="listChats", delay_ms=10, times=1)
+    assert mock.faults.delaying()
+    assert mock.faults.strike("listChats", "GET", "/v1/chats", fault.when) is fault
+    assert not mock.faults.delaying()
+    mock.faults.add(operation_id="listChats", delay_ms=10, probability=0.5)
+    assert mock.faults.delaying()
+
+
 def test_a_partner_fault_body_is_sent_as_given(plane, server):
     body = {"error": "maintenance", "codes": [1, "two", None], "nested": {"ok": False}}
     plane.ok("POST", "/faults", 201,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import re
+import signal
 import socket
 import threading
 import time
@@ -45,6 +46,9 @@ EXCHANGES = [
     ("PUT", "/v1/chats", ALICE, None),
     ("GET", "/v1/nothing-here", ALICE, None),
     ("GET", "/_mock/requests?limit=abc", {}, None),
+    # An underscore header would pass for its dashed twin; servers drop it.
+    ("POST", "/v1/chats", {**ALICE, "Content-Type": "text/plain", "Content_Type": "application/json"},
+     b'{"message":"x"}'),
 ]
 
 
@@ -127,6 +131,32 @@ def send_chunked(base_url: str, chunks) -> tuple[int, dict, bytes]:
         connection.close()
 
 
+def test_a_state_document_over_a_mib_goes_back_in(fresh):
+    root = fresh.base_url.removesuffix("/v1")
+    requests.post(root + "/_mock/reset", json={"scenario": "busy-room"}, timeout=30).raise_for_status()
+    exported = requests.get(root + "/_mock/state", timeout=30)
+    assert len(exported.content) > 1024 * 1024  # over the API's own body limit
+    put = requests.put(root + "/_mock/state", data=exported.content, timeout=30,
+                       headers={"Content-Type": "application/json"})
+    assert put.status_code == 200, put.text
+    assert requests.get(root + "/_mock/state", timeout=30).json() == exported.json()
+
+
+def test_an_upload_the_client_abandons_does_nothing(fresh):
+    parts = urlsplit(fresh.base_url)
+    before = requests.get(fresh.base_url + "/chats", headers=ALICE, timeout=10).json()["totalCount"]
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as raw:
+        raw.sendall(b"POST /v1/chats HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer alice-token\r\n"
+                    b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    b'14\r\n{"message":"halfway"}\r\n')  # no last chunk: the body never ends
+        time.sleep(0.2)
+    time.sleep(0.3)  # the server sees the close
+    after = requests.get(fresh.base_url + "/chats", headers=ALICE, timeout=10).json()["totalCount"]
+    assert after == before
+    journal = requests.get(fresh.base_url.removesuffix("/v1") + "/_mock/requests", timeout=10).json()
+    assert [e["method"] for e in journal] == ["GET", "GET"]
+
+
 def test_a_drop_fault_drops_only_the_connection_it_struck(fresh):
     root = fresh.base_url.removesuffix("/v1")
     parts = urlsplit(root)
@@ -174,6 +204,30 @@ def test_ctrl_c_stops_the_worker_and_frees_the_port():
     assert code == 0 and "mockchats stopped." in out
     with socket.socket() as again:  # a worker left behind would still hold it
         again.bind(("127.0.0.1", port))
+
+
+def test_a_host_name_is_resolved():
+    with ServeProcess("--host", "localhost") as served:
+        assert served.base_url.startswith("http://localhost:")
+        response = requests.get(served.base_url + "/chats", headers=ALICE, timeout=10)
+        code, _, err = served.stop()
+    assert response.status_code == 200 and code == 0, err
+
+
+def test_the_worker_ends_with_a_killed_parent():
+    with ServeProcess() as served:
+        port = urlsplit(served.base_url).port
+        served.process.send_signal(signal.SIGKILL)  # the parent only: no chance to stop its worker
+        served.process.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.socket() as again:
+                    again.bind(("127.0.0.1", port))
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the worker still holds the port"
+                time.sleep(0.05)
 
 
 def test_waitress_is_still_there_on_request():
