@@ -21,7 +21,8 @@ test: $(VENV)/.installed
 
 # mockchats against Prism, WireMock and a bare Flask floor; see bench/bench.py.
 # QUICK=1: the smoke run (a few seconds per server, installs nothing); SERVERS=1: only the
-# WSGI server comparison (waitress, gunicorn, granian). BENCH_ARGS: more options for bench.py.
+# serving-stack comparison (granian ASGI as serve ships it, waitress, granian WSGI, gunicorn).
+# BENCH_ARGS: more options for bench.py.
 BENCH_ARGS ?=
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench.py $(if $(QUICK),--quick) $(if $(SERVERS),--servers-only) $(BENCH_ARGS)

@@ -715,8 +715,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="smoke mode: 1 round of a few seconds, installs nothing, skips absent peers")
-    parser.add_argument("--servers", action="store_true", help="run the WSGI server comparison too")
-    parser.add_argument("--servers-only", action="store_true", help="run only the WSGI server comparison")
+    parser.add_argument("--servers", action="store_true", help="run the serving-stack comparison too")
+    parser.add_argument("--servers-only", action="store_true", help="run only the serving-stack comparison")
     parser.add_argument("--no-peers", action="store_true", help="measure mockchats and the floor only")
     parser.add_argument("--rounds", type=int, help="rounds (default 3; quick 1)")
     parser.add_argument("--duration", type=float, help="seconds per load run (default 10; quick 1)")
