@@ -25,6 +25,8 @@ from .app import DROPPED, MAX_BODY_BYTES
 from .control import MAX_STATE_BYTES
 
 SERVER_HEADER = (b"server", b"mockchats")
+#: How much of an over-limit body is still read (and dropped) so its 413 arrives cleanly.
+DRAIN_BYTES = 16 * 1024 * 1024
 #: Threads that serve requests while a delay fault is armed (as many delayed requests at once).
 DELAY_THREADS = 8
 
@@ -47,10 +49,11 @@ class AsgiBridge:
         if scope["type"] != "http":  # no websockets in this API
             return
         environ, body_expected, declared = _environ(scope)
-        # The app says 413 past its limit; reading stops one byte past it, or never starts.
+        # The app says 413 past its limit: past it, the body is read and dropped (a little of
+        # it) or not read at all (a declared length far over it).
         limit = MAX_STATE_BYTES if environ["PATH_INFO"].startswith("/_mock/") else MAX_BODY_BYTES
         body = b""
-        if body_expected and (declared is None or declared <= limit):
+        if body_expected and (declared is None or declared <= limit + DRAIN_BYTES):
             body = await _read_body(receive, limit)
             if body is None:
                 return  # the client left before its body was whole: nothing to act on
@@ -89,16 +92,20 @@ class AsgiBridge:
         return started[0], started[1], data
 
 async def _read_body(receive, limit: int) -> bytes | None:
-    """The whole body, or its first ``limit + 1`` bytes; None if the client went away."""
+    """The whole body, or its first ``limit + 1`` bytes; None if the client went away.
+
+    Past the limit the rest is read and dropped (up to ``DRAIN_BYTES``), so the client,
+    still sending, gets its 413 instead of a reset connection.
+    """
     parts, size = [], 0
     while True:
         message = await receive()
         if message["type"] != "http.request":  # http.disconnect
             return None
-        chunk = message.get("body", b"")
-        parts.append(chunk)
-        size += len(chunk)
-        if size > limit or not message.get("more_body", False):
+        if size <= limit:
+            parts.append(message.get("body", b""))
+        size += len(message.get("body", b""))
+        if not message.get("more_body", False) or size > limit + DRAIN_BYTES:
             return b"".join(parts)[:limit + 1]
 
 

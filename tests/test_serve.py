@@ -119,6 +119,12 @@ def test_a_chunked_body_over_the_limit_is_413_and_the_server_goes_on(fresh):
     assert requests.get(fresh.base_url + "/chats", headers=ALICE, timeout=10).status_code == 200
 
 
+def test_a_declared_body_over_the_limit_is_413(fresh):
+    status, _, body = send(fresh.base_url, "POST", "/v1/chats", {**ALICE, "Content-Type": "application/json"},
+                           b"x" * (2 * 1024 * 1024))
+    assert status == 413 and body == b""
+
+
 def send_chunked(base_url: str, chunks) -> tuple[int, dict, bytes]:
     parts = urlsplit(base_url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
