@@ -1,21 +1,30 @@
-"""The Flask app: routes registered from the spec, one pass per request.
+"""The WSGI app: the spec's operations, routed as ASP.NET Core routes them, inside Flask.
 
-A request goes through each layer once: route (from the spec), injected fault,
-token, binding and validation, the operation's handler (a model call), response,
-journal. Every failure on the way is answered the way the real ASP.NET Core
+A request to the API goes through each layer once: route (from the spec), injected
+fault, token, binding and validation, the operation's handler (a model call),
+response, journal. Every failure on the way is answered the way the real ASP.NET Core
 service answers it.
+
+Why the operations are routed here and not by Flask's URL map: ASP.NET Core's rules
+(case-insensitive literals, one trailing slash ignored, ``%2F`` kept inside its
+segment, a 405 listing every route the path matched) are routing.py's, so the path
+has to be matched by them anyway; matching it once more in Flask, and building
+Flask's request context around a call that uses none of it, cost a third of every
+request. Flask serves what is not an API operation: the control plane,
+``/openapi.json``, and the 404s.
 """
 from __future__ import annotations
 
 import logging
 import re
 import time
-from functools import partial
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, request
+from flask import Flask, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.wrappers import Request, Response
 
 from . import aspnet
 from .auth import CHALLENGE_INVALID, Unauthenticated
@@ -25,7 +34,7 @@ from .faults import AFTER, BEFORE, Fault
 from .journal import Exchange
 from .operations import HANDLERS, Call
 from .routing import RouteTable, kestrel_segments
-from .spec import Operation, Spec
+from .spec import HTTP_METHODS, Operation, Spec
 from .store import Forbidden, NotFound, UnknownCaller
 
 if TYPE_CHECKING:
@@ -39,6 +48,9 @@ EXCHANGE = "mockchats.exchange"
 DROPPED = "mockchats.dropped"
 
 access_log = logging.getLogger("mockchats.access")
+#: Unhandled errors (never a client's doing). Not Flask's ``app.logger``: reading that adds
+#: Flask's own handler to the "mockchats" logger, and every access line would print twice.
+error_log = logging.getLogger("mockchats.errors")
 _PREFER_CODE = re.compile(r"(?:^|[\s,;])code=(\d{3})\b")
 
 
@@ -47,7 +59,8 @@ class StartupError(RuntimeError):
 
 
 def create_app(mock: "Mock", *, spec: Spec | None = None) -> Flask:
-    """Build the WSGI app serving ``mock`` under the routes of ``spec``."""
+    """Build the WSGI app serving ``mock``: the operations of ``spec``, the control plane
+    and ``/openapi.json``."""
     from .control import control_plane  # the control plane sits on top of the app
 
     spec = spec or Spec()
@@ -57,18 +70,6 @@ def create_app(mock: "Mock", *, spec: Spec | None = None) -> Flask:
     app.url_map.strict_slashes = False
     app.url_map.merge_slashes = False
     app.extensions["mockchats"] = mock
-
-    # Endpoints in the order the spec declares them, as the controller declares its actions.
-    method_order = list(dict.fromkeys(op.method for op in spec.operations))
-    for op in spec.operations:
-        view = partial(_dispatch, op, RequestBinder(op), mock)
-        app.add_url_rule(
-            spec.base_path + re.sub(r"\{(\w+)\}", r"<\1>", op.path),
-            endpoint=op.operation_id,
-            view_func=view,
-            methods=[op.method],
-            provide_automatic_options=False,
-        )
 
     @app.route("/openapi.json", methods=["GET"], provide_automatic_options=False)
     def openapi_document():
@@ -80,26 +81,22 @@ def create_app(mock: "Mock", *, spec: Spec | None = None) -> Flask:
     @app.errorhandler(MethodNotAllowed)
     def method_not_allowed(error: MethodNotAllowed):
         # Werkzeug adds HEAD to every GET rule; ASP.NET Core serves neither HEAD nor OPTIONS.
-        adapter = app.url_map.bind_to_environ(request.environ)
-        methods = [m for m in adapter.allowed_methods() if m not in ("HEAD", "OPTIONS")]
-        methods.sort(key=method_order.index)  # Werkzeug's order is a set's: it varies by process
-        return _empty(405, {"Allow": ", ".join(methods)})
+        methods = [m for m in HTTP_METHODS if m.upper() in (error.valid_methods or ())
+                   and m not in ("head", "options")]
+        return _empty(405, {"Allow": ", ".join(m.upper() for m in methods)})
 
     @app.errorhandler(HTTPException)
     def framework_error(error: HTTPException):
         # Unknown routes and oversize bodies: Kestrel answers both with no body.
-        if error.code == 413:
-            request.environ[EXCHANGE].violations.append(f"the body is over the {MAX_BODY_BYTES}-byte limit")
         return _empty(error.code or 500)
 
     @app.errorhandler(Exception)
     def server_error(error: Exception):
         # Never a client's doing (the tests make sure); answered as Kestrel does, empty.
-        app.logger.exception("unhandled error")
+        error_log.exception("unhandled error")
         return _empty(500)
 
-    templates = [spec.base_path + op.path for op in spec.operations] + ["/openapi.json"]
-    app.wsgi_app = Exchanges(app.wsgi_app, mock, templates)
+    app.wsgi_app = Api(app, mock, spec)
     return app
 
 
@@ -113,12 +110,9 @@ def _check_handlers(spec: Spec) -> None:
         raise StartupError("; ".join(problems))
 
 
-def _dispatch(op: Operation, binder: RequestBinder, mock: "Mock", **path: str) -> Response:
+def _dispatch(req: Request, op: Operation, binder: RequestBinder, mock: "Mock", exchange: Exchange,
+              path: dict[str, str]) -> Response:
     """Serve one request for ``op``: fault, token, binding, handler, response."""
-    req = request._get_current_object()  # one context lookup, not one per attribute
-    if req.method != op.method:  # Werkzeug adds HEAD to GET rules; ASP.NET does not
-        raise MethodNotAllowed()
-    exchange: Exchange = req.environ[EXCHANGE]
     exchange.operation_id = op.operation_id
     fault = mock.faults.strike(op.operation_id, op.method, req.path, BEFORE)
     if fault is not None:
@@ -235,19 +229,42 @@ def _empty(status: int, headers: dict | None = None) -> Response:
     return response
 
 
-class Exchanges:
-    """WSGI middleware around Flask: each request as one exchange, timed, logged and journaled.
+class _ApiRequest(Request):
+    """A partner's request; its body is refused (413) past the mock's limit."""
 
-    It hands Flask the path ASP.NET Core routing would match (see routing.py): ``/V1/Chats/``
-    reaches the ``/v1/chats`` route without a redirect; parameter segments stay as sent, an
-    encoded slash stays inside its segment. The journal keeps the path as the client sent it.
-    Partner requests are journaled; the control plane and ``/openapi.json`` are not.
+    max_content_length = MAX_BODY_BYTES
+
+
+@dataclass(frozen=True)
+class _Endpoint:
+    """One operation as the router calls it: its binder, and where its parameters sit."""
+
+    op: Operation
+    binder: RequestBinder
+    parts: tuple[str, ...]  # the template's segments: "{chatId}" marks a parameter
+
+
+class Api:
+    """The app's WSGI entry: each request as one exchange, routed, timed, logged and journaled.
+
+    A path one of the spec's routes matches (by ASP.NET Core's rules, routing.py) is served
+    here: the operation for its method, else 405 with every method its routes take.
+    Everything else goes to Flask (``flask_app``) with the path ASP.NET Core would match:
+    ``/OpenAPI.json`` reaches ``/openapi.json``. The journal keeps the path as the client
+    sent it. Partner requests are journaled; the control plane and ``/openapi.json`` are not.
     """
 
-    def __init__(self, app, mock: "Mock", templates: list[str]):
-        self.app = app
+    def __init__(self, flask_app: Flask, mock: "Mock", spec: Spec):
+        self.flask = flask_app.wsgi_app
         self.mock = mock
-        self._routes = RouteTable([(template, template) for template in templates])
+        #: path template -> method -> endpoint, in the spec's order (ASP.NET's Allow order).
+        self._endpoints: dict[str, dict[str, _Endpoint]] = {}
+        for op in spec.operations:
+            template = spec.base_path + op.path
+            self._endpoints.setdefault(template, {})[op.method] = _Endpoint(
+                op, RequestBinder(op), tuple(template.strip("/").split("/")))
+        self._method_order = list(dict.fromkeys(op.method for op in spec.operations))
+        self._routes = RouteTable([(t, t) for t in [*self._endpoints, "/openapi.json"]])
 
     def __call__(self, environ, start_response):
         started = time.perf_counter()
@@ -258,26 +275,51 @@ class Exchanges:
         else:  # no raw target (e.g. Flask's test client): PATH_INFO is all there is
             path = environ.get("PATH_INFO", "")
             segments = kestrel_segments(path, None)
-        canonical = next((spelled for _, spelled in self._routes.matches(segments)), segments)
-        routed = environ["PATH_INFO"] = "/" + "/".join(canonical)
-        exchange = environ[EXCHANGE] = Exchange(environ["REQUEST_METHOD"], path,
-                                                environ.get("QUERY_STRING", ""))
+        matches = list(self._routes.matches(segments))
+        routed = environ["PATH_INFO"] = "/" + "/".join(matches[0][1] if matches else segments)
+        method = environ["REQUEST_METHOD"]
+        exchange = environ[EXCHANGE] = Exchange(method, path, environ.get("QUERY_STRING", ""))
 
         def start(status: str, headers, exc_info=None):
             exchange.status = int(status[:3])
             return start_response(status, headers, exc_info)
 
-        body = self.app(environ, start)
+        if matches and matches[0][0] in self._endpoints:
+            body = self._operate(environ, method, matches, exchange)(environ, start)
+        else:
+            body = self.flask(environ, start)
         exchange.duration_ms = (time.perf_counter() - started) * 1000
         if access_log.isEnabledFor(logging.INFO):
             query = exchange.query_string
-            access_log.info('%s "%s %s" %s %.1fms', environ.get("REMOTE_ADDR"), exchange.method,
+            access_log.info('%s "%s %s" %s %.1fms', environ.get("REMOTE_ADDR"), method,
                             path + "?" + query if query else path, exchange.status, exchange.duration_ms)
         if environ.get(DROPPED):
             exchange.status = None  # the client never got the answer logged above
         if not (routed == "/openapi.json" or routed.startswith("/_mock/")):
             self._journal(exchange, routed)
         return body
+
+    def _operate(self, environ, method: str, matches: list, exchange: Exchange) -> Response:
+        """The answer of the operation the path and method select: 405 when none takes the method."""
+        for template, canonical in matches:
+            endpoint = self._endpoints[template].get(method)
+            if endpoint is not None:
+                break
+        else:  # ASP.NET lists the methods of every route that matched the path
+            allowed = {m for template, _ in matches for m in self._endpoints[template]}
+            return _empty(405, {"Allow": ", ".join(m for m in self._method_order if m in allowed)})
+        path = {part[1:-1]: _decoded(segment)
+                for part, segment in zip(endpoint.parts, canonical) if part[0] == "{"}
+        try:
+            return _dispatch(_ApiRequest(environ), endpoint.op, endpoint.binder, self.mock,
+                             exchange, path)
+        except HTTPException as error:  # an oversize body, or one the server could not read
+            if error.code == 413:
+                exchange.violations.append(f"the body is over the {MAX_BODY_BYTES}-byte limit")
+            return _empty(error.code or 500)
+        except Exception:  # never a client's doing (the tests make sure); Kestrel's empty 500
+            error_log.exception("unhandled error")
+            return _empty(500)
 
     def _journal(self, exchange: Exchange, routed: str) -> None:
         if exchange.operation_id is None or exchange.path != _decoded(routed):
