@@ -1,13 +1,18 @@
 """`mockchats serve` as a partner runs it: a real process, a real port, real requests."""
 from __future__ import annotations
 
+import asyncio
+import io
+import logging
 import socket
 import subprocess
 import sys
+import threading
 
 import requests
 
 from conformance import check, operation_for
+from mockchats.cli import LinesPerLoopTurn
 from serving import ServeProcess
 
 HOST = {"Authorization": "Bearer host-token"}
@@ -99,3 +104,53 @@ def test_own_fixtures_file_is_served(tmp_path):
 def test_help_and_version():
     assert "--auth" in run_cli("serve", "--help").stdout
     assert "mockchats, version" in run_cli("--version").stdout
+
+
+class _Writes(io.StringIO):
+    """A stream that remembers each write separately."""
+
+    def __init__(self):
+        super().__init__()
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return super().write(text)
+
+
+def _access_logger(stream: _Writes) -> logging.Logger:
+    handler = LinesPerLoopTurn(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.Logger("test-access", logging.INFO)  # not registered: no global state
+    logger.addHandler(handler)
+    return logger
+
+
+def test_access_lines_logged_on_the_event_loop_are_written_together_on_its_next_turn():
+    stream = _Writes()
+    logger = _access_logger(stream)
+
+    async def serve_two_requests():
+        logger.info("first")
+        logger.info("second")
+        held = stream.getvalue()
+        await asyncio.sleep(0)  # one turn of the loop
+        return held
+
+    held = asyncio.run(serve_two_requests())
+    assert held == ""
+    assert stream.writes == ["first\nsecond\n"]
+
+
+def test_access_lines_from_other_threads_are_written_at_once_after_what_is_held():
+    stream = _Writes()
+    logger = _access_logger(stream)
+
+    async def serve_one_then_a_delayed_one():
+        logger.info("on the loop")
+        thread = threading.Thread(target=logger.info, args=("on a delay thread",))
+        thread.start()
+        thread.join()
+        return stream.getvalue()
+
+    assert asyncio.run(serve_one_then_a_delayed_one()) == "on the loop\non a delay thread\n"
