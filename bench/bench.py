@@ -106,8 +106,8 @@ def percentiles(samples: list[float]) -> dict:
             "max": ordered[-1], "n": len(ordered)}
 
 
-def rss_kib(pid: int) -> int:
-    """VmRSS of ``pid`` and all its descendants (gunicorn, granian: a master and a worker)."""
+def _process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (gunicorn, granian: a master and a worker)."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -117,17 +117,35 @@ def rss_kib(pid: int) -> int:
                 continue
             ppid = int(stat.rsplit(")", 1)[1].split()[1])
             children.setdefault(ppid, []).append(int(entry.name))
-    total, todo = 0, [pid]
+    tree, todo = [], [pid]
     while todo:
         current = todo.pop()
+        tree.append(current)
+        todo += children.get(current, [])
+    return tree
+
+
+def _tree_kib(pid: int, source: str, field: str) -> int:
+    total = 0
+    for member in _process_tree(pid):
         try:
-            for line in Path(f"/proc/{current}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+            for line in Path(f"/proc/{member}/{source}").read_text().splitlines():
+                if line.startswith(field):
                     total += int(line.split()[1])
         except OSError:
             pass
-        todo += children.get(current, [])
     return total
+
+
+def rss_kib(pid: int) -> int:
+    """VmRSS of ``pid`` and its descendants, added up: pages they share count once each."""
+    return _tree_kib(pid, "status", "VmRSS:")
+
+
+def pss_kib(pid: int) -> int:
+    """PSS of ``pid`` and its descendants: each shared page split among its sharers, so a
+    forked worker's pages shared with its parent count once in the sum."""
+    return _tree_kib(pid, "smaps_rollup", "Pss:")
 
 
 def run_quiet(command: list[str], timeout: float = 30) -> str:
@@ -178,6 +196,9 @@ class Served:
 
     def rss_mib(self) -> float:
         return rss_kib(self.process.pid) / 1024
+
+    def pss_mib(self) -> float:
+        return pss_kib(self.process.pid) / 1024
 
     def tail(self, lines: int = 8) -> str:
         try:
@@ -877,6 +898,7 @@ def main_run(result: dict, load: Load, rounds: int, warmup: float, big: int, qui
     result["ratios"] = ratios(runs, "mockchats", ["floor", *peers], ["get", "post", "flow"])
     result["rss_after_load_mib"] = {t.name: t.served.rss_mib() for t in targets + [big_target]}
     result["big"]["rss_after_load_mib"] = big_mock.rss_mib()
+    result["big"]["pss_after_load_mib"] = big_mock.pss_mib()
     # The listing's own cost, without the queueing that 16 connections on 8 threads add to it.
     fetch("POST", big_mock.root + "/_mock/reset")
     for _ in range(10 if quick else 50):
@@ -937,8 +959,10 @@ def goals(result: dict) -> list[dict]:
         f"{fmt(startup['median'] * 1000)} ms median ({fmt(startup['min'] * 1000)}-{fmt(startup['max'] * 1000)})"
         if startup else "not measured",
         startup["median"] <= 0.5 if startup else None)
-    rss = big.get("rss_after_load_mib")
-    add(f"RSS under 300 MiB at {label} messages", f"{fmt(rss)} MiB after load" if rss else "not measured",
+    rss, pss = big.get("rss_after_load_mib"), big.get("pss_after_load_mib")
+    add(f"RSS under 300 MiB at {label} messages",
+        f"{fmt(rss)} MiB after load (serve's parent and worker added up; PSS {fmt(pss)} MiB, "
+        f"their shared pages counted once)" if rss else "not measured",
         rss < 300 if rss else None)
     return out
 
@@ -992,7 +1016,8 @@ def render(result: dict) -> str:
         rss = ", ".join(f"{k} {v:.0f}" for k, v in result["rss_after_load_mib"].items())
         lines.append(f"RSS after load (MiB): {rss}")
         lines.append(f"RSS at {result['big']['messages']:,} messages: {result['big']['rss_at_start_mib']:.0f} MiB at start,"
-                     f" {result['big']['rss_after_load_mib']:.0f} MiB after load")
+                     f" {result['big']['rss_after_load_mib']:.0f} MiB after load"
+                     f" (PSS {result['big'].get('pss_after_load_mib', 0):.0f} MiB)")
         lines.append("same 20-message payload: " + ", ".join(f"{k} {'yes' if v else 'NO' if v is False else '?'}"
                                                             for k, v in result["same_payload"].items()))
         lines.append("peers: " + "; ".join(f"{k}: {v}" for k, v in result["peers"].items()))
