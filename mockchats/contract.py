@@ -23,15 +23,17 @@ import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 import requests
-from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from .auth import bearer_token
 from .binding import BindingFailed, RequestBinder
 from .routing import RouteTable, decode_path, kestrel_segments
 from .spec import Operation, Spec
+
+if TYPE_CHECKING:
+    from openapi_schema_validator import OAS30Validator
 
 PROBLEM_JSON = "application/problem+json"
 #: How many schema errors of one body are listed (the first ones, by JSON path).
@@ -46,7 +48,7 @@ class Contract:
         self.spec = spec or Spec()
         self._binders = {op.operation_id: RequestBinder(op) for op in self.spec.operations}
         self._routes = RouteTable([(op, self.spec.base_path + op.path) for op in self.spec.operations])
-        self._validators: dict[tuple[str, str, str], OAS30Validator] = {}
+        self._validators: dict[tuple[str, str, str], "OAS30Validator"] = {}
 
     def operation(self, operation_id: str) -> Operation:
         """The operation with this operationId."""
@@ -139,9 +141,12 @@ class Contract:
             violations.append(f"body: {len(errors) - MAX_SCHEMA_ERRORS} more schema errors")
         return violations
 
-    def _validator(self, operation: Operation, status: int, media: str, schema: dict) -> OAS30Validator:
+    def _validator(self, operation: Operation, status: int, media: str, schema: dict) -> "OAS30Validator":
         key = (operation.operation_id, str(status), media)
         if key not in self._validators:
+            # Imported on first use: it pulls in pydantic, a tenth of a second of
+            # `mockchats serve`'s start, which judges requests only.
+            from openapi_schema_validator import OAS30Validator, oas30_format_checker
             self._validators[key] = OAS30Validator(schema, format_checker=oas30_format_checker)
         return self._validators[key]
 
