@@ -190,8 +190,9 @@ class LinesPerLoopTurn(logging.StreamHandler):
     """A StreamHandler that writes the lines of one event-loop turn together.
 
     A write and a flush per line were a seventh of a loaded worker's time. Lines logged
-    on the loop are held until the loop's next turn (microseconds later, and on exit);
-    lines from any other thread are written at once, after what is held.
+    on the loop are held until its next turn, microseconds later: a request's answer is
+    sent by awaiting, so the loop turns (and writes) before it could stop. Lines from any
+    other thread are written at once, after what is held.
     """
 
     def __init__(self, stream):
