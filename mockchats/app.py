@@ -1,4 +1,4 @@
-"""The WSGI app: the spec's operations, routed as ASP.NET Core routes them, inside Flask.
+"""The WSGI app: the spec's operations, routed as ASP.NET Core routes them, in front of Flask.
 
 A request to the API goes through each layer once: route (from the spec), injected
 fault, token, binding and validation, the operation's handler (a model call),
@@ -52,6 +52,7 @@ access_log = logging.getLogger("mockchats.access")
 #: Flask's own handler to the "mockchats" logger, and every access line would print twice.
 error_log = logging.getLogger("mockchats.errors")
 _PREFER_CODE = re.compile(r"(?:^|[\s,;])code=(\d{3})\b")
+_PARAMETER = re.compile(r"\{\w+\}")
 
 
 class StartupError(RuntimeError):
@@ -80,7 +81,8 @@ def create_app(mock: "Mock", *, spec: Spec | None = None) -> Flask:
 
     @app.errorhandler(MethodNotAllowed)
     def method_not_allowed(error: MethodNotAllowed):
-        # Werkzeug adds HEAD to every GET rule; ASP.NET Core serves neither HEAD nor OPTIONS.
+        # Control routes only (the API's 405s are the Api layer's). Allow names the methods
+        # they declare: not the HEAD Werkzeug adds to every GET rule, nor OPTIONS.
         methods = [m for m in HTTP_METHODS if m.upper() in (error.valid_methods or ())
                    and m not in ("head", "options")]
         return _empty(405, {"Allow": ", ".join(m.upper() for m in methods)})
@@ -255,14 +257,19 @@ class Api:
     """
 
     def __init__(self, flask_app: Flask, mock: "Mock", spec: Spec):
-        self.flask = flask_app.wsgi_app
+        self._flask_wsgi = flask_app.wsgi_app
         self.mock = mock
-        #: path template -> method -> endpoint, in the spec's order (ASP.NET's Allow order).
+        #: path template -> method -> endpoint.
         self._endpoints: dict[str, dict[str, _Endpoint]] = {}
         for op in spec.operations:
             template = spec.base_path + op.path
-            self._endpoints.setdefault(template, {})[op.method] = _Endpoint(
-                op, RequestBinder(op), tuple(template.strip("/").split("/")))
+            parts = tuple(template.strip("/").split("/"))
+            odd = [part for part in parts if "{" in part and not _PARAMETER.fullmatch(part)]
+            if odd:  # ASP.NET allows "{id}.json"; this router matches whole segments only
+                raise StartupError(f"{op.operation_id}: path segment {odd[0]!r} in {spec.path} is "
+                                   "not a whole {parameter}")
+            self._endpoints.setdefault(template, {})[op.method] = _Endpoint(op, RequestBinder(op), parts)
+        #: The spec's order of methods: the order Allow lists them in, as ASP.NET lists actions.
         self._method_order = list(dict.fromkeys(op.method for op in spec.operations))
         self._routes = RouteTable([(t, t) for t in [*self._endpoints, "/openapi.json"]])
 
@@ -272,11 +279,11 @@ class Api:
         if raw:
             path = urlsplit(raw).path if "://" in raw else raw.split("?", 1)[0]
             segments = kestrel_segments(path, "latin-1")  # WSGI wants latin-1 strings
-        else:  # no raw target (e.g. Flask's test client): PATH_INFO is all there is
+        else:  # a server that passes no raw target (wsgiref): PATH_INFO is all there is
             path = environ.get("PATH_INFO", "")
             segments = kestrel_segments(path, None)
         matches = list(self._routes.matches(segments))
-        routed = environ["PATH_INFO"] = "/" + "/".join(matches[0][1] if matches else segments)
+        environ["PATH_INFO"] = "/" + "/".join(matches[0][1] if matches else segments)
         method = environ["REQUEST_METHOD"]
         exchange = environ[EXCHANGE] = Exchange(method, path, environ.get("QUERY_STRING", ""))
 
@@ -287,7 +294,8 @@ class Api:
         if matches and matches[0][0] in self._endpoints:
             body = self._answer(environ, method, matches, exchange)(environ, start)
         else:
-            body = self.flask(environ, start)
+            body = self._flask_wsgi(environ, start)
+        routed = environ["PATH_INFO"]
         exchange.duration_ms = (time.perf_counter() - started) * 1000
         if access_log.isEnabledFor(logging.INFO):
             query = exchange.query_string
@@ -308,8 +316,9 @@ class Api:
         else:  # ASP.NET lists the methods of every route that matched the path
             allowed = {m for template, _ in matches for m in self._endpoints[template]}
             return _empty(405, {"Allow": ", ".join(m for m in self._method_order if m in allowed)})
+        environ["PATH_INFO"] = "/" + "/".join(canonical)  # the chosen route's spelling
         path = {part[1:-1]: _decoded(segment)
-                for part, segment in zip(endpoint.parts, canonical) if part[0] == "{"}
+                for part, segment in zip(endpoint.parts, canonical) if part.startswith("{")}
         try:
             return _dispatch(_ApiRequest(environ), endpoint.op, endpoint.binder, self.mock,
                              exchange, path)

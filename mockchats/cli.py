@@ -217,13 +217,13 @@ class LinesPerLoopTurn(logging.StreamHandler):
 
     def flush(self) -> None:
         with self.lock:
-            if self._held:
-                text, self._held = "".join(self._held), []
-                try:
+            text, self._held = "".join(self._held), []
+            try:
+                if text:
                     self.stream.write(text)
-                except Exception:  # a closed stderr must not fail the request either
-                    pass
-            super().flush()
+                self.stream.flush()
+            except Exception:  # a closed or broken stderr: the lines are lost, never the request
+                pass
 
 
 def _skip_record_extras() -> None:

@@ -48,7 +48,7 @@ class Contract:
         self.spec = spec or Spec()
         self._binders = {op.operation_id: RequestBinder(op) for op in self.spec.operations}
         self._routes = RouteTable([(op, self.spec.base_path + op.path) for op in self.spec.operations])
-        self._validators: dict[tuple[str, str, str], "OAS30Validator"] = {}
+        self._validators: dict[tuple[str, str, str], OAS30Validator] = {}
 
     def operation(self, operation_id: str) -> Operation:
         """The operation with this operationId."""
@@ -141,7 +141,7 @@ class Contract:
             violations.append(f"body: {len(errors) - MAX_SCHEMA_ERRORS} more schema errors")
         return violations
 
-    def _validator(self, operation: Operation, status: int, media: str, schema: dict) -> "OAS30Validator":
+    def _validator(self, operation: Operation, status: int, media: str, schema: dict) -> OAS30Validator:
         key = (operation.operation_id, str(status), media)
         if key not in self._validators:
             # Imported on first use: it pulls in pydantic, a tenth of a second of

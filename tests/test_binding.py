@@ -680,6 +680,14 @@ def test_body_over_one_mebibyte_is_payload_too_large_with_no_body(api):
         assert response.content == b""
 
 
+def test_body_over_the_limit_is_journaled_with_the_reason(api, mock):
+    mock.journal.clear()
+    assert post_chat(api, _padded_body(MAX_BODY_BYTES + 1)).status_code == 413
+    (entry,) = mock.journal.entries()
+    assert entry["operationId"] == "createChat" and entry["status"] == 413
+    assert entry["violations"] == [f"the body is over the {MAX_BODY_BYTES}-byte limit"]
+
+
 def test_body_of_exactly_one_mebibyte_is_accepted(api):
     body = _padded_body(MAX_BODY_BYTES)
     assert len(body) == MAX_BODY_BYTES

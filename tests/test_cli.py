@@ -118,7 +118,21 @@ class _Writes(io.StringIO):
         return super().write(text)
 
 
-def _access_logger(stream: _Writes) -> logging.Logger:
+class _Broken:
+    """stderr gone: every write and flush fails."""
+
+    def __init__(self):
+        self.attempts = 0
+
+    def write(self, text: str) -> int:
+        self.attempts += 1
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def _access_logger(stream) -> logging.Logger:
     handler = LinesPerLoopTurn(stream)
     handler.setFormatter(logging.Formatter("%(message)s"))
     logger = logging.Logger("test-access", logging.INFO)  # not registered: no global state
@@ -130,16 +144,17 @@ def test_access_lines_logged_on_the_event_loop_are_written_together_on_its_next_
     stream = _Writes()
     logger = _access_logger(stream)
 
-    async def serve_two_requests():
+    async def serve_requests():
         logger.info("first")
         logger.info("second")
-        held = stream.getvalue()
-        await asyncio.sleep(0)  # one turn of the loop
-        return held
+        assert stream.writes == []  # held during this turn
+        await asyncio.sleep(0)  # the loop turns
+        assert stream.writes == ["first\nsecond\n"]
+        logger.info("third")
+        await asyncio.sleep(0)
+        assert stream.writes == ["first\nsecond\n", "third\n"]  # one write per turn
 
-    held = asyncio.run(serve_two_requests())
-    assert held == ""
-    assert stream.writes == ["first\nsecond\n"]
+    asyncio.run(serve_requests())
 
 
 def test_access_lines_from_other_threads_are_written_at_once_after_what_is_held():
@@ -154,3 +169,20 @@ def test_access_lines_from_other_threads_are_written_at_once_after_what_is_held(
         return stream.getvalue()
 
     assert asyncio.run(serve_one_then_a_delayed_one()) == "on the loop\non a delay thread\n"
+
+
+def test_a_broken_stderr_loses_the_lines_but_never_fails_a_request_or_the_loop():
+    stream = _Broken()
+    logger = _access_logger(stream)
+
+    async def serve_requests():
+        for turn in range(3):
+            logger.info("a request")  # must not raise
+            await asyncio.sleep(0)
+        return stream.attempts
+
+    assert asyncio.run(serve_requests()) == 3  # one attempt per turn, not a flush retried forever
+    threading_attempt = threading.Thread(target=logger.info, args=("from a delay thread",))
+    threading_attempt.start()
+    threading_attempt.join()
+    assert stream.attempts == 4

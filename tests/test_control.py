@@ -209,6 +209,13 @@ def small_session(session_id="s-1", token="zed-token", messages=("hello from the
                           "createdAt": f"2025-06-26T08:0{i}:00Z"} for i, text in enumerate(messages)]}
 
 
+def test_a_control_route_with_another_method_is_405_listing_its_methods(server):
+    response = requests.post(server.root_url + "/_mock/state", timeout=10)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, PUT"
+    assert response.content == b""
+
+
 # -- the document itself -------------------------------------------------------------
 def test_the_control_document_is_valid_openapi(plane):
     validate_spec(copy.deepcopy(plane.document))

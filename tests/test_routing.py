@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import random
 import re
 from pathlib import Path
@@ -17,6 +18,7 @@ from requests.structures import CaseInsensitiveDict
 import mockchats
 from conformance import check, operation_for
 from mockchats import operations
+from mockchats.spec import Spec
 
 SPEC_FILE = Path(__file__).resolve().parents[1] / "openapi" / "chats.yaml"
 PUBLIC_URL = "https://api.quicksync.me/v1"
@@ -121,6 +123,19 @@ def test_unknown_path_is_404_with_no_body_and_no_content_type(api, path, auth):
     assert_empty(response)
 
 
+@pytest.mark.parametrize("method, target", [
+    ("GET", "/v1/chats//"), ("DELETE", "/v1/chats/some-chat//"), ("GET", "/v1//chats"),
+])
+def test_more_than_one_trailing_or_doubled_slash_is_an_unknown_path(api, mock, method, target):
+    # Routing forgives one trailing slash only, and an empty segment matches no parameter.
+    mock.journal.clear()
+    response = raw_request(api, method, target)
+    assert response.status_code == 404
+    assert_empty(response)
+    (entry,) = mock.journal.entries()
+    assert entry["operationId"] is None and entry["violations"], entry
+
+
 def test_unknown_path_with_a_body_is_404_and_changes_nothing(api):
     before = api.all_messages()
     response = api.session.post(api.base_url + "/messages", headers=AUTH, json={"message": "hi"}, timeout=10)
@@ -168,6 +183,20 @@ def test_wrong_method_changes_nothing(api):
                                        json={"message": "x"}, timeout=10)
         assert response.status_code == 405
     assert api.all_messages() == before
+
+
+def test_a_parameter_route_chosen_over_a_literal_one_keeps_the_spelling_sent(api, mock):
+    # DELETE /v1/chats/REACTIONS: the literal route (GET) matches the path first, but only
+    # the {chatId} route takes DELETE; its chatId is "REACTIONS" as sent, a path it spells
+    # exactly as the client did (no spelling warning).
+    mock.journal.clear()
+    response = raw_request(api, "DELETE", "/v1/chats/REACTIONS")
+    check(operation_for("DELETE", "/v1/chats/REACTIONS"), response)
+    assert response.status_code == 404  # an unknown message, as a problem
+    (entry,) = mock.journal.entries()
+    assert entry["operationId"] == "deleteChat"
+    assert entry["path"] == "/v1/chats/REACTIONS"
+    assert entry["warnings"] == [] and entry["violations"] == [], entry
 
 
 def test_literal_segment_wins_for_get_but_delete_reaches_the_parameter_route(api):
@@ -248,6 +277,32 @@ def test_startup_error_names_every_mismatch(mock, monkeypatch):
         mockchats.create_app(mock)
     for name in ("listChats", "addReaction", "pinChat"):
         assert repr(name) in str(raised.value)
+
+
+def test_app_refuses_a_parameter_that_does_not_fill_its_segment(mock, tmp_path):
+    document = yaml.safe_load(SPEC_FILE.read_text(encoding="utf-8"))
+    document["paths"]["/chats/{chatId}.json"] = document["paths"].pop("/chats/{chatId}")
+    odd = tmp_path / "chats.yaml"
+    odd.write_text(yaml.safe_dump(document), encoding="utf-8")
+    with pytest.raises(mockchats.StartupError, match=r"deleteChat: path segment '\{chatId\}.json'"):
+        mockchats.create_app(mock, spec=Spec(odd))
+
+
+# -- an unhandled error ------------------------------------------------------------------
+def test_an_unhandled_error_is_an_empty_500_logged_and_journaled(api, mock, monkeypatch, caplog):
+    def broken(store, caller, call):
+        raise RuntimeError("a bug in the mock")
+
+    monkeypatch.setitem(operations.HANDLERS, "listChats", broken)
+    mock.journal.clear()
+    with caplog.at_level(logging.ERROR, logger="mockchats.errors"):
+        response = api.session.get(api.base_url + "/chats", headers=AUTH, timeout=10)  # 500 is undeclared
+    assert response.status_code == 500
+    assert_empty(response)
+    (entry,) = mock.journal.entries()
+    assert entry["operationId"] == "listChats" and entry["status"] == 500
+    (record,) = [r for r in caplog.records if r.name == "mockchats.errors"]
+    assert record.exc_info and "a bug in the mock" in str(record.exc_info[1])
 
 
 # -- fuzz: odd input never breaks the server -------------------------------------------------
