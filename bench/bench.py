@@ -553,15 +553,7 @@ def machine_facts(wrk: str | None) -> dict:
     except OSError:
         pass
 
-    def version(package: str) -> str | None:
-        try:
-            return metadata.version(package)
-        except metadata.PackageNotFoundError:
-            return None
-
     java = run_quiet(["java", "-version"]).splitlines()
-    prism_pkg = PEERS / "node_modules" / "@stoplight" / "prism-cli" / "package.json"
-    jar = wiremock_jar()
     return {
         "cores": os.cpu_count(),
         "cpu": cpu,
@@ -571,12 +563,26 @@ def machine_facts(wrk: str | None) -> dict:
         "node": run_quiet(["node", "--version"]) or None,
         "java": java[0] if java else None,
         "wrk": (run_quiet([wrk, "-v"]).splitlines() or [""])[0].split(" Copyright")[0] or None if wrk else None,
-        "packages": {
-            **{p: version(p) for p in ("mockchats", "flask", "werkzeug", "waitress", "faker",
-                                       "gunicorn", "granian")},
-            "@stoplight/prism-cli": json.loads(prism_pkg.read_text())["version"] if prism_pkg.exists() else None,
-            "wiremock": jar.stem.replace("wiremock-standalone-", "") if jar else None,
-        },
+        "packages": package_versions(),
+    }
+
+
+def package_versions() -> dict:
+    """The versions of what was measured; None for what is not installed (yet: the bench
+    installs peers and servers as it goes, so it asks again at the end)."""
+    def version(package: str) -> str | None:
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            return None
+
+    prism_pkg = PEERS / "node_modules" / "@stoplight" / "prism-cli" / "package.json"
+    jar = wiremock_jar()
+    return {
+        **{p: version(p) for p in ("mockchats", "flask", "werkzeug", "waitress", "faker",
+                                   "gunicorn", "granian")},
+        "@stoplight/prism-cli": json.loads(prism_pkg.read_text())["version"] if prism_pkg.exists() else None,
+        "wiremock": jar.stem.replace("wiremock-standalone-", "") if jar else None,
     }
 
 
@@ -792,6 +798,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for p in processes:
             p.stop()
+    facts["packages"] = package_versions()  # what this run installed is known now
     result["goals"] = goals(result) if run_main else []
     table = render(result)
     log("\n" + table)
