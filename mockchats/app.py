@@ -42,8 +42,6 @@ if TYPE_CHECKING:
 
 #: The mock's own request body limit (Kestrel's default is 30 MB).
 MAX_BODY_BYTES = 1024 * 1024
-#: Where the exchange being served sits in the WSGI environ, for every layer to add to.
-EXCHANGE = "mockchats.exchange"
 #: Set in the environ when an injected fault dropped the connection instead of answering.
 DROPPED = "mockchats.dropped"
 
@@ -285,7 +283,7 @@ class Api:
         matches = list(self._routes.matches(segments))
         environ["PATH_INFO"] = "/" + "/".join(matches[0][1] if matches else segments)
         method = environ["REQUEST_METHOD"]
-        exchange = environ[EXCHANGE] = Exchange(method, path, environ.get("QUERY_STRING", ""))
+        exchange = Exchange(method, path, environ.get("QUERY_STRING", ""))
 
         def start(status: str, headers, exc_info=None):
             exchange.status = int(status[:3])
