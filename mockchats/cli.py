@@ -247,3 +247,4 @@ def _log_to_stderr() -> None:
     atexit.register(listener.stop)  # flush what is queued before the process ends
     logging.basicConfig(level=logging.INFO, format="%(message)s",
                         handlers=[logging.handlers.QueueHandler(records)])
+    _skip_record_extras()
