@@ -133,7 +133,7 @@ def _operate(req, op: Operation, binder: RequestBinder, mock: "Mock", exchange: 
     violations, warnings = exchange.violations, exchange.warnings
     environ = req.environ  # headers read straight from it: Werkzeug's view costs more than the rest
     try:
-        caller = exchange.user = mock.authenticator.authenticate(environ.get("HTTP_AUTHORIZATION"))
+        caller = exchange.user = mock.authenticator.authenticate(environ.get("HTTP_AUTHORIZATION"), warnings)
         # Prefer: code=NNN is answered once the caller is known, as the real service would
         # have refused an unauthenticated request first.
         preferred = _preferred_response(environ.get("HTTP_PREFER"), op, warnings)

@@ -25,6 +25,8 @@ AUTH_MODES = (OPEN, STRICT)
 #: WWW-Authenticate values of the JwtBearer challenge.
 CHALLENGE = "Bearer"
 CHALLENGE_INVALID = 'Bearer error="invalid_token"'
+#: The journal's warning on a request whose token open auth let in as a guest.
+GUEST_WARNING = "token not issued by the mock: admitted as a guest Client"
 
 # RFC 6750 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
@@ -54,19 +56,25 @@ class Authenticator:
             raise ValueError(f"auth mode must be one of {AUTH_MODES}, not {mode!r}")
         self.mode = mode
 
-    def authenticate(self, header: str | None) -> User:
-        """The user behind the header; Unauthenticated (401) otherwise."""
+    def authenticate(self, header: str | None, warnings: list[str] | None = None) -> User:
+        """The user behind the header; Unauthenticated (401) otherwise.
+
+        A token the mock did not issue, let in by open auth, adds a warning to
+        ``warnings`` on every request that uses it, so a mistyped token shows in the journal.
+        """
         token = bearer_token(header)
         if token is None:
             # No credentials at all: the handler's plain challenge, no error.
             raise Unauthenticated(CHALLENGE)
-        user = self.store.user_for_token(token)
-        if user is not None:
-            return user
-        if self.mode == STRICT or not _B64TOKEN.fullmatch(token):
-            raise Unauthenticated(CHALLENGE_INVALID)
-        user_id, name = self.guest_identity(token)
-        return self.store.admit_guest(token, user_id, name)
+        user, issued = self.store.identify(token)
+        if user is None:
+            if self.mode == STRICT or not _B64TOKEN.fullmatch(token):
+                raise Unauthenticated(CHALLENGE_INVALID)
+            user_id, name = self.guest_identity(token)
+            user, issued = self.store.admit_guest(token, user_id, name), False
+        if not issued and warnings is not None:
+            warnings.append(guest_warning(user, token))
+        return user
 
     def guest_identity(self, token: str) -> tuple[str, str]:
         """A stable (id, name) for an unknown token: its JWT claims, else derived from it."""
@@ -79,6 +87,14 @@ class Authenticator:
                 self._faker.seed_instance(digest)
                 name = self._faker.name()
         return user_id, name
+
+
+def guest_warning(user: User, token: str) -> str:
+    """The journal's warning for a request whose token the mock did not issue."""
+    if user.token == token:  # a guest of its own
+        return GUEST_WARNING
+    # A JWT whose sub is a known user's id: that user, let in by a token nobody issued.
+    return f"token not issued by the mock: admitted as {user.name} ({user.role}), the user its sub claim names"
 
 
 def bearer_token(header: str | None) -> str | None:

@@ -250,6 +250,8 @@ class Store:
             self._default_session_id = sessions[0].id
             self._users = users
             self._tokens = tokens
+            #: Tokens let in by open auth, which the mock never issued.
+            self._guest_tokens: set[str] = set()
 
     def snapshot(self) -> list[Session]:
         """A copy of every session, for export; later changes do not reach it."""
@@ -299,6 +301,12 @@ class Store:
         with self._lock:
             return self._tokens.get(token)
 
+    def identify(self, token: str) -> tuple[User | None, bool]:
+        """The user a token stands for (or None), and whether the mock issued the token
+        (a fixture's or the control plane's) rather than admitting it as a guest."""
+        with self._lock:
+            return self._tokens.get(token), token not in self._guest_tokens
+
     def admit_guest(self, token: str, user_id: str, name: str) -> User:
         """Let an unknown token in as a Client of the default session (open auth).
 
@@ -312,6 +320,7 @@ class Store:
                 self._sessions[user.session_id].users[user.id] = user
                 self._users[user.id] = user
             self._tokens[token] = user
+            self._guest_tokens.add(token)
             return user
 
     # -- messages ---------------------------------------------------------

@@ -277,3 +277,74 @@ def test_strict_mode_keeps_ownership_rules(strict):
     alices = strict.create("alice in strict mode", as_="alice")["chatId"]
     assert_forbidden(strict.delete(f"/chats/{alices}", as_="bob"))
     assert strict.delete(f"/chats/{alices}", as_="alice").status_code == 204
+
+
+# -- open mode: a token the mock did not issue shows in the journal ------------------------------
+GUEST_WARNING = "token not issued by the mock: admitted as a guest Client"
+
+
+def journal(api, **filters) -> list[dict]:
+    response = api.session.get(api.root_url + "/_mock/requests", params=filters, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_token_the_mock_did_not_issue_is_flagged_on_every_request(api, mock):
+    mock.journal.clear()
+    create_as(api, "alice-tokn", "a mistyped token")  # admitted here
+    assert api.get("/chats", token="alice-tokn").status_code == 200  # known from now on
+    refused = api.post("/chats", token="alice-tokn", json={"message": ""})
+    assert refused.status_code == 400
+    entries = journal(api)
+    assert [(e["operationId"], e["status"]) for e in entries] == [
+        ("createChat", 200), ("listChats", 200), ("createChat", 400)]
+    for entry in entries:
+        assert entry["user"]["role"] == "Client"
+        assert GUEST_WARNING in entry["warnings"], entry
+
+
+@pytest.mark.parametrize("who", ["host", "alice", "bob"])
+def test_a_fixture_token_carries_no_guest_warning(api, mock, who):
+    mock.journal.clear()
+    api.create("an issued token", as_=who)
+    (entry,) = journal(api)
+    assert not [w for w in entry["warnings"] if "not issued" in w], entry
+
+
+def test_a_control_plane_token_carries_no_guest_warning(api, mock):
+    created = api.session.post(api.root_url + "/_mock/sessions", json={"users": [{"name": "Zed", "role": "Host"}]},
+                               timeout=10)
+    assert created.status_code == 201, created.text
+    token = created.json()["users"][0]["token"]
+    mock.journal.clear()
+    create_as(api, token, "from a control-plane session")
+    (entry,) = journal(api)
+    assert entry["user"]["name"] == "Zed"
+    assert not [w for w in entry["warnings"] if "not issued" in w], entry
+
+
+def test_a_jwt_naming_a_fixture_user_is_flagged_with_who_it_became(api, mock, chat):
+    alice_id = author_of(api, chat)["id"]
+    mock.journal.clear()
+    create_as(api, unsigned_jwt(sub=alice_id, name="Not Alice"))
+    (entry,) = journal(api)
+    assert entry["user"]["name"] == "Alice"
+    assert "token not issued by the mock: admitted as Alice (Client), the user its sub claim names" \
+        in entry["warnings"], entry
+
+
+def test_a_guest_token_is_flagged_again_after_a_reset(api, mock):
+    create_as(api, "guest-token-1")
+    mock.store.reset()
+    mock.journal.clear()
+    create_as(api, "guest-token-1")
+    (entry,) = journal(api)
+    assert GUEST_WARNING in entry["warnings"]
+
+
+def test_strict_mode_journals_a_refused_token_without_the_guest_warning(strict_server, strict):
+    mock, _ = strict_server
+    mock.journal.clear()
+    assert_unauthorized(strict.get("/chats", token="alice-tokn"), INVALID_TOKEN)
+    (entry,) = journal(strict)
+    assert entry["status"] == 401 and GUEST_WARNING not in entry["warnings"]
