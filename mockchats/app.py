@@ -50,6 +50,8 @@ access_log = logging.getLogger("mockchats.access")
 #: Flask's own handler to the "mockchats" logger, and every access line would print twice.
 error_log = logging.getLogger("mockchats.errors")
 _PREFER_CODE = re.compile(r"(?:^|[\s,;])code=(\d{3})\b")
+#: The 503 detail of a request a delay fault held while the mock's world was replaced.
+HELD_ACROSS_RESET = "The mock's world changed while this request was held."
 _PARAMETER = re.compile(r"\{\w+\}")
 
 
@@ -111,12 +113,16 @@ def _check_handlers(spec: Spec) -> None:
 
 
 def _dispatch(req: Request, op: Operation, binder: RequestBinder, mock: "Mock", exchange: Exchange,
-              path: dict[str, str]) -> Response:
-    """Serve one request for ``op``: fault, token, binding, handler, response."""
+              path: dict[str, str], generation: int) -> Response:
+    """Serve one request for ``op``: fault, token, binding, handler, response.
+
+    ``generation`` is the store's world when the request came in: one a delay fault held
+    across a reset or a load must not act on the new world.
+    """
     exchange.operation_id = op.operation_id
     fault = mock.faults.strike(op.operation_id, op.method, req.path, BEFORE)
     if fault is not None:
-        struck = _fault_response(req, op, fault)
+        struck = _fault_response(req, op, fault, mock, generation)
         if struck is not None:
             return struck
     response = _operate(req, op, binder, mock, exchange, path)
@@ -124,7 +130,7 @@ def _dispatch(req: Request, op: Operation, binder: RequestBinder, mock: "Mock", 
     if response.status_code < 300:
         fault = mock.faults.strike(op.operation_id, op.method, req.path, AFTER)
         if fault is not None:
-            return _fault_response(req, op, fault) or response
+            return _fault_response(req, op, fault, mock, generation) or response
     return response
 
 
@@ -165,10 +171,18 @@ def _operate(req, op: Operation, binder: RequestBinder, mock: "Mock", exchange: 
     return _json(op.success_status, result)
 
 
-def _fault_response(req, op: Operation, fault: Fault) -> Response | None:
-    """What an injected fault answers; None when it only delays the normal answer."""
+def _fault_response(req, op: Operation, fault: Fault, mock: "Mock", generation: int) -> Response | None:
+    """What an injected fault answers; None when it only delays the normal answer.
+
+    A request held past a reset, a scenario load or a state import belongs to a world
+    that is gone: it is answered 503 and acts on nothing (nor is it journaled).
+    """
     if fault.delay_ms:
         time.sleep(fault.delay_ms / 1000)
+        if mock.store.generation != generation:
+            problem = {k: v for k, v in aspnet.problem(503).items() if k != "traceId"}
+            problem.update(detail=HELD_ACROSS_RESET, traceId=aspnet.trace_id())
+            return _json(503, problem, aspnet.PROBLEM_JSON)
     if fault.drop:
         drop = req.environ.get("mockchats.drop_connection")
         if drop is None:
@@ -273,6 +287,7 @@ class Api:
 
     def __call__(self, environ, start_response):
         started = time.perf_counter()
+        generation = self.mock.store.generation
         raw = environ.get("REQUEST_URI")
         if raw:
             path = urlsplit(raw).path if "://" in raw else raw.split("?", 1)[0]
@@ -290,7 +305,7 @@ class Api:
             return start_response(status, headers, exc_info)
 
         if matches and matches[0][0] in self._endpoints:
-            body = self._answer(environ, method, matches, exchange)(environ, start)
+            body = self._answer(environ, method, matches, exchange, generation)(environ, start)
         else:
             body = self._flask_wsgi(environ, start)
         routed = environ["PATH_INFO"]
@@ -301,11 +316,15 @@ class Api:
                             path + "?" + query if query else path, exchange.status, exchange.duration_ms)
         if environ.get(DROPPED):
             exchange.status = None  # the client never got the answer logged above
-        if not (routed == "/openapi.json" or routed.startswith("/_mock/")):
+        # Not journaled: the control plane and the document; and a request that began in a
+        # world since replaced (the journal belongs to the new one).
+        if not (routed == "/openapi.json" or routed.startswith("/_mock/")
+                or self.mock.store.generation != generation):
             self._journal(exchange, routed)
         return body
 
-    def _answer(self, environ, method: str, matches: list, exchange: Exchange) -> Response:
+    def _answer(self, environ, method: str, matches: list, exchange: Exchange,
+                generation: int) -> Response:
         """The answer of the operation the path and method select: 405 when none takes the method."""
         for template, canonical in matches:
             endpoint = self._endpoints[template].get(method)
@@ -319,7 +338,7 @@ class Api:
                 for part, segment in zip(endpoint.parts, canonical) if part.startswith("{")}
         try:
             return _dispatch(_ApiRequest(environ), endpoint.op, endpoint.binder, self.mock,
-                             exchange, path)
+                             exchange, path, generation)
         except HTTPException as error:  # an oversize body, or one the server could not read
             if error.code == 413:
                 exchange.violations.append(f"the body is over the {MAX_BODY_BYTES}-byte limit")

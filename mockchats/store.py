@@ -227,11 +227,14 @@ class Store:
 
     ``sessions`` is the loaded world; the first session is the default one, where
     unknown tokens are admitted in open auth mode. :meth:`reset` returns to it.
+    ``generation`` counts the worlds: every reset or replace (a scenario load, a state
+    import) makes a new one, so a request that began in an older one can tell.
     """
 
     def __init__(self, sessions: Iterable[Session], *, now: Callable[[], datetime] = _utcnow):
         self.now = now
         self._lock = threading.RLock()
+        self.generation = 0
         self._loaded = self._checked(sessions)
         self.reset()
 
@@ -252,6 +255,7 @@ class Store:
             self._tokens = tokens
             #: Tokens let in by open auth, which the mock never issued.
             self._guest_tokens: set[str] = set()
+            self.generation += 1
 
     def snapshot(self) -> list[Session]:
         """A copy of every session, for export; later changes do not reach it."""
