@@ -52,6 +52,8 @@ error_log = logging.getLogger("mockchats.errors")
 _PREFER_CODE = re.compile(r"(?:^|[\s,;])code=(\d{3})\b")
 #: The 503 detail of a request a delay fault held while the mock's world was replaced.
 HELD_ACROSS_RESET = "The mock's world changed while this request was held."
+#: What a page's script may read of a cross-origin answer, beyond the safelisted headers.
+CORS_EXPOSED = "WWW-Authenticate, Retry-After"
 _PARAMETER = re.compile(r"\{\w+\}")
 
 
@@ -284,6 +286,8 @@ class Api:
         #: The spec's order of methods: the order Allow lists them in, as ASP.NET lists actions.
         self._method_order = list(dict.fromkeys(op.method for op in spec.operations))
         self._routes = RouteTable([(t, t) for t in [*self._endpoints, "/openapi.json"]])
+        #: The first path segment of the API (folded), where CORS applies, as on /openapi*.
+        self._api_root = spec.base_path.strip("/").split("/", 1)[0].casefold()
 
     def __call__(self, environ, start_response):
         started = time.perf_counter()
@@ -299,15 +303,29 @@ class Api:
         environ["PATH_INFO"] = "/" + "/".join(matches[0][1] if matches else segments)
         method = environ["REQUEST_METHOD"]
         exchange = Exchange(method, path, environ.get("QUERY_STRING", ""))
+        cors = None
+        origin = environ.get("HTTP_ORIGIN")  # the one cost CORS adds to a request without it
+        if origin and self.mock.cors and self._cors_applies(environ["PATH_INFO"]):
+            cors = [("Access-Control-Allow-Origin", origin), ("Access-Control-Allow-Credentials", "true"),
+                    ("Vary", "Origin")]
 
         def start(status: str, headers, exc_info=None):
             exchange.status = int(status[:3])
+            if cors is not None:
+                headers = [*headers, *cors]
             return start_response(status, headers, exc_info)
 
-        if matches and matches[0][0] in self._endpoints:
-            body = self._answer(environ, method, matches, exchange, generation)(environ, start)
+        preflight = (cors is not None and method == "OPTIONS"
+                     and environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"))
+        if preflight:  # answered before routing, as ASP.NET Core's CORS middleware does
+            body = _preflight(environ)(environ, start)
         else:
-            body = self._flask_wsgi(environ, start)
+            if cors is not None:
+                cors.append(("Access-Control-Expose-Headers", CORS_EXPOSED))
+            if matches and matches[0][0] in self._endpoints:
+                body = self._answer(environ, method, matches, exchange, generation)(environ, start)
+            else:
+                body = self._flask_wsgi(environ, start)
         routed = environ["PATH_INFO"]
         exchange.duration_ms = (time.perf_counter() - started) * 1000
         if access_log.isEnabledFor(logging.INFO):
@@ -316,12 +334,21 @@ class Api:
                             path + "?" + query if query else path, exchange.status, exchange.duration_ms)
         if environ.get(DROPPED):
             exchange.status = None  # the client never got the answer logged above
-        # Not journaled: the control plane and the document; and a request that began in a
-        # world since replaced (the journal belongs to the new one).
-        if not (routed == "/openapi.json" or routed.startswith("/_mock/")
+        # Not journaled: the control plane and the document; a browser's preflight (the
+        # client's code never sent it); and a request that began in a world since replaced
+        # (the journal belongs to the new one).
+        if not (preflight or routed == "/openapi.json" or routed.startswith("/_mock/")
                 or self.mock.store.generation != generation):
             self._journal(exchange, routed)
         return body
+
+    def _cors_applies(self, routed: str) -> bool:
+        """CORS covers the API's paths and /openapi*, never the control plane: a web page
+        must not be able to drive a developer's mock."""
+        first = routed[1:].split("/", 1)[0].casefold()
+        if not self._api_root:  # the API at the root: everything but the control plane
+            return first != "_mock"
+        return first == self._api_root or first.startswith("openapi")
 
     def _answer(self, environ, method: str, matches: list, exchange: Exchange,
                 generation: int) -> Response:
@@ -355,6 +382,16 @@ class Api:
                 exchange.violations[:0] = route_violations
             exchange.warnings.extend(route_warnings)
         self.mock.journal.record(exchange)
+
+
+def _preflight(environ) -> Response:
+    """A CORS preflight's 204: any origin (echoed, with credentials, as a policy of
+    ``SetIsOriginAllowed(_ => true)`` gives), and the method and headers asked for."""
+    headers = {"Access-Control-Allow-Methods": environ["HTTP_ACCESS_CONTROL_REQUEST_METHOD"]}
+    requested = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS")
+    if requested:
+        headers["Access-Control-Allow-Headers"] = requested
+    return _empty(204, headers)
 
 
 def _decoded(wsgi_path: str) -> str:

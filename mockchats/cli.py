@@ -47,12 +47,14 @@ def main() -> None:
               help="Require 'Authorization: Bearer TOKEN' on every /_mock call.")
 @click.option("--server", "server_name", type=click.Choice(SERVERS), default=SERVERS[0], show_default=True,
               help="granian: the fastest (one worker process); waitress: threads in this process.")
+@click.option("--cors", type=click.Choice(("on", "off")), default="on", show_default=True,
+              help="Answer browsers' cross-origin requests on the API and /openapi.json (never /_mock).")
 def serve(host: str, port: int, fixtures_path: str | None, seed: int, messages: int, auth: str,
-          journal_size: int, admin_token: str | None, server_name: str) -> None:
+          journal_size: int, admin_token: str | None, server_name: str, cors: str) -> None:
     """Run the mock until Ctrl-C."""
     try:
         mock = build(fixtures_path, seed=seed, messages=messages, auth=auth,
-                     journal_size=journal_size, admin_token=admin_token)
+                     journal_size=journal_size, admin_token=admin_token, cors=cors == "on")
     except (fixtures.FixtureError, StartupError) as exc:
         raise click.ClickException(str(exc)) from None
     _keep_collections_short()

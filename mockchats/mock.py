@@ -37,7 +37,7 @@ class Mock:
 
     def __init__(self, sessions: list[Session], *, origin: Origin | None = None,
                  auth: str | None = None, journal_size: int = DEFAULT_SIZE,
-                 admin_token: str | None = None):
+                 admin_token: str | None = None, cors: bool = True):
         from .app import create_app  # the app is built on a Mock: import late, no cycle
 
         self.origin = origin or Origin(auth=auth or OPEN)
@@ -47,6 +47,8 @@ class Mock:
         self.faults = Faults(self.origin.seed)
         self.journal = Journal(journal_size)
         self.admin_token = admin_token
+        #: Whether the API and /openapi* answer browsers' cross-origin requests (never /_mock).
+        self.cors = cors
         #: The scenario the current state came from (None: the start fixtures).
         self.scenario: str | None = None
         self.seed = self.origin.seed
@@ -81,7 +83,8 @@ class Mock:
 
 def build(fixtures_path: Path | str | None = None, *, seed: int = fixtures.DEFAULT_SEED,
           messages: int = 0, auth: str = OPEN, journal_size: int = DEFAULT_SIZE,
-          admin_token: str | None = None) -> Mock:
+          admin_token: str | None = None, cors: bool = True) -> Mock:
     """Load the fixtures (the shipped defaults when None) and build a mock over them."""
     origin = Origin(Path(fixtures_path) if fixtures_path else None, seed, messages, auth)
-    return Mock(origin.load(), origin=origin, journal_size=journal_size, admin_token=admin_token)
+    return Mock(origin.load(), origin=origin, journal_size=journal_size, admin_token=admin_token,
+                cors=cors)
