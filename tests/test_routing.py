@@ -398,3 +398,111 @@ def test_a_204_keeps_the_connection_open_as_kestrel_does(api):
     connection.request("GET", "/v1/chats?Take=1", headers=headers)  # same connection, still open
     assert connection.getresponse().status == 200
     connection.close()
+
+
+# -- refused requests change nothing ---------------------------------------------------------------
+def _refusals(alices: str, reaction: str, pinned: str, pin: str) -> list[tuple]:
+    """(expected status, method, path, headers, body) of requests the mock must refuse,
+    each of which would change something if it got through."""
+    alice, bob, host = ({"Authorization": f"Bearer {t}-token"} for t in ("alice", "bob", "host"))
+    as_json = {"Content-Type": "application/json"}
+    return [
+        (400, "POST", "/v1/chats", {**alice, **as_json}, b'{"message": ""}'),
+        (400, "POST", "/v1/chats", {**alice, **as_json}, b'{"message": 1}'),
+        (400, "POST", "/v1/chats", {**alice, **as_json}, json.dumps({"message": "x" * 281}).encode()),
+        (400, "POST", "/v1/chats", {**alice, **as_json}, b'{"message": "half'),
+        (400, "POST", f"/v1/chats/{alices}/reactions", {**bob, **as_json}, b'{"reaction": ":smile:"}'),
+        (401, "POST", "/v1/chats", as_json, b'{"message": "no token"}'),
+        (401, "DELETE", f"/v1/chats/{alices}", {"Authorization": "Bearer not/a@token"}, b""),
+        (403, "DELETE", f"/v1/chats/{alices}", bob, b""),
+        (403, "DELETE", f"/v1/chats/{alices}/reactions/{reaction}", bob, b""),
+        (403, "DELETE", f"/v1/chats/{pinned}/pins/{pin}", alice, b""),
+        (404, "DELETE", "/v1/chats/no-such-message", host, b""),
+        (404, "POST", "/v1/chats/no-such-message/reactions", {**bob, **as_json}, b'{"reaction": ":thumbs_up:"}'),
+        (404, "DELETE", f"/v1/chats/{alices}/reactions/no-such-reaction", host, b""),
+        (404, "DELETE", f"/v1/chats/{pinned}/pins/no-such-pin", host, b""),
+        (404, "POST", "/v1/messages", {**alice, **as_json}, b'{"message": "wrong path"}'),
+        (405, "PUT", "/v1/chats", {**alice, **as_json}, b'{"message": "wrong method"}'),
+        (413, "POST", "/v1/chats", {**alice, **as_json},
+         json.dumps({"message": "x" * (1024 * 1024)}).encode()),
+        (415, "POST", "/v1/chats", {**alice, "Content-Type": "text/plain"}, b'{"message": "not json"}'),
+        (400, "POST", "/v1/chats", {**alice, **as_json, "Prefer": "code=400"}, b'{"message": "preferred"}'),
+        (200, "POST", "/v1/chats", {**alice, **as_json, "Prefer": "code=200"}, b'{"message": "preferred"}'),
+    ]
+
+
+@pytest.fixture(scope="module", params=["granian", "waitress"])
+def served_root(request):
+    """``mockchats serve`` on each of its servers."""
+    from serving import ServeProcess
+
+    with ServeProcess("--server", request.param) as served:
+        yield served.base_url.removesuffix("/v1")
+
+
+def _exported(root: str) -> dict:
+    response = requests.get(root + "/_mock/state", timeout=10)
+    assert response.status_code == 200
+    return response.json()
+
+
+def _world(root: str) -> tuple[str, str, str, str]:
+    """A reset world with a message of Alice's (with her reaction) and a pinned message."""
+    assert requests.post(root + "/_mock/reset", timeout=10).status_code == 200
+    alice = {"Authorization": "Bearer alice-token"}
+    alices = requests.post(root + "/v1/chats", json={"message": "alice's"}, headers=alice, timeout=10).json()
+    reaction = requests.post(root + f"/v1/chats/{alices['chatId']}/reactions", json={"reaction": ":thumbs_up:"},
+                             headers=alice, timeout=10).json()
+    session = _exported(root)["sessions"][0]["id"]
+    pinned = requests.post(root + f"/_mock/sessions/{session}/pins", json={"chatId": alices["chatId"]},
+                           timeout=10).json()
+    return alices["chatId"], reaction["reactionId"], pinned["chatId"], pinned["pinId"]
+
+
+def _send(root: str, method: str, path: str, headers: dict, body: bytes) -> int:
+    return requests.request(method, root + path, headers=headers, data=body, timeout=10).status_code
+
+
+def test_refused_requests_change_nothing(served_root):
+    refusals = _refusals(*_world(served_root))
+    before = _exported(served_root)
+    statuses = [_send(served_root, method, path, headers, body) for _, method, path, headers, body in refusals]
+    assert statuses == [status for status, *_ in refusals]
+    assert _exported(served_root) == before
+
+
+@pytest.mark.parametrize("fault", [{"status": 503}, {"status": 429, "headers": {"Retry-After": "1"}},
+                                   {"status": 503, "delayMs": 50}])
+def test_an_injected_fault_before_the_operation_changes_nothing(served_root, fault):
+    chat_id = _world(served_root)[0]
+    for operation_id in ("createChat", "addReaction", "deleteChat"):
+        armed = {"operationId": operation_id, "when": "before", **fault}
+        assert requests.post(served_root + "/_mock/faults", json=armed, timeout=10).status_code == 201
+    before = _exported(served_root)
+    alice = {"Authorization": "Bearer alice-token", "Content-Type": "application/json"}
+    bob = {**alice, "Authorization": "Bearer bob-token"}
+    statuses = [_send(served_root, "POST", "/v1/chats", alice, b'{"message": "struck"}'),
+                _send(served_root, "POST", f"/v1/chats/{chat_id}/reactions", bob, b'{"reaction": ":thumbs_down:"}'),
+                _send(served_root, "DELETE", f"/v1/chats/{chat_id}", alice, b"")]
+    assert statuses == [fault["status"]] * 3
+    assert _exported(served_root) == before
+
+
+def test_a_refused_request_with_an_unissued_token_only_admits_the_guest(served_root):
+    """Open auth's one documented exception (fidelity entry 34): the guest joins, nothing else."""
+    refusals = _refusals(*_world(served_root))
+    before = _exported(served_root)
+    guest = {"Authorization": "Bearer a-token-nobody-issued"}
+    for status, method, path, headers, body in refusals:
+        if "Authorization" not in headers or status in (401, 403):
+            continue  # refused before the token is read, or its refusal is about the user
+        sent = _send(served_root, method, path, {**headers, **guest}, body)
+        expected = 403 if "/pins/" in path else status  # a Client removing a pin: 403 for any id
+        assert sent == expected, (method, path)
+    after = _exported(served_root)
+    assert after["sessions"][1:] == before["sessions"][1:]
+    first_before, first_after = before["sessions"][0], after["sessions"][0]
+    assert first_after["messages"] == first_before["messages"]
+    added = [u for u in first_after["users"] if u not in first_before["users"]]
+    assert first_after["users"][:len(first_before["users"])] == first_before["users"]
+    assert [(u["role"], u["token"]) for u in added] == [("Client", "a-token-nobody-issued")]
