@@ -70,6 +70,9 @@ def create_app(mock: "Mock", *, spec: Spec | None = None) -> Flask:
     _check_handlers(spec)
     app = Flask("mockchats")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    # OPTIONS is served nowhere (entry 48): Flask's automatic answer would list the control
+    # plane's methods in a random order and look like a preflight's success to a page.
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.url_map.strict_slashes = False
     app.url_map.merge_slashes = False
     app.extensions["mockchats"] = mock

@@ -49,6 +49,14 @@ EXCHANGES = [
     # An underscore header would pass for its dashed twin; servers drop it.
     ("POST", "/v1/chats", {**ALICE, "Content-Type": "text/plain", "Content_Type": "application/json"},
      b'{"message":"x"}'),
+    # CORS: a preflight, answers to a page (a success, a challenge, an unknown path), the control plane.
+    ("OPTIONS", "/v1/chats", {"Origin": "http://localhost:5173", "Access-Control-Request-Method": "POST",
+                              "Access-Control-Request-Headers": "authorization,content-type"}, None),
+    ("OPTIONS", "/v1/chats", {"Origin": "http://localhost:5173"}, None),
+    ("GET", "/v1/chats?Take=1", {**ALICE, "Origin": "http://localhost:5173"}, None),
+    ("GET", "/v1/chats", {"Origin": "null"}, None),
+    ("GET", "/v1/nothing-here", {"Origin": "http://localhost:5173"}, None),
+    ("OPTIONS", "/_mock/reset", {"Origin": "http://localhost:5173", "Access-Control-Request-Method": "POST"}, None),
 ]
 
 
@@ -71,7 +79,8 @@ def send(base_url: str, method: str, target: str, headers: dict, body: bytes | N
 def comparable(status: int, headers: dict, body: bytes) -> tuple:
     for pattern, mask in _VARYING:
         body = pattern.sub(mask, body)
-    kept = {name: headers[name] for name in ("content-type", "allow", "www-authenticate", "server")
+    kept = {name: headers[name] for name in ("content-type", "allow", "www-authenticate", "server", "vary",
+                                             *(h for h in headers if h.startswith("access-control-")))
             if name in headers}
     return status, kept, body
 
