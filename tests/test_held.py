@@ -18,7 +18,7 @@ from serving import ServeProcess
 
 ALICE = {"Authorization": "Bearer alice-token"}
 DETAIL = "The mock's world changed while this request was held."
-DELAY_MS = 1500
+DELAY_MS = 2000
 
 
 @pytest.fixture(scope="module", params=["granian", "waitress"])
@@ -46,9 +46,14 @@ def _held_create(root: str, when: str, text: str) -> dict:
 
     thread = threading.Thread(target=send)
     thread.start()
-    time.sleep(DELAY_MS / 1000 / 3)  # the request is in, held by the fault
     got["thread"] = thread
-    return got
+    # The fault counts a strike just before it holds the request: from then on it is held.
+    deadline = time.monotonic() + DELAY_MS / 1000 / 2
+    while time.monotonic() < deadline:
+        if [f["fired"] for f in requests.get(root + "/_mock/faults", timeout=10).json()] == [1]:
+            return got
+        time.sleep(0.01)
+    raise AssertionError("the delayed request was not held in time")
 
 
 def _texts(root: str) -> list[str]:
@@ -66,7 +71,10 @@ def _state_document(root: str) -> dict:
 
 SWITCHES = {
     "reset": lambda root, _: requests.post(root + "/_mock/reset", timeout=10),
-    "scenario": lambda root, _: requests.post(root + "/_mock/scenarios/busy-room", timeout=10),
+    # A partner's scenario given as a document (a shipped one takes longer to load than the
+    # delay leaves; both replace the world the same way).
+    "scenario": lambda root, document: requests.post(root + "/_mock/scenarios", json={"document": document},
+                                                     timeout=10),
     # The start state, exported before the held request came in, imported again.
     "state": lambda root, document: requests.put(root + "/_mock/state", json=document, timeout=10),
 }
