@@ -8,7 +8,6 @@ pytest plugin's own server.
 from __future__ import annotations
 
 import http.client
-import json
 from urllib.parse import urlsplit
 
 import pytest
@@ -177,7 +176,7 @@ def test_the_control_plane_is_not_reached_through_the_api_path(fresh):
         assert response.status != 204
 
 
-def test_cors_off(tmp_path):
+def test_cors_off():
     with ServeProcess("--cors", "off") as served:
         response = preflight(served.base_url + "/chats")
         assert response.status_code == 405
