@@ -39,6 +39,12 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
+        # `import mockchats` then `mockchats.fixtures.load(...)`: submodules load on use, too.
+        try:
+            return importlib.import_module(f".{name}", __name__)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
         raise AttributeError(f"module 'mockchats' has no attribute '{name}'")
     value = getattr(importlib.import_module(module, __name__), name)
     globals()[name] = value  # once loaded, an ordinary attribute

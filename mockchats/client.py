@@ -129,7 +129,7 @@ class Control:
 
     def freeze_clock(self, at: datetime | str = "now") -> Clock:
         """Stop time at ``at``: a datetime (a naive one is UTC), an ISO 8601 instant, or ``"now"``."""
-        return cast(Clock, self._call("POST", "/clock", {"freeze": instant(at)}))
+        return cast(Clock, self._call("POST", "/clock", {"freeze": _instant(at)}))
 
     def advance_clock(self, by: timedelta | float) -> Clock:
         """Move time forward by a timedelta or a number of seconds."""
@@ -182,7 +182,7 @@ class Control:
         return payload
 
 
-def instant(at: datetime | str) -> str:
+def _instant(at: datetime | str) -> str:
     """An ISO 8601 instant for the control plane; a naive datetime is taken as UTC."""
     if not isinstance(at, datetime):
         return at

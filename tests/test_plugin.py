@@ -427,3 +427,9 @@ def test_importing_the_plugin_stays_light(pytester):
                           f"print(sorted(set({heavy!r}) & set(sys.modules)))")
     assert result.ret == 0
     assert result.outlines[-1] == "[]"
+    # ... and every public name still loads on first use, submodules too.
+    result = pytester.run(sys.executable, "-c", "import mockchats; "
+                          "print(mockchats.Server.__name__, mockchats.build.__name__, "
+                          "mockchats.fixtures.list_scenarios()[0]['name'], 'flask' in __import__('sys').modules)")
+    assert result.ret == 0
+    assert result.outlines[-1] == "Server build busy-room True"
