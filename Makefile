@@ -7,16 +7,24 @@ ARGS ?=
 
 .PHONY: serve test bench bench-reset clean
 
-$(VENV)/.installed: pyproject.toml
+# Serving needs mockchats and its dependencies only; the tests (and the bench) add the `test`
+# extra. One stamp file each, so `make serve` never installs the test tools.
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+
+$(VENV)/.serve-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-serve: $(VENV)/.installed
+$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.serve-installed
+
+serve: $(VENV)/.serve-installed
 	$(BIN)/mockchats serve $(ARGS)
 
-test: $(VENV)/.installed
+test: $(VENV)/.test-installed
 	$(BIN)/python -m pytest -n 2 $(ARGS)
 
 # mockchats against Prism, WireMock and a bare Flask floor; see bench/bench.py.
@@ -24,10 +32,10 @@ test: $(VENV)/.installed
 # serving-stack comparison (granian ASGI as serve ships it, waitress, granian WSGI, gunicorn).
 # BENCH_ARGS: more options for bench.py.
 BENCH_ARGS ?=
-bench: $(VENV)/.installed
+bench: $(VENV)/.test-installed
 	$(BIN)/python bench/bench.py $(if $(QUICK),--quick) $(if $(SERVERS),--servers-only) $(BENCH_ARGS)
 
-bench-reset: $(VENV)/.installed
+bench-reset: $(VENV)/.test-installed
 	$(BIN)/python bench/reset.py $(ARGS)
 
 clean:

@@ -3,17 +3,53 @@
 The public names live here: build a mock with :func:`build` (or :class:`Mock` over
 your own sessions), serve it with :class:`Server`, drive a running one with
 :class:`Control`.
+
+Only the control client is imported with the package: the pytest plugin imports it into
+every partner's test run, and the server side (Flask, the spec, Faker) costs far more. The
+other names load on first use.
 """
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .client import Control, ControlError
+
 __version__ = "0.1.0"
 
-from .app import StartupError, create_app  # noqa: E402
-from .client import Control, ControlError  # noqa: E402
-from .fixtures import FixtureError  # noqa: E402
-from .mock import Mock, build  # noqa: E402
-from .server import Server  # noqa: E402
-from .store import Forbidden, NotFound, Store  # noqa: E402
+if TYPE_CHECKING:
+    from .app import StartupError, create_app
+    from .fixtures import FixtureError
+    from .mock import Mock, build
+    from .server import Server
+    from .store import Forbidden, NotFound, Store
+
+#: Each name loaded on first use, and the module it lives in.
+_LAZY = {
+    "StartupError": ".app", "create_app": ".app", "FixtureError": ".fixtures", "Mock": ".mock",
+    "build": ".mock", "Server": ".server", "Forbidden": ".store", "NotFound": ".store", "Store": ".store",
+}
 
 __all__ = [
     "Control", "ControlError", "FixtureError", "Forbidden", "Mock", "NotFound", "Server",
     "StartupError", "Store", "build", "create_app", "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        # `import mockchats` then `mockchats.fixtures.load(...)`: submodules load on use, too.
+        try:
+            return importlib.import_module(f".{name}", __name__)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+        raise AttributeError(f"module 'mockchats' has no attribute '{name}'")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # once loaded, an ordinary attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -10,6 +10,7 @@ import logging.handlers
 import os
 import queue
 import sys
+from typing import Any
 from urllib.parse import urlsplit
 
 import click
@@ -22,7 +23,29 @@ from .mock import build
 from .server import SERVERS, GranianServer, Server
 
 
-@click.group()
+#: ``-h`` as well as ``--help``, on the group and on every command.
+HELP_OPTIONS = ["-h", "--help"]
+
+
+class _Command(click.Command):
+    """A command that takes ``-h``, and whose summary in ``mockchats --help`` is whole:
+    click cuts it to about 45 characters, mid-sentence ("Check a server (real, staging, or a
+    mock) against..."); the help formatter wraps a long one instead."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["context_settings"] = {"help_option_names": HELP_OPTIONS, **(kwargs.get("context_settings") or {})}
+        super().__init__(*args, **kwargs)
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        text = self.short_help or (self.help or "").split("\n\n")[0]
+        return " ".join(text.split())
+
+
+class _Group(click.Group):
+    command_class = _Command
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": HELP_OPTIONS})
 @click.version_option(__version__, prog_name="mockchats")
 def main() -> None:
     """A stateful, spec-faithful mock of the QuickSync Chats API."""
@@ -147,6 +170,19 @@ def proxy(upstream: str, host: str, port: int, journal_size: int, timeout: float
     click.echo(f"  upstream  {app.upstream_base}")
     click.echo(f"  journal   {server.root_url}/_mock/requests  (violations of each request and response)")
     _serve_until_interrupted(server, "mockchats proxy stopped.")
+
+
+@main.command()
+def fidelity() -> None:
+    """Print the fidelity list: every place the mock had to choose how the real service behaves."""
+    from .resources import data_path
+
+    path = data_path("openapi/FIDELITY.md")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"cannot read the fidelity list {path}: {exc.strerror or exc}") from None
+    click.echo(text, nl=not text.endswith("\n"))
 
 
 def _serve_until_interrupted(server: Server | GranianServer, farewell: str) -> None:

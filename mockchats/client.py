@@ -1,81 +1,119 @@
-"""``Control``: a small Python client for a running mock's control plane (``/_mock``)."""
+"""``Control``: a small Python client for a running mock's control plane (``/_mock``).
+
+It talks through urllib3 directly, not through ``requests``: partners' tests mock their own
+HTTP with ``responses`` or ``requests-mock``, which patch ``requests`` and would otherwise catch
+(and refuse) the mock's own control calls. urllib3 is imported when the first client is made,
+so importing this module (and the pytest plugin) stays cheap.
+"""
 from __future__ import annotations
 
-from typing import Any
-from urllib.parse import quote
+import json
+from datetime import datetime, timedelta, timezone
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import quote, urlencode
 
-import requests
+from .types import Clock, Fault, JournalEntry, MessagePin, Pin, Scenario, Session, Status
+
+if TYPE_CHECKING:
+    import urllib3
+
+#: How much of a non-JSON answer an error message quotes.
+_CLIP = 200
 
 
 class ControlError(RuntimeError):
     """The control plane refused a call; ``status`` and the problem ``body`` say why."""
 
     def __init__(self, status: int, body: Any):
-        detail = body.get("detail") if isinstance(body, dict) else body
-        super().__init__(f"{status}: {detail}")
+        detail = (body.get("detail") or body.get("title") or "refused") if isinstance(body, dict) else body
+        super().__init__(f"{status}: {detail}{_places(body, detail)}")
         self.status = status
         self.body = body
 
 
 class Control:
-    """One method per control call. ``base_url`` is the server's root URL, without ``/v1``."""
+    """One method per control call. ``base_url`` is the server's root URL, without ``/v1``.
+
+    A connection that cannot be made or a server that does not answer in ``timeout`` seconds
+    raises ``ConnectionError`` or ``TimeoutError`` (both ``OSError``), naming the mock's URL.
+    """
 
     def __init__(self, base_url: str, admin_token: str | None = None, *, timeout: float = 30):
+        import urllib3
+
         # The API's base URL (…/v1) is what partners have at hand; the control plane is beside it.
         self.base_url = base_url.rstrip("/").removesuffix("/v1")
         self.timeout = timeout
-        self._http = requests.Session()
+        self._headers = {"Accept": "application/json"}
         if admin_token:
-            self._http.headers["Authorization"] = f"Bearer {admin_token}"
+            self._headers["Authorization"] = f"Bearer {admin_token}"
+        # One pool: its kept-alive connection makes each call a single round trip.
+        self._pool: urllib3.PoolManager = urllib3.PoolManager(
+            num_pools=2, timeout=urllib3.Timeout(connect=timeout, read=timeout), retries=False)
+
+    def __repr__(self) -> str:
+        return f"<mockchats.Control at {self.base_url}/_mock>"
+
+    def close(self) -> None:
+        """Close the kept-alive connections (a later call opens new ones)."""
+        self._pool.clear()
 
     def reset(self, *, seed: int | None = None, scenario: str | None = None,
-              auth: str | None = None) -> dict:
+              auth: str | None = None) -> Status:
         """Back to the start state, or to the given seed / scenario / auth mode."""
         options = {k: v for k, v in (("seed", seed), ("scenario", scenario), ("auth", auth)) if v is not None}
-        return self._call("POST", "/reset", options or None)
+        return cast(Status, self._call("POST", "/reset", options or None))
 
-    def state(self) -> dict:
+    def state(self) -> dict[str, Any]:
         """The whole state as a fixture document."""
-        return self._call("GET", "/state")
+        return cast("dict[str, Any]", self._call("GET", "/state"))
 
-    def replace_state(self, document: dict) -> dict:
+    def replace_state(self, document: dict[str, Any]) -> Status:
         """Replace the whole state with a fixture document (validated, all or nothing)."""
-        return self._call("PUT", "/state", document)
+        return cast(Status, self._call("PUT", "/state", document))
 
-    def scenarios(self) -> list[dict]:
+    def scenarios(self) -> list[Scenario]:
         """The shipped scenarios: ``[{"name", "description"}]``."""
-        return self._call("GET", "/scenarios")
+        return cast("list[Scenario]", self._call("GET", "/scenarios"))
 
-    def load_scenario(self, name: str, *, seed: int | None = None) -> dict:
-        # Quoted: a name with "?" or "#" must reach the server as a name, not a query or fragment.
+    def load_scenario(self, name: str, *, seed: int | None = None) -> Status:
         """Replace the state with a shipped scenario."""
-        return self._call("POST", f"/scenarios/{quote(name, safe='')}", None if seed is None else {"seed": seed})
+        # Quoted: a name with "?" or "#" must reach the server as a name, not a query or fragment.
+        return cast(Status, self._call("POST", f"/scenarios/{quote(name, safe='')}",
+                                       None if seed is None else {"seed": seed}))
 
-    def load_own_scenario(self, *, path: str | None = None, document: dict | None = None,
-                          seed: int | None = None) -> dict:
+    def load_own_scenario(self, *, path: str | None = None, document: dict[str, Any] | None = None,
+                          seed: int | None = None) -> Status:
         """A partner's scenario: a fixture file on the mock's machine, or the document itself."""
         options = {k: v for k, v in (("path", path), ("document", document), ("seed", seed)) if v is not None}
-        return self._call("POST", "/scenarios", options)
+        return cast(Status, self._call("POST", "/scenarios", options))
 
-    def sessions(self) -> list[dict]:
+    def sessions(self) -> list[Session]:
         """Every session with its users and tokens."""
-        return self._call("GET", "/sessions")
+        return cast("list[Session]", self._call("GET", "/sessions"))
 
-    def create_session(self, users: list[dict]) -> dict:
+    def create_session(self, users: list[dict[str, str]]) -> Session:
         """``users``: ``[{"name": "Zed", "role": "Host"}, ...]``; answers ids and tokens."""
-        return self._call("POST", "/sessions", {"users": users})
+        return cast(Session, self._call("POST", "/sessions", {"users": users}))
 
-    def pin(self, session_id: str, chat_id: str) -> dict:
-        """Pin a message as its session's Host would; answers ``{chatId, pinId}``."""
-        return self._call("POST", f"/sessions/{quote(session_id, safe='')}/pins", {"chatId": chat_id})
+    def pin(self, session_id: str, chat_id: str) -> Pin:
+        """Pin a message of the given session as its Host would; answers ``{chatId, pinId}``."""
+        return cast(Pin, self._call("POST", f"/sessions/{quote(session_id, safe='')}/pins",
+                                    {"chatId": chat_id}))
 
-    def faults(self) -> list[dict]:
+    def pin_message(self, chat_id: str) -> MessagePin:
+        """Pin a message as its session's Host would, whichever session holds it;
+        answers ``{sessionId, chatId, pinId}``."""
+        return cast(MessagePin, self._call("POST", "/pins", {"chatId": chat_id}))
+
+    def faults(self) -> list[Fault]:
         """The active faults with how often each fired."""
-        return self._call("GET", "/faults")
+        return cast("list[Fault]", self._call("GET", "/faults"))
 
-    def add_fault(self, **fault) -> dict:
+    def add_fault(self, **fault: Any) -> Fault:
         """E.g. ``add_fault(operationId="createChat", status=503, times=1, when="after")``."""
-        return self._call("POST", "/faults", fault)
+        return cast(Fault, self._call("POST", "/faults", fault))
 
     def remove_fault(self, fault_id: str) -> None:
         """Remove one fault by id."""
@@ -85,41 +123,119 @@ class Control:
         """Remove every fault."""
         self._call("DELETE", "/faults")
 
-    def clock(self) -> dict:
+    def clock(self) -> Clock:
         """The mock's time and whether it is frozen."""
-        return self._call("GET", "/clock")
+        return cast(Clock, self._call("GET", "/clock"))
 
-    def freeze_clock(self, at: str = "now") -> dict:
-        """Stop time at an ISO 8601 instant (default: now)."""
-        return self._call("POST", "/clock", {"freeze": at})
+    def freeze_clock(self, at: datetime | str = "now") -> Clock:
+        """Stop time at ``at``: a datetime (a naive one is UTC), an ISO 8601 instant, or ``"now"``."""
+        return cast(Clock, self._call("POST", "/clock", {"freeze": _instant(at)}))
 
-    def advance_clock(self, seconds: float) -> dict:
-        """Move time forward by ``seconds``."""
-        return self._call("POST", "/clock", {"advanceSeconds": seconds})
+    def advance_clock(self, by: timedelta | float) -> Clock:
+        """Move time forward by a timedelta or a number of seconds."""
+        seconds = by.total_seconds() if isinstance(by, timedelta) else by
+        return cast(Clock, self._call("POST", "/clock", {"advanceSeconds": seconds}))
 
-    def real_clock(self) -> dict:
+    def real_clock(self) -> Clock:
         """Back to real time."""
-        return self._call("POST", "/clock", {"real": True})
+        return cast(Clock, self._call("POST", "/clock", {"real": True}))
 
     def requests(self, *, operation_id: str | None = None, method: str | None = None,
-                 path: str | None = None, limit: int | None = None) -> list[dict]:
-        """The request journal, oldest first."""
-        params = {k: v for k, v in (("operationId", operation_id), ("method", method),
-                                    ("path", path), ("limit", limit)) if v is not None}
-        return self._call("GET", "/requests", params=params)
+                 path: str | None = None, status: int | str | None = None, user: str | None = None,
+                 limit: int | None = None) -> list[JournalEntry]:
+        """The request journal, oldest first. ``status``: ``404`` or a class, ``"4xx"``;
+        ``user``: a user's id or name. An unknown ``operation_id`` raises :class:`ControlError`."""
+        params = {k: v for k, v in (("operationId", operation_id), ("method", method), ("path", path),
+                                    ("status", status), ("user", user), ("limit", limit))
+                  if v is not None}
+        return cast("list[JournalEntry]", self._call("GET", "/requests", params=params))
 
     def clear_requests(self) -> None:
         """Empty the request journal."""
         self._call("DELETE", "/requests")
 
-    def openapi(self) -> dict:
+    def openapi(self) -> dict[str, Any]:
         """The control plane's own OpenAPI document (GET /_mock/openapi.json)."""
-        return self._call("GET", "/openapi.json")
+        return cast("dict[str, Any]", self._call("GET", "/openapi.json"))
 
-    def _call(self, method: str, path: str, body: Any = None, params: dict | None = None):
-        response = self._http.request(method, f"{self.base_url}/_mock{path}", json=body, params=params,
-                                      timeout=self.timeout)
-        payload = response.json() if response.content else None
-        if response.status_code >= 400:
-            raise ControlError(response.status_code, payload or f"{method} {response.url}")
+    def _call(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+        import urllib3
+
+        url = f"{self.base_url}/_mock{path}" + (f"?{urlencode(params)}" if params else "")
+        headers = dict(self._headers)
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        try:
+            response = self._pool.request(method, url, body=data, headers=headers, redirect=False)
+        except urllib3.exceptions.NewConnectionError as exc:  # before TimeoutError: it is one, too
+            raise ConnectionError(f"cannot reach the mock at {self.base_url}: {_reason(exc)}") from None
+        except urllib3.exceptions.TimeoutError:
+            raise TimeoutError(f"the mock at {self.base_url} did not answer {method} /_mock{path} "
+                               f"within {self.timeout:g} s") from None
+        except urllib3.exceptions.HTTPError as exc:
+            raise ConnectionError(f"lost the mock at {self.base_url}: {_reason(exc)}") from None
+        payload = _parsed(response.data)
+        if response.status >= 400:
+            raise ControlError(response.status, payload or _no_detail(response.status, method, path))
         return payload
+
+
+def _instant(at: datetime | str) -> str:
+    """An ISO 8601 instant for the control plane; a naive datetime is taken as UTC."""
+    if not isinstance(at, datetime):
+        return at
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)
+    return at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _parsed(data: bytes) -> Any:
+    """The answer's JSON; a body that is not JSON (not the mock answering?) as clipped text."""
+    if not data:
+        return None
+    try:
+        return json.loads(data)
+    except ValueError:
+        return _clipped(data.decode("utf-8", "replace"))
+
+
+def _places(body: Any, detail: Any) -> str:
+    """The first few places a problem's ``errors`` name (``$.seed: ...``), unless the detail
+    says it all already."""
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(errors, dict):
+        return ""
+    said = [f"{place}: {_clipped(str(message))}" for place, messages in errors.items()
+            for message in (messages if isinstance(messages, list) else [messages]) if message != detail]
+    if not said:
+        return ""
+    return " (" + "; ".join(said[:3]) + ("; ..." if len(said) > 3 else "") + ")"
+
+
+def _reason(exc: BaseException) -> str:
+    """The operating system's words for a failed connection ("Connection refused"), else the
+    exception's own, clipped."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.strerror:
+            return seen.strerror
+        seen = seen.__cause__ or seen.__context__
+    return _clipped(str(exc))
+
+
+def _clipped(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _CLIP else text[:_CLIP] + "…"
+
+
+def _no_detail(status: int, method: str, path: str) -> str:
+    """What an answer without a body says, for a person: 401 is the admin token."""
+    if status == 401:
+        return f"{method} /_mock{path} needs the mock's admin token (Control(url, admin_token=...))"
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "refused"
+    return f"{phrase}: {method} /_mock{path}"

@@ -12,23 +12,37 @@ one server per test: a reset over the control plane costs a few milliseconds, a 
 more; and the reset goes through the same ``POST /_mock/reset`` that any other client uses, so the
 journal, faults and clock are clean per test exactly as the control plane documents.
 
-``@pytest.mark.mockchats(scenario=..., seed=..., auth=...)`` passes its options to that reset;
+``@pytest.mark.mockchats(scenario=..., seed=..., auth=..., fixtures=...)`` passes its options to that
+reset (``fixtures``, a partner's file beside the test, is loaded after it);
 ``--mockchats-seed`` / ``--mockchats-fixtures`` (ini: ``mockchats_seed``, ``mockchats_fixtures``)
 say what the server starts with, and so what a plain reset returns to.
+
+Importing this module must stay cheap: pytest loads it into every run of every project that has
+mockchats installed, mock or no mock. The server side (Flask, the spec, Faker) is imported when the
+first test asks for the mock, and the control client's transport when it is first made.
 """
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
 from .client import Control, ControlError
-from .fixtures import FixtureError
-from .mock import build
-from .server import Server
+from .types import Clock, Fault, JournalEntry, MessagePin, Status
 
-#: What the ``mockchats`` marker accepts: the options of ``POST /_mock/reset``.
-MARKER_OPTIONS = ("scenario", "seed", "auth")
+if TYPE_CHECKING:
+    from .server import Server
+
+__all__ = ["MockchatsHandle"]
+
+#: What the ``mockchats`` marker accepts: the options of ``POST /_mock/reset``, and ``fixtures``.
+MARKER_OPTIONS = ("scenario", "seed", "auth", "fixtures")
+#: The marker options that say which world: a closer marker's one replaces a farther one's.
+WORLDS = ("scenario", "fixtures")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,8 +59,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "mockchats(scenario=None, seed=None, auth=None): reset the mock into this world "
-                   "before the test (a shipped scenario, a seed, auth 'open' or 'strict')")
+        "markers", "mockchats(scenario=None, seed=None, auth=None, fixtures=None): reset the mock into "
+                   "this world before the test (a shipped scenario or your own fixture file, relative "
+                   "to the test file; a seed; auth 'open' or 'strict')")
     _start_options(config)  # a bad mockchats_seed is a usage error at once, not in every test
 
 
@@ -70,9 +85,15 @@ def _start_options(config: pytest.Config) -> tuple[Path | None, int]:
 
 
 @pytest.fixture(scope="session")
-def mockchats_server(pytestconfig: pytest.Config):
+def mockchats_server(pytestconfig: pytest.Config) -> Iterator[Server]:
     """One mock server for the whole session (per xdist worker), on a free loopback port."""
+    # Imported here, not with the plugin: only a run that uses the mock pays for the server side.
+    from .fixtures import FixtureError
+    from .mock import build
+    from .server import Server
+
     fixtures_path, seed = _start_options(pytestconfig)
+    refusal: str | None
     try:
         mock = build(fixtures_path, seed=seed)
     except FixtureError as exc:
@@ -87,23 +108,34 @@ def mockchats_server(pytestconfig: pytest.Config):
 
 
 @pytest.fixture(scope="session")
-def _mockchats_control(mockchats_server: Server) -> Control:
+def _mockchats_control(mockchats_server: Server) -> Iterator[Control]:
     # One client for the session: its kept-alive connection makes each reset a single round trip.
-    return Control(mockchats_server.root_url)
+    control = Control(mockchats_server.root_url)
+    yield control
+    control.close()
 
 
 @pytest.fixture
 def mockchats(request: pytest.FixtureRequest, mockchats_server: Server,
-              _mockchats_control: Control) -> "MockchatsHandle":
+              _mockchats_control: Control) -> MockchatsHandle:
     """The mock, reset before this test (into the world its ``mockchats`` markers ask for)."""
-    options: dict = {}
+    options: dict[str, Any] = {}
     # Closest marker last, so a test's own marker overrides its class's or module's, key by key.
     for marker in reversed(list(request.node.iter_markers("mockchats"))):
         wrong = [repr(arg) for arg in marker.args] + sorted(set(marker.kwargs) - set(MARKER_OPTIONS))
         if wrong:
             pytest.fail(f"@pytest.mark.mockchats takes only the keyword options "
                         f"{', '.join(MARKER_OPTIONS)}; got {', '.join(wrong)}", pytrace=False)
+        worlds = [key for key in WORLDS if marker.kwargs.get(key) is not None]
+        if len(worlds) > 1:
+            pytest.fail("@pytest.mark.mockchats takes scenario= or fixtures=, not both", pytrace=False)
+        if worlds:  # a closer marker's world replaces the farther one's, whichever kind it is
+            for key in WORLDS:
+                options.pop(key, None)
         options.update(marker.kwargs)
+    if options.get("fixtures") is not None:
+        # Relative to the test file, as a partner keeps a test's world beside it.
+        options["fixtures"] = str(request.path.parent / os.fspath(options["fixtures"]))
     handle = MockchatsHandle(mockchats_server, _mockchats_control)
     try:
         handle.reset(**options)
@@ -111,14 +143,30 @@ def mockchats(request: pytest.FixtureRequest, mockchats_server: Server,
         refusal = str(exc)
     else:
         return handle
-    pytest.fail(f"mockchats: reset with {options} refused: {refusal}", pytrace=False)
+    pytest.fail(f"mockchats: reset with {_keywords(options)} refused: {refusal}", pytrace=False)
 
 
-class _Tokens(dict):
-    """Fixture users' tokens by lower-case name; a miss names the users there are."""
+def _keywords(options: dict[str, Any]) -> str:
+    """``scenario='busy-room', seed=7``: the options as the marker spells them."""
+    return ", ".join(f"{key}={value!r}" if isinstance(value, str) else f"{key}={value}"
+                     for key, value in options.items() if value is not None) or "no options"
 
-    def __missing__(self, name):
-        raise KeyError(f"{name!r} is not a fixture user's name (in lower case); known: {', '.join(self)}")
+
+class _Tokens(dict[str, str]):
+    """Fixture users' tokens by name in lower case, read in any case; a miss names the users."""
+
+    def __getitem__(self, name: str) -> str:
+        try:
+            return super().__getitem__(name.lower() if isinstance(name, str) else name)
+        except KeyError:
+            pass
+        raise KeyError(f"{name!r} is not a fixture user's name; known: {', '.join(self)}")
+
+    def __contains__(self, name: object) -> bool:
+        return super().__contains__(name.lower() if isinstance(name, str) else name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self[name] if name in self else default
 
 
 class MockchatsHandle:
@@ -129,12 +177,12 @@ class MockchatsHandle:
     """
 
     def __init__(self, server: Server, control: Control):
-        self.root_url = server.root_url
+        self.root_url: str = server.root_url
         #: The base URL, ending in ``/v1``.
-        self.url = server.base_url
-        self.control = control
+        self.url: str = server.base_url
+        self.control: Control = control
         #: What the last reset or load answered: auth, seed, scenario, sessions, messages.
-        self.status: dict = {}
+        self.status: Status = cast(Status, {})
         self._tokens: _Tokens | None = None
 
     def __repr__(self) -> str:
@@ -147,17 +195,18 @@ class MockchatsHandle:
     # -- who can call ----------------------------------------------------------------
     @property
     def tokens(self) -> dict[str, str]:
-        """Each fixture user's token by name in lower case: ``tokens["alice"] == "alice-token"``.
+        """Each fixture user's token by name: ``tokens["alice"] == tokens["Alice"] == "alice-token"``.
 
-        Read from the mock once per world: again after :meth:`reset` or a load through this
-        handle (after changing the world through ``control`` directly, call :meth:`refresh_tokens`).
-        Where two sessions have a user of the same name, the first session's wins.
+        Keyed in lower case, read in any case. Read from the mock once per world: again after
+        :meth:`reset` or a load through this handle (after changing the world through ``control``
+        directly, call :meth:`refresh_tokens`). Where two sessions have a user of the same name,
+        the first session's wins.
         """
         if self._tokens is None:
-            self.refresh_tokens()
+            return self.refresh_tokens()
         return self._tokens
 
-    def refresh_tokens(self) -> None:
+    def refresh_tokens(self) -> dict[str, str]:
         """Read the users' tokens from the mock again."""
         tokens = _Tokens()
         for session in self.control.sessions():
@@ -165,36 +214,47 @@ class MockchatsHandle:
                 if user["token"]:
                     tokens.setdefault(user["name"].lower(), user["token"])
         self._tokens = tokens
+        return tokens
 
     def headers(self, user: str) -> dict[str, str]:
-        """``headers("alice")`` -> ``{"Authorization": "Bearer alice-token"}``."""
-        return {"Authorization": f"Bearer {self.tokens[user.lower()]}"}
+        """``headers("alice")`` -> ``{"Authorization": "Bearer alice-token"}`` (any case)."""
+        return {"Authorization": f"Bearer {self.tokens[user]}"}
 
     # -- which world -----------------------------------------------------------------
-    def reset(self, *, scenario: str | None = None, seed: int | None = None,
-              auth: str | None = None) -> dict:
+    def reset(self, *, scenario: str | None = None, seed: int | None = None, auth: str | None = None,
+              fixtures: str | os.PathLike[str] | None = None) -> Status:
         """Back to the start state (or ``scenario`` / ``seed`` / ``auth``): real time, no faults,
-        an empty journal. Done before every test already."""
-        return self._new_world(self.control.reset(scenario=scenario, seed=seed, auth=auth))
+        an empty journal. Done before every test already. ``fixtures``: then load your own fixture
+        file (relative to the working directory) under that seed."""
+        status = self.control.reset(scenario=scenario, seed=seed, auth=auth)
+        if fixtures is not None:
+            status = self.control.load_own_scenario(path=str(Path(fixtures).resolve()), seed=seed)
+        return self._new_world(status)
 
-    def load_scenario(self, name: str, seed: int | None = None) -> dict:
+    def load_scenario(self, name: str, seed: int | None = None) -> Status:
         """Replace the state with the shipped scenario ``name`` (faults, clock, journal stay)."""
         return self._new_world(self.control.load_scenario(name, seed=seed))
 
-    def load_own_scenario(self, *, path: str | Path | None = None, document: dict | None = None,
-                          seed: int | None = None) -> dict:
+    def load_own_scenario(self, *, path: str | os.PathLike[str] | None = None,
+                          document: dict[str, Any] | None = None, seed: int | None = None) -> Status:
         """Replace the state with your own fixture file (by ``path``) or ``document``."""
         return self._new_world(self.control.load_own_scenario(
             path=None if path is None else str(Path(path).resolve()), document=document, seed=seed))
 
-    def _new_world(self, status: dict) -> dict:
+    def _new_world(self, status: Status) -> Status:
         self.status = status
         self._tokens = None
         return status
 
+    # -- what is in it ---------------------------------------------------------------
+    def pin(self, chat_id: str) -> MessagePin:
+        """Pin the message ``chat_id`` as its session's Host would (the public API cannot);
+        answers ``{"sessionId", "chatId", "pinId"}``."""
+        return self.control.pin_message(chat_id)
+
     # -- faults and time -------------------------------------------------------------
     def fail(self, operation_id: str, status: int = 503, *, times: int | None = 1,
-             when: str = "before", **more) -> dict:
+             when: str = "before", **more: Any) -> Fault:
         """Make the next ``times`` calls of ``operation_id`` answer ``status`` (``times=None``:
         every call). ``when="after"`` fails them once the state has changed; ``more`` takes the
         control plane's other fault fields (``headers``, ``body``, ``delayMs``, ``probability``)."""
@@ -203,22 +263,28 @@ class MockchatsHandle:
             fault["times"] = times
         return self.control.add_fault(**fault)
 
-    def inject_fault(self, **fault) -> dict:
+    def inject_fault(self, **fault: Any) -> Fault:
         """Any fault the control plane takes, e.g. ``inject_fault(method="DELETE", drop=True)``."""
         return self.control.add_fault(**fault)
 
-    def freeze_clock(self, at: str = "now") -> dict:
-        """Stop the mock's clock at ``at`` (an ISO 8601 instant, or ``"now"``)."""
+    def freeze_clock(self, at: datetime | str = "now") -> Clock:
+        """Stop the mock's clock at ``at``: a datetime (a naive one is UTC), an ISO 8601 instant,
+        or ``"now"``."""
         return self.control.freeze_clock(at)
 
-    def advance_clock(self, seconds: float) -> dict:
-        return self.control.advance_clock(seconds)
+    def advance_clock(self, by: timedelta | float) -> Clock:
+        """Move the mock's clock forward by a timedelta or a number of seconds."""
+        return self.control.advance_clock(by)
 
     # -- what the client sent --------------------------------------------------------
     def requests(self, operation_id: str | None = None, *, method: str | None = None,
-                 path: str | None = None, limit: int | None = None) -> list[dict]:
-        """The journal entries of this test's partner requests, oldest first (the latest 1000)."""
-        return self.control.requests(operation_id=operation_id, method=method, path=path, limit=limit)
+                 path: str | None = None, status: int | str | None = None, user: str | None = None,
+                 limit: int | None = None) -> list[JournalEntry]:
+        """The journal entries of this test's partner requests, oldest first (the latest 1000).
+        ``status``: ``404`` or a class, ``"4xx"``; ``user``: an id or a name. An unknown
+        ``operation_id`` raises :class:`~mockchats.ControlError` naming the known ones."""
+        return self.control.requests(operation_id=operation_id, method=method, path=path,
+                                     status=status, user=user, limit=limit)
 
     def assert_no_violations(self) -> None:
         """Fail, listing each offending request, if the client sent anything the real service
@@ -231,7 +297,7 @@ class MockchatsHandle:
             raise AssertionError("\n".join(lines))
 
 
-def _described(entry: dict) -> str:
+def _described(entry: JournalEntry) -> str:
     """``GET /v1/chats?take=0 -> 400: Take: The field Take must be between 1 and 20.``"""
     query = "&".join(f"{name}={value}" for name, values in entry["query"].items() for value in values)
     status = "connection dropped" if entry["status"] is None else entry["status"]

@@ -4,11 +4,15 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import os
+import shutil
 import socket
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
+import pytest
 import requests
 
 from conformance import check, operation_for
@@ -16,6 +20,7 @@ from mockchats.cli import LinesPerLoopTurn
 from serving import ServeProcess
 
 HOST = {"Authorization": "Bearer host-token"}
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -104,6 +109,50 @@ def test_own_fixtures_file_is_served(tmp_path):
 def test_help_and_version():
     assert "--auth" in run_cli("serve", "--help").stdout
     assert "mockchats, version" in run_cli("--version").stdout
+
+
+def test_help_shows_each_command_summary_whole_and_h_works_everywhere():
+    from mockchats.cli import main
+
+    script = str(Path(sys.executable).parent / "mockchats")  # the command as installed
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([script, *args], capture_output=True, text=True, timeout=30,
+                              env=dict(os.environ, COLUMNS="80"))
+
+    listing = run("--help")
+    assert listing.returncode == 0
+    flat = " ".join(listing.stdout.split())
+    assert set(main.commands) >= {"serve", "contract", "proxy", "fidelity"}
+    for name, command in main.commands.items():
+        summary = " ".join(command.help.split("\n\n")[0].split())
+        assert f"{name} {summary}" in flat, name  # wrapped, never cut short
+    assert run("-h").stdout == listing.stdout
+    for name in main.commands:
+        answer = run(name, "-h")
+        assert answer.returncode == 0, answer.stderr
+        assert answer.stdout.startswith(f"Usage: mockchats {name} "), answer.stdout
+        assert "-h, --help" in answer.stdout
+
+
+def test_fidelity_prints_the_fidelity_list():
+    answer = run_cli("fidelity")
+    assert answer.returncode == 0
+    assert answer.stdout == (ROOT / "openapi" / "FIDELITY.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_serve_installs_only_what_serving_needs(tmp_path):
+    venv = tmp_path / "venv"
+
+    def planned(target: str) -> list[str]:
+        dry_run = subprocess.run(["make", "-n", target, f"VENV={venv}"], cwd=ROOT, capture_output=True,
+                                 text=True, timeout=30, check=True)
+        return [line for line in dry_run.stdout.splitlines() if "pip install" in line]
+
+    assert planned("serve")[-1].endswith(" install --quiet -e .")
+    assert not any("[test]" in line for line in planned("serve"))
+    assert planned("test")[-1].endswith(" install --quiet -e '.[test]'")
 
 
 class _Writes(io.StringIO):

@@ -5,6 +5,7 @@ Each subprocess run costs a second or two, so each one exercises several behavio
 """
 from __future__ import annotations
 
+import sys
 
 pytest_plugins = ["pytester"]
 
@@ -170,18 +171,18 @@ def test_a_misspelt_marker(mockchats):
 
 #: Counts server starts in the partner's run (from outside the partner's own test file).
 COUNTING_CONFTEST = '''
-import mockchats.pytest_plugin as plugin
+import mockchats.server as server_module
 
 starts = []
 
 
-class CountingServer(plugin.Server):
+class CountingServer(server_module.Server):
     def start(self):
         starts.append(self.root_url)
         return super().start()
 
 
-plugin.Server = CountingServer
+server_module.Server = CountingServer  # the plugin imports it when its server fixture runs
 
 
 def pytest_sessionfinish(session):
@@ -201,9 +202,9 @@ def test_a_partner_test_file(pytester):
     ])
     result.stdout.fnmatch_lines([
         "*ERROR at setup of test_an_unknown_scenario*",
-        "*mockchats: reset with {'scenario': 'no-such-room'} refused: 404: unknown scenario 'no-such-room'*",
+        "*mockchats: reset with scenario='no-such-room' refused: 404: unknown scenario 'no-such-room'*",
         "*ERROR at setup of test_a_misspelt_marker*",
-        "@pytest.mark.mockchats takes only the keyword options scenario, seed, auth; got 'busy-room', sead",
+        "@pytest.mark.mockchats takes only the keyword options scenario, seed, auth, fixtures; got 'busy-room', sead",
     ])
     result.stdout.fnmatch_lines(["mockchats servers started: 1"])
 
@@ -260,3 +261,175 @@ def test_a_bad_fixtures_file_is_a_readable_error(pytester):
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--mockchats-fixtures", "broken.yaml")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*mockchats: *broken.yaml: sessions: *"])
+
+
+#: The partner kit: the handle's conveniences, and the plugin's control calls while the partner
+#: mocks `requests` with responses or requests-mock (both patch requests' transport).
+KIT_TESTS = '''
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import requests
+import requests_mock as requests_mock_lib
+import responses
+
+from mockchats import ControlError
+
+pytestmark = pytest.mark.mockchats(fixtures="worlds/zed.yaml")  # beside this file, not the cwd
+
+
+def test_a_world_beside_the_test_file(mockchats):
+    assert mockchats.tokens == {"zed": "zed-token", "yan": "yan-token"}
+    assert mockchats.status["scenario"].endswith("worlds/zed.yaml")
+    assert mockchats.control.requests() == []  # reset first: a clean journal
+
+
+@pytest.mark.mockchats(seed=9, auth="strict")
+def test_the_module_world_with_a_seed_and_strict_auth(mockchats):
+    assert (mockchats.status["seed"], mockchats.status["auth"]) == (9, "strict")
+    assert mockchats.tokens["Zed"] == "zed-token"
+    stranger = requests.get(f"{mockchats.url}/chats", headers={"Authorization": "Bearer x-token"})
+    assert stranger.status_code == 401
+
+
+@pytest.mark.mockchats(scenario="empty")
+def test_a_closer_scenario_replaces_the_module_world(mockchats):
+    assert mockchats.status["scenario"] == "empty"
+    assert "host" in mockchats.tokens and "zed" not in mockchats.tokens
+
+
+@pytest.mark.mockchats(fixtures="worlds/missing.yaml")
+def test_a_missing_world(mockchats):
+    pass
+
+
+@pytest.mark.mockchats(scenario="empty", fixtures="worlds/zed.yaml")
+def test_two_worlds_at_once(mockchats):
+    pass
+
+
+def test_tokens_in_any_case(mockchats):
+    assert mockchats.tokens["Zed"] == mockchats.tokens["ZED"] == mockchats.tokens["zed"] == "zed-token"
+    assert "Yan" in mockchats.tokens and mockchats.tokens.get("YAN") == "yan-token"
+    assert mockchats.tokens.get("Nobody") is None
+    assert mockchats.headers("ZED") == {"Authorization": "Bearer zed-token"}
+    with pytest.raises(KeyError, match="known: zed, yan"):
+        mockchats.tokens["Xavier"]
+
+
+def test_the_clock_takes_datetimes_and_timedeltas(mockchats):
+    assert mockchats.freeze_clock(datetime(2030, 1, 1, 12, 0)) == {"now": "2030-01-01T12:00:00Z",
+                                                                   "frozen": True}  # naive: UTC
+    paris = timezone(timedelta(hours=2))
+    assert mockchats.freeze_clock(datetime(2030, 6, 1, 14, 30, tzinfo=paris))["now"] == "2030-06-01T12:30:00Z"
+    assert mockchats.advance_clock(timedelta(minutes=90))["now"] == "2030-06-01T14:00:00Z"
+    assert mockchats.control.advance_clock(timedelta(seconds=1.5))["now"] == "2030-06-01T14:00:01.5Z"
+    assert mockchats.advance_clock(30)["now"] == "2030-06-01T14:00:31.5Z"
+    created = requests.post(f"{mockchats.url}/chats", json={"message": "later"},
+                            headers=mockchats.headers("Yan")).json()
+    assert created["createdAt"].startswith("2030-06-01T14:00:31.5")
+    with pytest.raises(ControlError, match="400"):
+        mockchats.advance_clock(timedelta(seconds=-1))
+
+
+@responses.activate
+def test_inside_responses(mockchats):
+    responses.add(responses.GET, "https://api.quicksync.me/v1/chats", json={"totalCount": 99, "messages": []})
+    mine = requests.get("https://api.quicksync.me/v1/chats").json()
+    assert mine["totalCount"] == 99  # the partner's own call: mocked
+    assert mockchats.reset()["messages"] == 24  # the start world: the shipped fixtures
+    assert mockchats.tokens["Alice"] == "alice-token"
+    mockchats.fail("createChat", 503)
+    assert [f["operationId"] for f in mockchats.control.faults()] == ["createChat"]
+    assert mockchats.requests() == []
+    mockchats.assert_no_violations()
+
+
+def test_inside_requests_mock(requests_mock, mockchats):
+    # The requests_mock fixture is active before the mockchats fixture resets the mock.
+    requests_mock.get("https://api.quicksync.me/v1/chats", json={"totalCount": 98, "messages": []})
+    assert requests.get("https://api.quicksync.me/v1/chats").json()["totalCount"] == 98
+    assert mockchats.status["messages"] == 0
+    assert mockchats.freeze_clock("2031-01-01T00:00:00Z")["frozen"] is True
+    with requests_mock_lib.Mocker() as mocker:
+        mocker.get("https://example.test/", text="mocked")
+        assert requests.get("https://example.test/").text == "mocked"
+        assert mockchats.load_scenario("empty")["scenario"] == "empty"
+        assert mockchats.control.clock()["now"] == "2031-01-01T00:00:00Z"
+
+'''
+
+
+def test_the_partner_kit(pytester):
+    folder = pytester.mkdir("tests")
+    folder = folder / "partner"
+    folder.mkdir()
+    (folder / "worlds").mkdir()
+    (folder / "worlds" / "zed.yaml").write_text(OWN_FIXTURES)
+    (folder / "test_kit.py").write_text(KIT_TESTS)
+    # Run from the project's top: the marker's path is relative to the test file, not the cwd.
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "tests")
+    result.assert_outcomes(passed=7, errors=2)
+    result.stdout.fnmatch_lines([
+        "*ERROR at setup of test_a_missing_world*",
+        "*mockchats: reset with fixtures='*/tests/partner/worlds/missing.yaml' refused: 400: *missing.yaml*",
+        "*ERROR at setup of test_two_worlds_at_once*",
+        "*@pytest.mark.mockchats takes scenario= or fixtures=, not both*",
+    ])
+
+
+#: Calls the control plane answers since it gained POST /_mock/pins and journal refusals.
+PIN_AND_JOURNAL_TESTS = '''
+import pytest
+import requests
+
+from mockchats import ControlError
+
+
+def test_pin_finds_the_session(mockchats):
+    host = mockchats.headers("Host")
+    listed = requests.get(f"{mockchats.url}/chats", headers=host).json()
+    chat_id = next(m["chatId"] for m in listed["messages"] if m["pinned"] is None)
+    [session] = mockchats.control.sessions()
+    pin = mockchats.pin(chat_id)
+    assert set(pin) == {"sessionId", "chatId", "pinId"}
+    assert (pin["sessionId"], pin["chatId"]) == (session["sessionId"], chat_id)
+    listed = requests.get(f"{mockchats.url}/chats", headers=host).json()
+    assert [m["pinned"] for m in listed["messages"] if m["chatId"] == chat_id] == [{"id": pin["pinId"]}]
+    with pytest.raises(ControlError) as unknown:
+        mockchats.pin("no-such-message")
+    assert unknown.value.status == 404
+
+
+def test_an_unknown_operation_is_an_error(mockchats):
+    requests.get(f"{mockchats.url}/chats", headers=mockchats.headers("host"))
+    with pytest.raises(ControlError) as refused:
+        mockchats.requests("createchat")
+    assert refused.value.status == 400
+    assert "createChat" in str(refused.value)  # the known ones are listed
+    assert [e["status"] for e in mockchats.requests(status="2xx", user="Host")] == [200]
+    assert mockchats.requests(status=404) == []
+'''
+
+
+def test_pins_and_journal_refusals(pytester):
+    pytester.makepyfile(test_pins=PIN_AND_JOURNAL_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+
+
+def test_importing_the_plugin_stays_light(pytester):
+    # pytest loads the plugin into every run where mockchats is installed: the server side and
+    # the HTTP transport load only when a test asks for the mock.
+    heavy = ("flask", "werkzeug", "faker", "jsonschema", "yaml", "requests", "urllib3", "granian",
+             "mockchats.app", "mockchats.server")
+    result = pytester.run(sys.executable, "-c", "import sys, pytest, mockchats.pytest_plugin; "
+                          f"print(sorted(set({heavy!r}) & set(sys.modules)))")
+    assert result.ret == 0
+    assert result.outlines[-1] == "[]"
+    # ... and every public name still loads on first use, submodules too.
+    result = pytester.run(sys.executable, "-c", "import mockchats; "
+                          "print(mockchats.Server.__name__, mockchats.build.__name__, "
+                          "mockchats.fixtures.list_scenarios()[0]['name'], mockchats.create_app.__name__)")
+    assert result.ret == 0
+    assert result.outlines[-1] == "Server build busy-room create_app"
