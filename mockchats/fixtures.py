@@ -5,8 +5,10 @@ lists sessions with their users, messages, reactions and pins. Loading validates
 it against the schema, then checks what a schema cannot (unique ids and tokens,
 references to users of the same session), and names the place of any fault.
 A session may ask for generated content (``generate: {messages: N, users: M}``):
-Faker-made Clients and messages with reactions and pins, identical under the same
-seed from run to run. ``--messages N`` asks the same for the default (first) session.
+generated Clients and messages with reactions and pins, identical under the same
+seed from run to run and from release to release (the names and words come from
+:mod:`mockchats.wordlists`, never from an installed Faker). ``--messages N`` asks the
+same for the default (first) session.
 
 Named scenarios are fixture documents in ``fixtures/scenarios/`` (plus ``default``,
 which is the shipped default fixtures file itself, so the two can never drift);
@@ -21,10 +23,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import yaml
-from faker import Faker
 
 from .aspnet import DotNetValidator, format_datetime, parse_datetime
 from .resources import DEFAULT_FIXTURES_PATH, FIXTURE_SCHEMA_PATH, data_path
+from . import wordlists
 from .store import CLIENT, THUMBS_DOWN, THUMBS_UP, Message, Reaction, Session, User
 
 DEFAULT_SEED = 0
@@ -35,8 +37,8 @@ DEFAULT_SCENARIO = "default"
 
 #: Where generated history ends when the fixtures hold no message to anchor it.
 _GENERATED_ANCHOR = datetime(2025, 6, 26, 8, 0, tzinfo=timezone.utc)
-#: How many Faker sentences each generation draws up front; messages pick from them,
-#: since a Faker call per message would make 100,000 messages take many seconds.
+#: How many sentences each generation draws up front; messages pick from them, since
+#: a sentence per message would make 100,000 messages take many seconds.
 _SENTENCE_POOL_SIZE = 400
 #: Share of generated messages made of several pooled sentences (the long ones).
 _PARAGRAPH_RATE = 0.08
@@ -217,23 +219,24 @@ def _description(path: Path) -> str:
 # -- generation ------------------------------------------------------------------
 def generate(session: Session, *, seed: int | str, users: int = 0, messages: int = 0,
              taken_tokens: set[str] | None = None) -> None:
-    """Add ``users`` Faker-made Clients, then ``messages`` Faker-made messages by all the
+    """Add ``users`` generated Clients, then ``messages`` generated messages by all the
     session's users, with reactions and a few pins, before its existing messages.
 
     Everything, ids included, comes from ``seed`` (an int or a string): the same seed
-    gives the same result. Generated tokens avoid ``taken_tokens`` (the session's own
-    when None), which is updated with them.
+    gives the same result, in every release (tests/test_fixtures.py pins it). Generated
+    tokens avoid ``taken_tokens`` (the session's own when None), which is updated with them.
     """
     if not users and not messages:
         return
     rng = random.Random(seed)
-    fake = Faker("en_US")
-    fake.seed_instance(seed)
+    # Names and words come from a stream of their own, as they came from a seeded Faker
+    # before: the same seed gives the same world it gave then.
+    words = random.Random(seed)
     if taken_tokens is None:
         taken_tokens = {u.token for u in session.users.values() if u.token}
-    _generate_users(session, users, rng, fake, taken_tokens)
+    _generate_users(session, users, rng, words, taken_tokens)
     if messages:
-        _generate_messages(session, messages, rng, _sentence_pool(fake, rng))
+        _generate_messages(session, messages, rng, _sentence_pool(words, rng))
 
 
 def _session_seed(seed: int, index: int) -> str:
@@ -241,13 +244,13 @@ def _session_seed(seed: int, index: int) -> str:
     return f"{seed}/{index}"
 
 
-def _generate_users(session: Session, count: int, rng: random.Random, fake: Faker,
+def _generate_users(session: Session, count: int, rng: random.Random, words: random.Random,
                     taken_tokens: set[str]) -> None:
-    """Add ``count`` Clients with Faker names and tokens ``<first name>-<n>-token``."""
+    """Add ``count`` Clients with generated names and tokens ``<first name>-<n>-token``."""
     number = 0
     for _ in range(count):
-        first = fake.first_name()
-        name = f"{first} {fake.last_name()}"
+        first = wordlists.first_name(words)
+        name = f"{first} {wordlists.last_name(words)}"
         stem = re.sub(r"[^a-z0-9]", "", first.lower()) or "user"
         while True:  # b64token-safe by construction; n makes it unique
             number += 1
@@ -259,9 +262,9 @@ def _generate_users(session: Session, count: int, rng: random.Random, fake: Fake
         session.users[user.id] = user
 
 
-def _sentence_pool(fake: Faker, rng: random.Random) -> list[str]:
-    """Faker sentences of 3 to 30 words, drawn once per generation for messages to pick from."""
-    return [_fit(fake.sentence(nb_words=rng.randint(3, 30))) for _ in range(_SENTENCE_POOL_SIZE)]
+def _sentence_pool(words: random.Random, rng: random.Random) -> list[str]:
+    """Sentences of about 3 to 30 words, drawn once per generation for messages to pick from."""
+    return [_fit(wordlists.sentence(words, rng.randint(3, 30))) for _ in range(_SENTENCE_POOL_SIZE)]
 
 
 def _generate_messages(session: Session, count: int, rng: random.Random, texts: list[str]) -> None:

@@ -1,9 +1,12 @@
-"""Fixture files: the shipped defaults, validation with named places, Faker generation."""
+"""Fixture files: the shipped defaults, validation with named places, seeded generation."""
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import re
+import subprocess
+import sys
 from datetime import datetime
 
 import pytest
@@ -296,7 +299,7 @@ def test_an_empty_file_is_a_fixture_error(tmp_path):
         fixtures.load(path)
 
 
-# -- Faker generation ------------------------------------------------------------
+# -- seeded generation -----------------------------------------------------------
 def generated(seed: int, messages: int = 30) -> dict:
     return fixtures.to_document(fixtures.load(messages=messages, seed=seed))
 
@@ -362,6 +365,79 @@ def test_generated_history_has_reactions_and_pins():
 
 def test_zero_generated_messages_changes_nothing():
     assert generated(seed=9, messages=0) == fixtures.to_document(fixtures.load())
+
+
+# -- what a seed guarantees -------------------------------------------------------
+# The digests below were taken from mockchats with Faker 40.63 (the last release line it was
+# pinned to), and the vendored word lists reproduce them: a seed gives the same world it gave
+# then, under any Faker release or none. A change here changes every partner's seeded data:
+# it needs a note in the README, not a new digest.
+def digest(document) -> str:
+    return hashlib.sha256(json.dumps(document, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+GENERATING = {"sessions": [{"id": "s-1", "generate": {"users": 25, "messages": 2000},
+                            "users": [{"id": "u-host", "name": "Host", "role": "Host", "token": "host-token"}]}]}
+PINNED_GENERATION = {0: "5bb09e435beae134c76f1e17471e563b6dcc0ce2b4d6c28ad59e8cf32af0156f",
+                     7: "055e9e0adc33862f5c02f39923f00d5a6359f5b887b98f0bb018a71b931bd827"}
+PINNED_MESSAGES_500 = "355f3c2ec6f83488399f56f391aefa0a260e0ae5a01aaa1398dd2815e204301e"
+PINNED_GUEST_NAMES = "0f16cf36bdd48d00c6be92c8406119394a9c4896c399a27aab69edb3a5da0043"
+
+
+@pytest.mark.parametrize("seed", PINNED_GENERATION)
+def test_generate_gives_the_pinned_world_for_a_seed(seed):
+    sessions = fixtures.build_sessions(copy.deepcopy(GENERATING), seed=seed)
+    assert digest(fixtures.to_document(sessions)) == PINNED_GENERATION[seed]
+
+
+def test_generated_names_and_texts_read_as_before():
+    [session] = fixtures.build_sessions(copy.deepcopy(GENERATING), seed=0)
+    assert [u.name for u in list(session.users.values())[1:5]] == [
+        "Matthew Schwartz", "Mariah Sanders", "Ashley Owen", "Sara Kennedy"]
+    assert next(iter(session.messages.values())).text == "Us population left full me could detail father."
+
+
+def test_messages_option_gives_the_pinned_history():
+    assert digest(fixtures.to_document(fixtures.load(messages=500, seed=0))) == PINNED_MESSAGES_500
+
+
+def test_guest_names_are_pinned():
+    from mockchats.auth import Authenticator
+    from mockchats.store import Store
+
+    authenticator = Authenticator(Store(fixtures.load()))
+    names = [authenticator.guest_identity(f"guest-{i}")[1] for i in range(200)]
+    assert names[:3] == ["Mark Schmidt", "Joseph Morris", "Robert Rogers"]
+    assert hashlib.sha256("\n".join(names).encode()).hexdigest() == PINNED_GUEST_NAMES
+
+
+def test_generation_does_not_need_faker():
+    # Faker made unimportable: generation and guest names still give the pinned data.
+    script = (
+        "import sys; sys.modules['faker'] = None\n"
+        "import copy, hashlib, json\n"
+        "from mockchats import fixtures\n"
+        "from mockchats.auth import Authenticator\n"
+        "from mockchats.store import Store\n"
+        f"document = {GENERATING!r}\n"
+        "sessions = fixtures.build_sessions(document, seed=7)\n"
+        "text = json.dumps(fixtures.to_document(sessions), ensure_ascii=False, sort_keys=True)\n"
+        "print(hashlib.sha256(text.encode()).hexdigest())\n"
+        "print(Authenticator(Store(fixtures.load())).guest_identity('guest-0')[1])\n"
+        "print('faker' in sys.modules and sys.modules['faker'] is not None)\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:3] == [PINNED_GENERATION[7], "Mark Schmidt", "False"]
+
+
+def test_faker_is_not_a_dependency():
+    # A partner may pin any Faker release beside mockchats.
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text("utf-8"))["project"]
+    requirements = project["dependencies"] + project["optional-dependencies"]["test"]
+    assert [r for r in requirements if r.lower().startswith("faker")] == []
 
 
 # -- to_document -----------------------------------------------------------------

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import re
 from collections import Counter
 
@@ -179,6 +181,22 @@ def test_busy_room_export_is_a_plain_document_that_loads_the_same(busy_room):
     document = fixtures.to_document([busy_room])
     assert "generate" not in document["sessions"][0]
     assert fixtures.to_document(fixtures.build_sessions(copy.deepcopy(document), seed=99)) == document
+
+
+# Taken from mockchats with Faker 40.63: the shipped busy-room is the same room it was then,
+# under every seed (its names and words now come from mockchats.wordlists).
+BUSY_ROOM_DIGESTS = {0: "a77a26862400721e6d9762d4495c2948e754124592d1631fcd26928d9b61f0d9",
+                     1: "b834617201c35973cde48288c3ebe73bc10cbf8888810c5d5e95b29abf04e19b",
+                     3: "3971d731e41f8cf5b49e5fe46f5ee1060da52f431bdfe0c44ba80730708dbb40",
+                     5: "ecd8cf809b9b8f8d6e479695e84f105f002531bb6ca9f7d22fd0e615c26bc079",
+                     42: "e3cb8eeb242a1208b85f52452413500a3203c7048c3b32e1860115d5bbd85402"}
+
+
+@pytest.mark.parametrize("seed", BUSY_ROOM_DIGESTS)
+def test_busy_room_is_the_room_it_was_for_each_seed(seed):
+    document = fixtures.to_document(fixtures.load_scenario("busy-room", seed=seed))
+    text = json.dumps(document, ensure_ascii=False, sort_keys=True)
+    assert hashlib.sha256(text.encode()).hexdigest() == BUSY_ROOM_DIGESTS[seed]
 
 
 def test_same_seed_gives_the_same_scenario():
