@@ -8,9 +8,11 @@ import re
 from collections import Counter
 
 import pytest
+import requests
 import yaml
 
 from expect import data_of
+import mockchats
 from mockchats import FixtureError
 from mockchats import fixtures
 from mockchats.aspnet import utf16_length
@@ -197,6 +199,31 @@ def test_busy_room_is_the_room_it_was_for_each_seed(seed):
     document = fixtures.to_document(fixtures.load_scenario("busy-room", seed=seed))
     text = json.dumps(document, ensure_ascii=False, sort_keys=True)
     assert hashlib.sha256(text.encode()).hexdigest() == BUSY_ROOM_DIGESTS[seed]
+
+
+#: GET /_mock/state after loading each shipped scenario, as it was with Faker 40.63.
+STATE_DIGESTS = {("busy-room", 0): BUSY_ROOM_DIGESTS[0], ("busy-room", 3): BUSY_ROOM_DIGESTS[3],
+                 ("default", 0): "ecbbb6d54979ce8d81d55329f2a11dd4ce4ed5d9097cbc0006bfa87a4ba1a3d7",
+                 ("edge-cases", 0): "59b471bd14aa66d9169481f9f0336f12ab7ef20b225f614f03092be2e89b3a3b",
+                 ("empty", 0): "9b98d812f8e4d040bf4df0a974278ae32a1e247bfcc2afe7571a5808655d3da5",
+                 ("pinned-and-reacted", 0): "466096453663cff5b1c2f3b944728f540a6d7852793bc6eb7b171621817a8d50",
+                 ("pinned-and-reacted", 3): "466096453663cff5b1c2f3b944728f540a6d7852793bc6eb7b171621817a8d50"}
+
+
+@pytest.fixture(scope="module")
+def own_server():
+    server = mockchats.Server(mockchats.build().app, port=0).start()
+    yield server.root_url
+    server.stop()
+
+
+@pytest.mark.parametrize("name, seed", STATE_DIGESTS)
+def test_every_shipped_scenario_exports_as_it_did(own_server, name, seed):
+    loaded = requests.post(f"{own_server}/_mock/scenarios/{name}", json={"seed": seed}, timeout=30)
+    assert loaded.status_code == 200, loaded.text
+    state = requests.get(f"{own_server}/_mock/state", timeout=30).json()
+    text = json.dumps(state, ensure_ascii=False, sort_keys=True)
+    assert hashlib.sha256(text.encode()).hexdigest() == STATE_DIGESTS[name, seed]
 
 
 def test_same_seed_gives_the_same_scenario():
