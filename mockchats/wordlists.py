@@ -29,6 +29,7 @@ Faker is MIT-licensed:
 """
 from __future__ import annotations
 
+import itertools
 import random
 
 #: Name patterns and their weights: Faker's en_US ``formats``, its tokens shortened.
@@ -695,16 +696,11 @@ class _Weighted:
 
     def __init__(self, pairs: tuple[tuple[str, float], ...]):
         self.names = tuple(name for name, _ in pairs)
-        self.weights = tuple(weight for _, weight in pairs)
-        self._cumulative: list[float] | None = None
+        # Summed once, as random.choices(weights=...) sums them on every call: the same floats.
+        self.cumulative = list(itertools.accumulate(weight for _, weight in pairs))
 
     def draw(self, rng: random.Random) -> str:
-        if self._cumulative is None:  # what random.choices would sum on every call
-            total, self._cumulative = 0.0, []
-            for weight in self.weights:
-                total += weight
-                self._cumulative.append(total)
-        return rng.choices(self.names, cum_weights=self._cumulative)[0]
+        return rng.choices(self.names, cum_weights=self.cumulative)[0]
 
 
 _FIRST_MALE = _Weighted(FIRST_NAMES_MALE)
