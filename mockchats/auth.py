@@ -11,11 +11,10 @@ import base64
 import hashlib
 import json
 import re
-import threading
+import random
 import uuid
 
-from faker import Faker
-
+from . import wordlists
 from .store import Store, User
 
 OPEN = "open"
@@ -47,8 +46,6 @@ class Authenticator:
     def __init__(self, store: Store, mode: str = OPEN):
         self.store = store
         self.set_mode(mode)
-        self._faker = Faker()
-        self._faker_lock = threading.Lock()
 
     def set_mode(self, mode: str) -> None:
         """Switch between open and strict auth."""
@@ -83,9 +80,7 @@ class Authenticator:
         name = _claim(claims, "name")
         if not name:
             digest = int.from_bytes(hashlib.sha256(token.encode()).digest()[:8], "big")
-            with self._faker_lock:  # one Faker, reseeded per token: cheap and stable
-                self._faker.seed_instance(digest)
-                name = self._faker.name()
+            name = wordlists.name(random.Random(digest))  # the name a Faker seeded so gave
         return user_id, name
 
 

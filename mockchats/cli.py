@@ -51,16 +51,30 @@ def main() -> None:
     """A stateful, spec-faithful mock of the QuickSync Chats API."""
 
 
+class _UsageLine(click.ClickException):
+    """A usage error told in one line (exit 2, as click's own), without the usage text."""
+
+    exit_code = 2
+
+
+def _fixtures_path(_context, _parameter, value: str | None) -> str | None:
+    """``--fixtures`` as given; the file itself is checked when it is read (a regular file,
+    at most the state limit). A NUL cannot be in a path: os.stat would raise, not refuse."""
+    if value is not None and "\x00" in value:
+        raise _UsageLine("--fixtures: a path cannot hold a NUL character")
+    return value
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
               help="Port to listen on (0: any free port).")
-@click.option("--fixtures", "fixtures_path", type=click.Path(dir_okay=False),
+@click.option("--fixtures", "fixtures_path", metavar="PATH", callback=_fixtures_path,
               help="Fixture file (YAML or JSON) to load instead of the shipped defaults.")
 @click.option("--seed", default=fixtures.DEFAULT_SEED, show_default=True, type=int,
               help="Seed for generated data: the same seed gives the same data.")
 @click.option("--messages", default=0, show_default=True, type=click.IntRange(0),
-              help="Faker-generated messages to add to the default session.")
+              help="Generated messages to add to the default session.")
 @click.option("--auth", type=click.Choice(AUTH_MODES), default=OPEN, show_default=True,
               help="open: unknown well-formed tokens join the default session as Clients; "
                    "strict: only fixture tokens are accepted.")

@@ -5,8 +5,10 @@ lists sessions with their users, messages, reactions and pins. Loading validates
 it against the schema, then checks what a schema cannot (unique ids and tokens,
 references to users of the same session), and names the place of any fault.
 A session may ask for generated content (``generate: {messages: N, users: M}``):
-Faker-made Clients and messages with reactions and pins, identical under the same
-seed from run to run. ``--messages N`` asks the same for the default (first) session.
+generated Clients and messages with reactions and pins, identical under the same
+seed from run to run and from release to release (the names and words come from
+:mod:`mockchats.wordlists`, never from an installed Faker). ``--messages N`` asks the
+same for the default (first) session.
 
 Named scenarios are fixture documents in ``fixtures/scenarios/`` (plus ``default``,
 which is the shipped default fixtures file itself, so the two can never drift);
@@ -15,16 +17,19 @@ which is the shipped default fixtures file itself, so the two can never drift);
 from __future__ import annotations
 
 import json
+import math
+import os
 import random
 import re
-from datetime import datetime, timedelta, timezone
+import stat
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import yaml
-from faker import Faker
 
 from .aspnet import DotNetValidator, format_datetime, parse_datetime
 from .resources import DEFAULT_FIXTURES_PATH, FIXTURE_SCHEMA_PATH, data_path
+from . import wordlists
 from .store import CLIENT, THUMBS_DOWN, THUMBS_UP, Message, Reaction, Session, User
 
 DEFAULT_SEED = 0
@@ -35,8 +40,8 @@ DEFAULT_SCENARIO = "default"
 
 #: Where generated history ends when the fixtures hold no message to anchor it.
 _GENERATED_ANCHOR = datetime(2025, 6, 26, 8, 0, tzinfo=timezone.utc)
-#: How many Faker sentences each generation draws up front; messages pick from them,
-#: since a Faker call per message would make 100,000 messages take many seconds.
+#: How many sentences each generation draws up front; messages pick from them, since
+#: a sentence per message would make 100,000 messages take many seconds.
 _SENTENCE_POOL_SIZE = 400
 #: Share of generated messages made of several pooled sentences (the long ones).
 _PARAGRAPH_RATE = 0.08
@@ -59,7 +64,7 @@ class UnknownScenario(FixtureError):
     def __init__(self, name: str, known: list[str], reason: str = "unknown scenario"):
         self.name = name
         self.known = known
-        super().__init__(f"{reason} {name!r}; known scenarios: {', '.join(known)}")
+        super().__init__(f"{reason} {_show(name)}; known scenarios: {', '.join(known)}")
 
 
 def _schema_validator() -> DotNetValidator:
@@ -71,21 +76,147 @@ _VALIDATOR = _schema_validator()
 
 
 def read_document(path: Path | str) -> dict:
-    """Parse a fixture file (YAML, of which JSON is a subset)."""
-    path = Path(path)
+    """Parse a fixture file (YAML, of which JSON is a subset).
+
+    Only a regular file is read, and only up to :data:`MAX_FILE_BYTES`: a device such as
+    ``/dev/zero`` or a named pipe would never end, or never begin. Faults name the file and
+    the line, never quote it.
+    """
+    text = _read_text(path)
+    shown = _show_path(path)
+    loader = None
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        # UnicodeDecodeError has no strerror; reading it raised AttributeError, not FixtureError.
-        raise FixtureError(f"cannot read fixtures file {path}: "
-                           f"{getattr(exc, 'strerror', None) or exc}") from None
-    try:
-        return yaml.safe_load(text)
+        loader = _Loader(text)  # which checks the characters at once
+        return loader.get_single_data()
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise FixtureError(f"{path}:{where} not valid YAML or JSON: "
-                           f"{getattr(exc, 'problem', None) or exc}") from None
+        raise FixtureError(f"{shown}:{_yaml_place(exc)} not valid YAML or JSON: "
+                           f"{_yaml_problem(exc)}") from None
+    except (ValueError, OverflowError, TypeError, AttributeError):  # what construct_object does not catch
+        raise FixtureError(f"{shown}: line {_line(loader)}: not valid YAML or JSON: a value there "
+                           "cannot be read") from None
+    except RecursionError:
+        raise FixtureError(f"{shown}: line {_line(loader)}: not valid YAML or JSON: nested too "
+                           "deeply") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def _line(loader: "_Loader | None") -> int:
+    """Where the loader stopped: the place to name when PyYAML's error carries none."""
+    return loader.line + 1 if loader is not None else 1
+
+
+#: The largest fixture file read: a state may be as large whichever way it comes, so this is
+#: the control plane's limit for a state or scenario document in a request (MAX_STATE_BYTES).
+MAX_FILE_BYTES = 256 * 1024 * 1024
+
+
+def _read_text(path: Path | str) -> str:
+    """The text of a regular file of at most MAX_FILE_BYTES; FixtureError otherwise."""
+    shown = _show_path(path)
+
+    def refused(reason: str) -> FixtureError:
+        return FixtureError(f"cannot read fixtures file {shown}: {reason}")
+
+    if "\x00" in os.fspath(path):
+        raise refused("a path cannot hold a NUL character")
+    try:
+        # Looked at before it is opened: opening a device or a pipe can block or act.
+        _check_regular(os.stat(path), refused)
+        # O_NONBLOCK: should a pipe take the file's place in between, opening it cannot block.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+                             | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+        with open(descriptor, "rb") as handle:
+            _check_regular(os.fstat(handle.fileno()), refused)
+            data = handle.read(MAX_FILE_BYTES + 1)  # a file may grow, or (/proc) say it is empty
+    except OSError as exc:
+        raise refused(exc.strerror or "the system refused to read it") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise refused(_too_large())
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise refused(f"line {line} is not UTF-8 text") from None
+
+
+def _check_regular(status: os.stat_result, refused) -> None:
+    mode = status.st_mode
+    if stat.S_ISREG(mode):
+        if status.st_size > MAX_FILE_BYTES:
+            raise refused(_too_large())
+        return
+    kind = ("a folder" if stat.S_ISDIR(mode) else "a named pipe (FIFO)" if stat.S_ISFIFO(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else None)
+    raise refused(f"it is {kind}, not a regular file" if kind else "it is not a regular file")
+
+
+def _too_large() -> str:
+    mib, rest = divmod(MAX_FILE_BYTES, 1024 * 1024)
+    size = f"{MAX_FILE_BYTES:,} bytes" if rest else f"{mib} MiB"
+    return f"it is larger than {size}, the most a state may be"
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing aliases that multiply the document (a "billion laughs"):
+    a few lines of anchors would otherwise expand into more nodes than validation can walk."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._expanded: dict[int, int] = {}  # id(node) -> nodes it stands for, aliases expanded
+        self._composed = 0
+
+    def compose_node(self, parent, index):
+        node = super().compose_node(parent, index)
+        if id(node) in self._expanded:  # an alias of a node composed before
+            size = self._expanded[id(node)]
+        else:
+            self._composed += 1
+            children = (node.value if isinstance(node, yaml.SequenceNode)
+                        else [part for pair in node.value for part in pair]
+                        if isinstance(node, yaml.MappingNode) else [])
+            size = 1 + sum(self._expanded.get(id(child), 1) for child in children)
+            self._expanded[id(node)] = size
+        if size > 2 * self._composed + _ALIAS_ALLOWANCE:
+            raise yaml.composer.ComposerError(
+                None, None, "its aliases expand it far beyond its own size", self.get_mark())
+        return node
+
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep)
+        # A number past int()'s digit limit, a date past the calendar, a tag its value does not
+        # fit (PyYAML's !!timestamp raises AttributeError on one): the place, not a traceback.
+        except (ValueError, OverflowError, TypeError, AttributeError):
+            raise yaml.constructor.ConstructorError(
+                None, None, "a number, date or tagged value there cannot be read",
+                node.start_mark) from None
+
+
+#: Nodes aliases may add beyond twice those written out (aliases of ids and names are fine).
+_ALIAS_ALLOWANCE = 100_000
+
+
+def _yaml_place(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    if mark is not None:
+        return f" line {mark.line + 1}, column {mark.column + 1}:"
+    if isinstance(exc, yaml.reader.ReaderError):
+        return f" character {exc.position + 1}:"
+    return ""
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """What PyYAML found wrong, without the excerpt of the document its message carries."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        if isinstance(exc.character, int):
+            return f"the character U+{exc.character:04X} is not allowed"
+        return "it is not readable text"
+    problem = getattr(exc, "problem", None) or "it cannot be parsed"
+    context = getattr(exc, "context", None)
+    return _clip(f"{problem} ({context})" if context else problem, 120)
 
 
 def build_sessions(document, source: str = "fixtures", *, seed: int = DEFAULT_SEED,
@@ -97,7 +228,7 @@ def build_sessions(document, source: str = "fixtures", *, seed: int = DEFAULT_SE
     """
     error = next(iter(sorted(_VALIDATOR.iter_errors(document), key=lambda e: list(e.path))), None)
     if error is not None:
-        raise FixtureError(f"{source}: {_place(error.absolute_path)}: {error.message}")
+        raise FixtureError(f"{source}: {_place(error.absolute_path)}: {schema_fault(error)}")
     sessions = _listed_sessions(document, source)
     tokens = {u.token for s in sessions for u in s.users.values() if u.token}
     for index, (session, raw_session) in enumerate(zip(sessions, document["sessions"])):
@@ -117,7 +248,8 @@ def _listed_sessions(document: dict, source: str) -> list[Session]:
     def unique(kind: str, value: str, place: str) -> None:
         key = f"{kind}:{value}"
         if key in seen_ids:
-            raise FixtureError(f"{source}: {place}: {kind} {value!r} is already used at {seen_ids[key]}")
+            raise FixtureError(f"{source}: {place}: {kind} {_show(value)} is already used at "
+                               f"{seen_ids[key]}")
         seen_ids[key] = place
 
     for s_index, raw_session in enumerate(document["sessions"]):
@@ -130,7 +262,7 @@ def _listed_sessions(document: dict, source: str) -> list[Session]:
             token = raw_user.get("token")
             if token is not None:
                 if token in tokens:
-                    raise FixtureError(f"{source}: {u_place}.token: token {token!r} is already "
+                    raise FixtureError(f"{source}: {u_place}.token: token {_show(token)} is already "
                                        f"used at {tokens[token]}")
                 tokens[token] = f"{u_place}.token"
             session.users[raw_user["id"]] = User(raw_user["id"], raw_user["name"], raw_user["role"],
@@ -142,7 +274,7 @@ def _listed_sessions(document: dict, source: str) -> list[Session]:
             try:
                 created_at = parse_datetime(raw["createdAt"])
             except ValueError:
-                raise FixtureError(f"{source}: {m_place}.createdAt: {raw['createdAt']!r} "
+                raise FixtureError(f"{source}: {m_place}.createdAt: {_show(raw['createdAt'])} "
                                    "is not a valid instant") from None
             message = Message(raw["chatId"], raw["userId"], raw["message"], created_at,
                               pin_id=raw.get("pinId"))
@@ -155,7 +287,7 @@ def _listed_sessions(document: dict, source: str) -> list[Session]:
                 _require_member(session, raw_reaction["userId"], f"{source}: {r_place}.userId")
                 pair = (raw_reaction["userId"], raw_reaction["reaction"])
                 if pair in given:
-                    raise FixtureError(f"{source}: {r_place}: user {pair[0]!r} already gave "
+                    raise FixtureError(f"{source}: {r_place}: user {_show(pair[0])} already gave "
                                        f"{pair[1]} to this message")
                 given.add(pair)
                 message.reactions.append(Reaction(raw_reaction["id"], message.chat_id,
@@ -169,7 +301,7 @@ def load(path: Path | str | None = None, *, seed: int = DEFAULT_SEED, messages: 
     """Load a fixture file (the shipped defaults when ``path`` is None) with its generated content,
     plus ``messages`` generated messages in the default session."""
     path = Path(path) if path is not None else DEFAULT_FIXTURES_PATH
-    return build_sessions(read_document(path), str(path), seed=seed, messages=messages)
+    return build_sessions(read_document(path), _show_path(path), seed=seed, messages=messages)
 
 
 # -- scenarios -------------------------------------------------------------------
@@ -217,23 +349,24 @@ def _description(path: Path) -> str:
 # -- generation ------------------------------------------------------------------
 def generate(session: Session, *, seed: int | str, users: int = 0, messages: int = 0,
              taken_tokens: set[str] | None = None) -> None:
-    """Add ``users`` Faker-made Clients, then ``messages`` Faker-made messages by all the
+    """Add ``users`` generated Clients, then ``messages`` generated messages by all the
     session's users, with reactions and a few pins, before its existing messages.
 
     Everything, ids included, comes from ``seed`` (an int or a string): the same seed
-    gives the same result. Generated tokens avoid ``taken_tokens`` (the session's own
-    when None), which is updated with them.
+    gives the same result, in every release (tests/test_fixtures.py pins it). Generated
+    tokens avoid ``taken_tokens`` (the session's own when None), which is updated with them.
     """
     if not users and not messages:
         return
     rng = random.Random(seed)
-    fake = Faker("en_US")
-    fake.seed_instance(seed)
+    # Names and words come from a stream of their own, as they came from a seeded Faker
+    # before: the same seed gives the same world it gave then.
+    words = random.Random(seed)
     if taken_tokens is None:
         taken_tokens = {u.token for u in session.users.values() if u.token}
-    _generate_users(session, users, rng, fake, taken_tokens)
+    _generate_users(session, users, rng, words, taken_tokens)
     if messages:
-        _generate_messages(session, messages, rng, _sentence_pool(fake, rng))
+        _generate_messages(session, messages, rng, _sentence_pool(words, rng))
 
 
 def _session_seed(seed: int, index: int) -> str:
@@ -241,13 +374,13 @@ def _session_seed(seed: int, index: int) -> str:
     return f"{seed}/{index}"
 
 
-def _generate_users(session: Session, count: int, rng: random.Random, fake: Faker,
+def _generate_users(session: Session, count: int, rng: random.Random, words: random.Random,
                     taken_tokens: set[str]) -> None:
-    """Add ``count`` Clients with Faker names and tokens ``<first name>-<n>-token``."""
+    """Add ``count`` Clients with generated names and tokens ``<first name>-<n>-token``."""
     number = 0
     for _ in range(count):
-        first = fake.first_name()
-        name = f"{first} {fake.last_name()}"
+        first = wordlists.first_name(words)
+        name = f"{first} {wordlists.last_name(words)}"
         stem = re.sub(r"[^a-z0-9]", "", first.lower()) or "user"
         while True:  # b64token-safe by construction; n makes it unique
             number += 1
@@ -259,9 +392,9 @@ def _generate_users(session: Session, count: int, rng: random.Random, fake: Fake
         session.users[user.id] = user
 
 
-def _sentence_pool(fake: Faker, rng: random.Random) -> list[str]:
-    """Faker sentences of 3 to 30 words, drawn once per generation for messages to pick from."""
-    return [_fit(fake.sentence(nb_words=rng.randint(3, 30))) for _ in range(_SENTENCE_POOL_SIZE)]
+def _sentence_pool(words: random.Random, rng: random.Random) -> list[str]:
+    """Sentences of about 3 to 30 words, drawn once per generation for messages to pick from."""
+    return [_fit(wordlists.sentence(words, rng.randint(3, 30))) for _ in range(_SENTENCE_POOL_SIZE)]
 
 
 def _generate_messages(session: Session, count: int, rng: random.Random, texts: list[str]) -> None:
@@ -357,7 +490,7 @@ def _seeded_id(rng: random.Random) -> str:
 
 def _require_member(session: Session, user_id: str, place: str) -> None:
     if user_id not in session.users:
-        raise FixtureError(f"{place}: {user_id!r} is not a user of session {session.id!r}")
+        raise FixtureError(f"{place}: {_show(user_id)} is not a user of session {_show(session.id)}")
 
 
 def _place(path) -> str:
@@ -366,3 +499,84 @@ def _place(path) -> str:
         place += f"[{part}]" if isinstance(part, int) else (f".{part}" if place else str(part))
     return place or "(document)"
 
+
+
+# -- messages --------------------------------------------------------------------
+#: The most of a value a message shows: enough to know it again, never a document.
+_SHOWN_CHARS = 40
+#: The most of a path a message shows.
+_SHOWN_PATH_CHARS = 200
+
+
+def _clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters (marked with …), control characters escaped."""
+    cut = text[:limit]
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in cut)
+    return shown + "…" if len(text) > limit else shown
+
+
+def _show_path(path: Path | str) -> str:
+    return _clip(os.fspath(path), _SHOWN_PATH_CHARS)
+
+
+def _show(value) -> str:
+    """A value of a document as a message shows it: a string quoted and clipped, a
+    number or literal as JSON writes it, an object or array only by its kind."""
+    if isinstance(value, str):
+        return f"'{_clip(value, _SHOWN_CHARS)}'"
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, int):
+        if value.bit_length() > 128:  # past int()'s digit limit, str() itself would raise
+            return "a number of about {:,} digits".format(int(value.bit_length() * math.log10(2)) + 1)
+        return _clip(str(value), _SHOWN_CHARS)
+    if isinstance(value, float):
+        return _clip(repr(value), _SHOWN_CHARS) if math.isfinite(value) else "an infinite or NaN number"
+    return _kind(value)
+
+
+def _kind(value) -> str:
+    """What sort of value this is, in the words of JSON (or YAML, for what JSON lacks)."""
+    kinds = [(bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"),
+             (dict, "an object"), (list, "an array"), (datetime, "a YAML date and time (quote it)"),
+             (date, "a YAML date (quote it)"), (bytes, "YAML binary data"), (set, "a YAML set")]
+    if value is None:
+        return "null"
+    return next((kind for type_, kind in kinds if isinstance(value, type_)), "a value of another kind")
+
+
+_TYPES = {"object": "an object", "array": "an array", "string": "a string", "integer": "an integer",
+          "number": "a number", "boolean": "a boolean", "null": "null"}
+
+
+def schema_fault(error) -> str:
+    """A schema violation in words, naming at most a clipped value (jsonschema's own
+    messages quote the whole offending value, which may be the whole document)."""
+    validator, expected, instance = error.validator, error.validator_value, error.instance
+    if validator == "type":
+        wanted = [expected] if isinstance(expected, str) else list(expected)
+        return f"expected {' or '.join(_TYPES.get(t, t) for t in wanted)}, found {_kind(instance)}"
+    if validator == "enum":
+        return f"{_show(instance)} is not one of [{', '.join(_show(v) for v in expected)}]"
+    if validator == "required":
+        missing = [name for name in expected if name not in instance]
+        return f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} required"
+    if validator == "additionalProperties":
+        known = error.schema.get("properties", {})
+        extra = [_show(key) for key in instance if key not in known]
+        more = f" and {len(extra) - 3} more" if len(extra) > 3 else ""
+        return (f"unknown {'property' if len(extra) == 1 else 'properties'} {', '.join(extra[:3])}{more}; "
+                f"known: {', '.join(known)}")
+    if validator == "pattern":
+        return f"{_show(instance)} does not match {expected}"
+    if validator == "minLength":
+        return f"{_show(instance)} is shorter than {expected} character{'s' if expected != 1 else ''}"
+    if validator == "maxLength":
+        return f"{_show(instance)} is longer than {expected} UTF-16 code units"
+    if validator == "minItems":
+        return f"at least {expected} item{'s' if expected != 1 else ''} needed, found {len(instance)}"
+    if validator == "minimum":
+        return f"{_show(instance)} is less than the minimum of {expected}"
+    if validator == "maximum":
+        return f"{_show(instance)} is greater than the maximum of {expected}"
+    return f"{_show(instance)} is not valid here ({validator}: {_clip(str(expected), _SHOWN_CHARS)})"

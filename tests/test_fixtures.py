@@ -1,20 +1,29 @@
-"""Fixture files: the shipped defaults, validation with named places, Faker generation."""
+"""Fixture files: the shipped defaults, validation with named places, seeded generation."""
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
+import os
 import re
+import subprocess
+import sys
 from datetime import datetime
+from pathlib import Path
 
 import pytest
+import requests
 import yaml
 
 from expect import data_of
+from serving import ServeProcess
 from mockchats import FixtureError
 from mockchats import fixtures
 from mockchats.aspnet import utf16_length
 from mockchats.resources import DEFAULT_FIXTURES_PATH
 from mockchats.store import CLIENT, HOST, REACTIONS
+
+pytest_plugins = ["pytester"]
 
 
 def minimal() -> dict:
@@ -296,7 +305,7 @@ def test_an_empty_file_is_a_fixture_error(tmp_path):
         fixtures.load(path)
 
 
-# -- Faker generation ------------------------------------------------------------
+# -- seeded generation -----------------------------------------------------------
 def generated(seed: int, messages: int = 30) -> dict:
     return fixtures.to_document(fixtures.load(messages=messages, seed=seed))
 
@@ -364,6 +373,79 @@ def test_zero_generated_messages_changes_nothing():
     assert generated(seed=9, messages=0) == fixtures.to_document(fixtures.load())
 
 
+# -- what a seed guarantees -------------------------------------------------------
+# The digests below were taken from mockchats with Faker 40.63 (the last release line it was
+# pinned to), and the vendored word lists reproduce them: a seed gives the same world it gave
+# then, under any Faker release or none. A change here changes every partner's seeded data:
+# it needs a note in the README, not a new digest.
+def digest(document) -> str:
+    return hashlib.sha256(json.dumps(document, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+GENERATING = {"sessions": [{"id": "s-1", "generate": {"users": 25, "messages": 2000},
+                            "users": [{"id": "u-host", "name": "Host", "role": "Host", "token": "host-token"}]}]}
+PINNED_GENERATION = {0: "5bb09e435beae134c76f1e17471e563b6dcc0ce2b4d6c28ad59e8cf32af0156f",
+                     7: "055e9e0adc33862f5c02f39923f00d5a6359f5b887b98f0bb018a71b931bd827"}
+PINNED_MESSAGES_500 = "355f3c2ec6f83488399f56f391aefa0a260e0ae5a01aaa1398dd2815e204301e"
+PINNED_GUEST_NAMES = "0f16cf36bdd48d00c6be92c8406119394a9c4896c399a27aab69edb3a5da0043"
+
+
+@pytest.mark.parametrize("seed", PINNED_GENERATION)
+def test_generate_gives_the_pinned_world_for_a_seed(seed):
+    sessions = fixtures.build_sessions(copy.deepcopy(GENERATING), seed=seed)
+    assert digest(fixtures.to_document(sessions)) == PINNED_GENERATION[seed]
+
+
+def test_generated_names_and_texts_read_as_before():
+    [session] = fixtures.build_sessions(copy.deepcopy(GENERATING), seed=0)
+    assert [u.name for u in list(session.users.values())[1:5]] == [
+        "Matthew Schwartz", "Mariah Sanders", "Ashley Owen", "Sara Kennedy"]
+    assert next(iter(session.messages.values())).text == "Us population left full me could detail father."
+
+
+def test_messages_option_gives_the_pinned_history():
+    assert digest(fixtures.to_document(fixtures.load(messages=500, seed=0))) == PINNED_MESSAGES_500
+
+
+def test_guest_names_are_pinned():
+    from mockchats.auth import Authenticator
+    from mockchats.store import Store
+
+    authenticator = Authenticator(Store(fixtures.load()))
+    names = [authenticator.guest_identity(f"guest-{i}")[1] for i in range(200)]
+    assert names[:3] == ["Mark Schmidt", "Joseph Morris", "Robert Rogers"]
+    assert hashlib.sha256("\n".join(names).encode()).hexdigest() == PINNED_GUEST_NAMES
+
+
+def test_generation_does_not_need_faker():
+    # Faker made unimportable: generation and guest names still give the pinned data.
+    script = (
+        "import sys; sys.modules['faker'] = None\n"
+        "import copy, hashlib, json\n"
+        "from mockchats import fixtures\n"
+        "from mockchats.auth import Authenticator\n"
+        "from mockchats.store import Store\n"
+        f"document = {GENERATING!r}\n"
+        "sessions = fixtures.build_sessions(document, seed=7)\n"
+        "text = json.dumps(fixtures.to_document(sessions), ensure_ascii=False, sort_keys=True)\n"
+        "print(hashlib.sha256(text.encode()).hexdigest())\n"
+        "print(Authenticator(Store(fixtures.load())).guest_identity('guest-0')[1])\n"
+        "print('faker' in sys.modules and sys.modules['faker'] is not None)\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:3] == [PINNED_GENERATION[7], "Mark Schmidt", "False"]
+
+
+def test_faker_is_not_a_dependency():
+    # A partner may pin any Faker release beside mockchats.
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text("utf-8"))["project"]
+    requirements = project["dependencies"] + project["optional-dependencies"]["test"]
+    assert [r for r in requirements if r.lower().startswith("faker")] == []
+
+
 # -- to_document -----------------------------------------------------------------
 
 
@@ -374,3 +456,289 @@ def test_to_document_round_trips_a_document():
 def test_to_document_round_trips_the_default_fixture_document():
     document = fixtures.read_document(DEFAULT_FIXTURES_PATH)
     assert fixtures.to_document(fixtures.build_sessions(document)) == data_of(document)
+
+
+# -- what is read, and what an error shows ------------------------------------------------
+# A path reaches read_document from `serve --fixtures`, the plugin's --mockchats-fixtures and
+# POST /_mock/scenarios {"path"}: each refuses what is not a regular file before reading it,
+# reads no more than a state may hold, and never quotes the file back.
+def test_a_device_is_refused_before_it_is_read():
+    with pytest.raises(FixtureError,
+                       match=r"^cannot read fixtures file /dev/zero: it is a device, not a regular file$"):
+        fixtures.load("/dev/zero")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path):
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(FixtureError, match=r"it is a named pipe \(FIFO\), not a regular file$"):
+        fixtures.load(tmp_path / "pipe")
+
+
+def test_a_folder_is_refused_as_not_a_regular_file(tmp_path):
+    with pytest.raises(FixtureError, match=r"cannot read fixtures file .*: it is a folder, not a regular file$"):
+        fixtures.load(tmp_path)
+
+
+def test_a_path_with_a_nul_is_refused(tmp_path):
+    with pytest.raises(FixtureError, match=r"a path cannot hold a NUL character$"):
+        fixtures.load(str(tmp_path / "a\x00b.yaml"))
+
+
+def test_the_file_limit_is_the_state_limit():
+    from mockchats.control import MAX_STATE_BYTES
+
+    assert fixtures.MAX_FILE_BYTES == MAX_STATE_BYTES
+
+
+def test_a_file_over_the_limit_is_refused_by_its_size(tmp_path):
+    path = tmp_path / "huge.yaml"
+    with path.open("wb") as handle:  # sparse: takes no disk, and is never read
+        handle.truncate(fixtures.MAX_FILE_BYTES + 1)
+    with pytest.raises(FixtureError, match=r"it is larger than 256 MiB, the most a state may be$"):
+        fixtures.load(path)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="no /proc here")
+def test_a_file_that_says_it_is_empty_is_read_only_up_to_the_limit(monkeypatch):
+    # /proc files report a size of 0: the limit holds on what is read, not on what stat says.
+    assert os.stat("/proc/self/status").st_size == 0
+    monkeypatch.setattr(fixtures, "MAX_FILE_BYTES", 64)
+    with pytest.raises(FixtureError, match=r"larger than 64 bytes, the most a state may be$"):
+        fixtures.load("/proc/self/status")
+
+
+def test_a_file_of_exactly_the_limit_is_read(tmp_path, monkeypatch):
+    path = tmp_path / "exact.json"
+    path.write_text(json.dumps(minimal()), encoding="utf-8")
+    monkeypatch.setattr(fixtures, "MAX_FILE_BYTES", path.stat().st_size)
+    assert fixtures.load(path)[0].id == "s-1"
+
+
+@pytest.mark.skipif(not Path("/etc/passwd").is_file(), reason="no /etc/passwd here")
+def test_a_text_file_that_is_not_a_fixture_document_is_not_quoted():
+    with pytest.raises(FixtureError) as caught:
+        fixtures.load("/etc/passwd")
+    assert str(caught.value) == "/etc/passwd: (document): expected an object, found a string"
+
+
+def long_line_file(tmp_path, text: str) -> Path:
+    path = tmp_path / "long.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+SECRET = "s3cr3t-" * 2000
+
+
+@pytest.mark.parametrize("text, place", [
+    # YAML errors: the place, never the excerpt PyYAML's own message carries.
+    (f"sessions: [{SECRET}\n  : : ]\n", "line 2, column"),
+    (f"sessions:\n- id: {SECRET}\n\tusers: []\n", "line 3, column 1"),
+    (f"sessions: !!python/object/apply:os.system ['{SECRET}']\n", "line 1, column"),
+    # schema and reference errors: the JSON path, and at most 40 characters of the value.
+    (f"sessions: {SECRET}\n", "sessions: expected an array, found a string"),
+    (f"sessions: [{{id: s, users: [{{id: u, name: n, role: {SECRET}}}]}}]\n",
+     f"sessions[0].users[0].role: '{SECRET[:40]}…' is not one of ['Host', 'Client']"),
+    (f"sessions: [{{id: s, users: [{{id: u, name: n, role: Host, x{SECRET[:900]}: 1}}]}}]\n",
+     f"sessions[0].users[0]: unknown property 'x{SECRET[:39]}…'; known: id, name, role, token"),
+    (f"sessions: [{{id: s, users: [{{id: u, name: n, role: Host}}], messages: [{{chatId: c, userId: {SECRET}, "
+     "message: hi, createdAt: '2025-06-26T08:00:00Z'}]}]\n", "sessions[0].messages[0].userId: 's3cr3t-"),
+    (f"sessions: [{{id: s, users: [{{id: u, name: n, role: Host}}], messages: [{{chatId: c, userId: u, "
+     f"message: '{SECRET}', createdAt: '2025-06-26T08:00:00Z'}}]}}]\n",
+     "sessions[0].messages[0].message: 's3cr3t-"),
+    (f"sessions: [{{id: s, users: [{{id: {SECRET}, name: n, role: Host}}, {{id: {SECRET}, name: m, role: Host}}]}}]\n",
+     "sessions[0].users[1].id: user id 's3cr3t-"),
+    (f"sessions: [{{id: s, users: [{{id: u, name: n, role: Host, token: {SECRET}}}, "
+     f"{{id: v, name: m, role: Host, token: {SECRET}}}]}}]\n",
+     f"sessions[0].users[1].token: token '{SECRET[:40]}…' is already used at sessions[0].users[0].token"),
+])
+def test_errors_name_the_place_and_quote_at_most_a_clipped_value(tmp_path, text, place):
+    path = long_line_file(tmp_path, text)
+    with pytest.raises(FixtureError) as caught:
+        fixtures.load(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ") and place in message, message
+    assert "s3cr3t-" * 7 not in message and len(message) < len(str(path)) + 200, message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("sessions: " + "1" * 5000 + "\n",
+     "line 1, column 11: not valid YAML or JSON: a number, date or tagged value there cannot be read"),
+    ("sessions: !!timestamp nope\n",
+     "line 1, column 11: not valid YAML or JSON: a number, date or tagged value there cannot be read"),
+    ("sessions: " + "[" * 50_000 + "]" * 50_000 + "\n", "not valid YAML or JSON: nested too deeply"),
+    ("sessions: [a\x00b]\n", "character 13: not valid YAML or JSON: the character U+0000 is not allowed"),
+    ("sessions: [{id: s, users: [{id: u, name: n, role: Host}], messages: [{chatId: c, userId: u, "
+     "message: hi, createdAt: 2025-06-26T08:00:00Z}]}]\n",
+     "sessions[0].messages[0].createdAt: expected a string, found a YAML date and time (quote it)"),
+])
+def test_values_python_cannot_hold_are_fixture_errors(tmp_path, text, problem):
+    path = long_line_file(tmp_path, text)
+    with pytest.raises(FixtureError) as caught:
+        fixtures.load(path)
+    assert problem in str(caught.value)
+
+
+def yaml_bomb(levels: int = 9) -> str:
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, levels + 1)]
+    return "\n".join(lines) + f"\nsessions: *a{levels}\n"
+
+
+def test_aliases_that_multiply_the_document_are_refused(tmp_path):
+    path = long_line_file(tmp_path, yaml_bomb())
+    with pytest.raises(FixtureError, match=r"its aliases expand it far beyond its own size"):
+        fixtures.load(path)
+
+
+def test_aliases_of_ids_are_fine(tmp_path):
+    messages = ", ".join(f"{{chatId: c{i}, userId: *u, message: hi, createdAt: '2025-06-26T08:00:00Z'}}"
+                         for i in range(3000))
+    path = long_line_file(tmp_path, f"sessions: [{{id: s, users: [{{id: &u u, name: n, role: Host}}], "
+                                    f"messages: [{messages}]}}]\n")
+    assert len(fixtures.load(path)[0].messages) == 3000
+
+
+def test_an_unknown_scenario_name_is_clipped():
+    with pytest.raises(fixtures.UnknownScenario) as caught:
+        fixtures.load_scenario("x" * 10_000)
+    assert "x" * 41 not in str(caught.value) and "known scenarios: busy-room" in str(caught.value)
+
+
+# -- over HTTP: POST /_mock/scenarios {"path"} and PUT /_mock/state ------------------------
+@pytest.fixture(scope="module")
+def served():
+    """`mockchats serve` as a partner runs it: one granian worker, which a read of /dev/zero
+    used to block for good."""
+    with ServeProcess() as process:
+        yield process.base_url.removesuffix("/v1")
+
+
+def refused_path(root: str, path: str) -> str:
+    """POST /_mock/scenarios with ``path``: a 400 problem+json changing nothing; its detail."""
+    before = requests.get(root + "/_mock/state", timeout=10).json()
+    response = requests.post(root + "/_mock/scenarios", json={"path": path}, timeout=10)
+    assert response.status_code == 400, response.text
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["errors"] == {"$": [problem["detail"]]}
+    assert len(response.content) < 1000, response.text
+    assert requests.get(root + "/_mock/state", timeout=10).json() == before
+    return problem["detail"]
+
+
+def test_http_dev_zero_is_refused_and_the_server_keeps_answering(served):
+    assert refused_path(served, "/dev/zero") == \
+        "cannot read fixtures file /dev/zero: it is a device, not a regular file"
+    assert requests.get(served + "/v1/chats", headers={"Authorization": "Bearer host-token"},
+                        timeout=10).status_code == 200
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_http_a_named_pipe_is_refused_at_once(served, tmp_path):
+    os.mkfifo(tmp_path / "pipe")
+    assert refused_path(served, str(tmp_path / "pipe")).endswith("it is a named pipe (FIFO), not a regular file")
+
+
+def test_http_a_folder_is_refused(served, tmp_path):
+    assert refused_path(served, str(tmp_path)).endswith("it is a folder, not a regular file")
+
+
+def test_http_a_path_with_a_nul_is_a_400(served, tmp_path):
+    assert refused_path(served, str(tmp_path) + "/a\x00b.yaml").endswith("a path cannot hold a NUL character")
+
+
+@pytest.mark.skipif(not Path("/etc/passwd").is_file(), reason="no /etc/passwd here")
+def test_http_etc_passwd_is_not_quoted_back(served):
+    assert refused_path(served, "/etc/passwd") == "/etc/passwd: (document): expected an object, found a string"
+
+
+def test_http_a_file_over_the_state_limit_is_refused(served, tmp_path):
+    path = tmp_path / "huge.yaml"
+    with path.open("wb") as handle:
+        handle.truncate(fixtures.MAX_FILE_BYTES + 1)
+    assert refused_path(served, str(path)).endswith("it is larger than 256 MiB, the most a state may be")
+
+
+def test_http_a_yaml_bomb_is_refused_at_once(served, tmp_path):
+    path = long_line_file(tmp_path, yaml_bomb())
+    assert "its aliases expand it far beyond its own size" in refused_path(served, str(path))
+
+
+def test_http_a_long_syntax_error_is_not_quoted(served, tmp_path):
+    path = long_line_file(tmp_path, f"sessions: [{SECRET}\n  : : ]\n")
+    detail = refused_path(served, str(path))
+    assert detail.startswith(f"{path}: line 2, column") and "s3cr3t" not in detail
+
+
+@pytest.mark.parametrize("document, place", [
+    ({"sessions": SECRET}, "state: sessions: expected an array, found a string"),
+    ({"sessions": [{"id": "s", "users": [{"id": "u", "name": "n", "role": SECRET}]}]},
+     "state: sessions[0].users[0].role: 's3cr3t-"),
+    ({"sessions": [{"id": "s", "users": [{"id": "u", "name": "n", "role": "Host", SECRET: 1}]}]},
+     "state: sessions[0].users[0]: unknown property 's3cr3t-"),
+])
+def test_http_put_state_errors_quote_at_most_a_clipped_value(served, document, place):
+    before = requests.get(served + "/_mock/state", timeout=10).json()
+    response = requests.put(served + "/_mock/state", json=document, timeout=10)
+    assert response.status_code == 400, response.text
+    assert len(response.content) < 1000 and "s3cr3t-" * 7 not in response.text, response.text
+    assert response.json()["detail"].startswith(place), response.text
+    assert requests.get(served + "/_mock/state", timeout=10).json() == before
+
+
+# -- on the command line and in the plugin ---------------------------------------------
+def serve_with(path: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mockchats", "serve", "--port", "0", "--fixtures", path],
+                          capture_output=True, text=True, timeout=60)
+
+
+def not_a_file(kind: str, tmp_path) -> str:
+    if kind == "device":
+        return "/dev/zero"
+    if kind == "pipe":
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("no named pipes here")
+        os.mkfifo(tmp_path / "pipe")
+        return str(tmp_path / "pipe")
+    return str(tmp_path)
+
+
+@pytest.mark.parametrize("kind, reason", [("device", "it is a device, not a regular file"),
+                                          ("pipe", "it is a named pipe (FIFO), not a regular file"),
+                                          ("folder", "it is a folder, not a regular file")])
+def test_serve_refuses_what_is_not_a_regular_file_in_one_line(tmp_path, kind, reason):
+    path = not_a_file(kind, tmp_path)
+    result = serve_with(path)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [f"Error: cannot read fixtures file {path}: {reason}"]
+
+
+@pytest.mark.skipif(not Path("/etc/passwd").is_file(), reason="no /etc/passwd here")
+def test_serve_does_not_quote_a_file_that_is_not_a_fixture_document():
+    result = serve_with("/etc/passwd")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "Error: /etc/passwd: (document): expected an object, found a string"]
+
+
+def test_serve_takes_a_path_with_a_nul_as_a_usage_error():
+    # A shell cannot pass a NUL; a program driving the command in-process can.
+    from click.testing import CliRunner
+
+    from mockchats.cli import main
+
+    result = CliRunner().invoke(main, ["serve", "--port", "0", "--fixtures", "fixtures\x00.yaml"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == ["Error: --fixtures: a path cannot hold a NUL character"]
+
+
+def test_the_plugin_refuses_a_device_as_its_fixtures(pytester):
+    pytester.makepyfile(test_it="def test_it(mockchats):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--mockchats-fixtures", "/dev/zero",
+                                           timeout=60)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*mockchats: cannot read fixtures file /dev/zero: it is a device, not a regular file*"])

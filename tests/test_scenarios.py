@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import re
 from collections import Counter
 
 import pytest
+import requests
 import yaml
 
 from expect import data_of
+import mockchats
 from mockchats import FixtureError
 from mockchats import fixtures
 from mockchats.aspnet import utf16_length
@@ -179,6 +183,47 @@ def test_busy_room_export_is_a_plain_document_that_loads_the_same(busy_room):
     document = fixtures.to_document([busy_room])
     assert "generate" not in document["sessions"][0]
     assert fixtures.to_document(fixtures.build_sessions(copy.deepcopy(document), seed=99)) == document
+
+
+# Taken from mockchats with Faker 40.63: the shipped busy-room is the same room it was then,
+# under every seed (its names and words now come from mockchats.wordlists).
+BUSY_ROOM_DIGESTS = {0: "a77a26862400721e6d9762d4495c2948e754124592d1631fcd26928d9b61f0d9",
+                     1: "b834617201c35973cde48288c3ebe73bc10cbf8888810c5d5e95b29abf04e19b",
+                     3: "3971d731e41f8cf5b49e5fe46f5ee1060da52f431bdfe0c44ba80730708dbb40",
+                     5: "ecd8cf809b9b8f8d6e479695e84f105f002531bb6ca9f7d22fd0e615c26bc079",
+                     42: "e3cb8eeb242a1208b85f52452413500a3203c7048c3b32e1860115d5bbd85402"}
+
+
+@pytest.mark.parametrize("seed", BUSY_ROOM_DIGESTS)
+def test_busy_room_is_the_room_it_was_for_each_seed(seed):
+    document = fixtures.to_document(fixtures.load_scenario("busy-room", seed=seed))
+    text = json.dumps(document, ensure_ascii=False, sort_keys=True)
+    assert hashlib.sha256(text.encode()).hexdigest() == BUSY_ROOM_DIGESTS[seed]
+
+
+#: GET /_mock/state after loading each shipped scenario, as it was with Faker 40.63.
+STATE_DIGESTS = {("busy-room", 0): BUSY_ROOM_DIGESTS[0], ("busy-room", 3): BUSY_ROOM_DIGESTS[3],
+                 ("default", 0): "ecbbb6d54979ce8d81d55329f2a11dd4ce4ed5d9097cbc0006bfa87a4ba1a3d7",
+                 ("edge-cases", 0): "59b471bd14aa66d9169481f9f0336f12ab7ef20b225f614f03092be2e89b3a3b",
+                 ("empty", 0): "9b98d812f8e4d040bf4df0a974278ae32a1e247bfcc2afe7571a5808655d3da5",
+                 ("pinned-and-reacted", 0): "466096453663cff5b1c2f3b944728f540a6d7852793bc6eb7b171621817a8d50",
+                 ("pinned-and-reacted", 3): "466096453663cff5b1c2f3b944728f540a6d7852793bc6eb7b171621817a8d50"}
+
+
+@pytest.fixture(scope="module")
+def own_server():
+    server = mockchats.Server(mockchats.build().app, port=0).start()
+    yield server.root_url
+    server.stop()
+
+
+@pytest.mark.parametrize("name, seed", STATE_DIGESTS)
+def test_every_shipped_scenario_exports_as_it_did(own_server, name, seed):
+    loaded = requests.post(f"{own_server}/_mock/scenarios/{name}", json={"seed": seed}, timeout=30)
+    assert loaded.status_code == 200, loaded.text
+    state = requests.get(f"{own_server}/_mock/state", timeout=30).json()
+    text = json.dumps(state, ensure_ascii=False, sort_keys=True)
+    assert hashlib.sha256(text.encode()).hexdigest() == STATE_DIGESTS[name, seed]
 
 
 def test_same_seed_gives_the_same_scenario():
