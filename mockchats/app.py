@@ -301,7 +301,7 @@ class Api:
                             path + "?" + query if query else path, exchange.status, exchange.duration_ms)
         if environ.get(DROPPED):
             exchange.status = None  # the client never got the answer logged above
-        if not (routed == "/openapi.json" or routed.startswith("/_mock/")):
+        if not (routed in ("/openapi.json", "/_mock") or routed.startswith("/_mock/")):
             self._journal(exchange, routed)
         return body
 
