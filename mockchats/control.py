@@ -207,6 +207,12 @@ def _instant(text: str):
                                      "9999-12-31T23:59:59Z (UTC)."]})
 
 
+def _clip_middle(text: str, size: int = 300) -> str:
+    """A message cut in its middle when long: a last guard against quoting a long value back
+    (the place it names comes first, and the reason last)."""
+    return text if len(text) <= size else text[: size // 2] + " … " + text[-(size // 2 - 3):]
+
+
 def is_loopback_address(address: str | None) -> bool:
     """Whether a peer address is this machine's own (127.0.0.0/8, ::1, or IPv4 ::1 mapped into IPv6)."""
     try:
@@ -288,9 +294,12 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
         try:
             return load()
         except fixtures.UnknownScenario as exc:
-            raise ControlError(404, str(exc)) from None
+            what = ("A scenario is named, not a path:" if any(c in exc.name for c in "/\\")
+                    else "No scenario")
+            raise ControlError(404, f"{what} {_quote(exc.name)}; known: {', '.join(exc.known)}.") from None
         except fixtures.FixtureError as exc:
-            raise ControlError(400, str(exc), {"$": [str(exc)]}) from None
+            message = _clip_middle(str(exc))
+            raise ControlError(400, message, {"$": [message]}) from None
 
     def switch_to(sessions, scenario: str, seed: int) -> Response:
         """Make a loaded scenario the state, and answer the mock's status."""
@@ -557,7 +566,8 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
         settings = body("FaultRequest")
         errors = _fault_errors(settings, spec)
         if errors:
-            raise ControlError(400, "The fault cannot apply: " + next(iter(errors.values()))[0], errors)
+            place, messages = next(iter(errors.items()))
+            raise ControlError(400, f"The fault cannot apply: {place}: {messages[0]}", errors)
         fault = mock.faults.add(
             operation_id=settings.get("operationId"), method=settings.get("method"),
             path=settings.get("path"), status=settings.get("status"), body=settings.get("body"),
