@@ -198,7 +198,9 @@ def parse_limit(text: str | None) -> int | None:
         return None
     if not _WHOLE_NUMBER.fullmatch(text):  # str.isdigit() would take "²" and then fail in int()
         raise ValueError(f"{text!r} is not a whole number >= 0.")
-    return int(text)
+    digits = text.lstrip("0")
+    # Past any journal's size it means "all": int() would refuse a number over 4300 digits.
+    return int(digits or "0") if len(digits) <= 18 else 10**18
 
 
 @dataclass(slots=True)

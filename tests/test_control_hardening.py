@@ -326,6 +326,14 @@ def test_a_journal_query_it_cannot_answer_is_a_400_listing_what_is_known(plane, 
     assert any(said in message for message in problem["errors"][key]), problem
 
 
+@pytest.mark.parametrize("limit, kept", [("9" * 5000, 2), ("0" * 5000 + "1", 1), ("18446744073709551616", 2)])
+def test_a_limit_of_any_length_is_read(plane, api, limit, kept):
+    api.get("/chats", params={"take": 1})
+    api.get("/chats", params={"take": 2})
+    entries = plane.ok("GET", f"/requests?limit={limit}")
+    assert [e["query"]["take"] for e in entries] == [["1"], ["2"]][-kept:]
+
+
 def test_the_client_raises_for_an_operation_that_does_not_exist(server):
     with pytest.raises(ControlError) as wrong:
         Control(server.root_url).requests(operation_id="createchat")
