@@ -150,6 +150,8 @@ def describe(error: jsonschema.ValidationError) -> str:
     return f"Is not valid here ({rule})."
 
 
+#: At most this many schema errors are listed, as ASP.NET Core's MvcOptions.MaxModelValidationErrors.
+MAX_ERRORS = 200
 #: Header names a fault may not set: waitress refuses hop-by-hop headers from a WSGI app (a 500
 #: at strike time), and a Content-Length of its own would contradict the body actually sent.
 _RESERVED_HEADERS = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
@@ -263,16 +265,21 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
             raise ControlError(400, "A JSON body is required.", {"$": ["A JSON body is required."]})
         value = _json_body()
         errors: dict[str, list[str]] = {}
+        count = 0
         try:
             for error in validators[schema].iter_errors(value):
+                count += 1
+                if count > MAX_ERRORS:  # a whole bad state would otherwise come back as its errors
+                    break
                 errors.setdefault(place_of(error.absolute_path), []).append(describe(error))
         except RecursionError:  # read_json bounds the depth; this is the last guard
             errors.setdefault("$", []).append("The body nests too deeply to check.")
         if errors:
             place, messages = next(iter(errors.items()))
-            more = sum(map(len, errors.values())) - 1
+            more = ("more" if count > MAX_ERRORS else
+                    f"{sum(map(len, errors.values())) - 1} more" if count > 1 else "")
             raise ControlError(400, f"The body does not match the {schema} schema: {place}: {messages[0]}"
-                               + (f" (and {more} more)" if more else ""), errors)
+                               + (f" (and {more})" if more else ""), errors)
         return value
 
     def session_ids() -> list[str]:

@@ -198,6 +198,17 @@ def test_schema_errors_are_said_in_words(plane, method, path, body, place, messa
     assert plane.world() == before
 
 
+def test_a_state_with_thousands_of_faults_lists_the_first_200(plane):
+    users = [{"id": "u", "name": "U", "role": "Host"}]
+    messages = [{"chatId": f"m{n}", "userId": "u", "message": "", "createdAt": "2025-06-26T08:00:00Z"}
+                for n in range(1000)]
+    before = plane.ok("GET", "/state")
+    problem = refused(plane.put("/state", json={"sessions": [{"id": "s", "users": users, "messages": messages}]}))
+    assert sum(map(len, problem["errors"].values())) == 200
+    assert problem["detail"].endswith("(and more)")
+    assert plane.ok("GET", "/state") == before
+
+
 def test_an_unknown_session_is_no_session_and_an_unknown_message_names_its_session(plane, api, default_session):
     chat = api.create("here")["chatId"]
     problem = refused(plane.post("/sessions/nope/pins", json={"chatId": chat}), 404)
