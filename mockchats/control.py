@@ -301,9 +301,10 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
         try:
             return load()
         except fixtures.UnknownScenario as exc:
-            what = ("A scenario is named, not a path:" if any(c in exc.name for c in "/\\")
-                    else "No scenario")
-            raise ControlError(404, f"{what} {_quote(exc.name)}; known: {', '.join(exc.known)}.") from None
+            # The fixtures' own words, with the name clipped: it is the client's, of any length.
+            what = ("a scenario is named, not a path:" if any(c in exc.name for c in "/\\")
+                    else "unknown scenario")
+            raise ControlError(404, f"{what} {_quote(exc.name)}; known scenarios: {', '.join(exc.known)}") from None
         except fixtures.FixtureError as exc:
             message = _clip_middle(str(exc))
             raise ControlError(400, message, {"$": [message]}) from None
