@@ -16,8 +16,8 @@ import click
 
 from . import __version__, fixtures
 from .app import StartupError
-from .control import is_loopback_host
 from .auth import AUTH_MODES, OPEN
+from .control import is_loopback_host
 from .journal import DEFAULT_SIZE
 from .mock import build
 from .server import SERVERS, GranianServer, Server
