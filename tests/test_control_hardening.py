@@ -486,3 +486,22 @@ def test_pinning_a_message_no_session_holds_is_404_and_changes_nothing(plane, ap
     refused(plane.post("/pins", json={}))
     refused(plane.post("/pins", json={"chatId": "x", "sessionId": "y"}))
     assert plane.world() == before
+
+
+def test_the_proxys_journal_refuses_and_filters_alike(server):
+    from mockchats.proxy import ContractProxy
+
+    started = mockchats.Server(ContractProxy(server.base_url), port=0).start()
+    try:
+        journal = started.root_url + "/_mock/requests"
+        requests.get(started.base_url + "/chats", headers={"Authorization": "Bearer alice-token"}, timeout=10)
+        requests.get(started.base_url + "/chats", timeout=10)
+        wrong = requests.get(journal, params={"operationId": "listchats"}, timeout=10)
+        assert wrong.status_code == 400 and wrong.headers["Content-Type"] == PROBLEM
+        assert_human(wrong.json())
+        assert "did you mean 'listChats'" in wrong.json()["errors"]["operationId"][0]
+        assert requests.get(journal, params={"since": "1"}, timeout=10).status_code == 400
+        assert [e["status"] for e in requests.get(journal, params={"status": "4xx"}, timeout=10).json()] == [401]
+        assert [e["json"] for e in requests.get(journal, timeout=10).json()] == [None, None]
+    finally:
+        started.stop()
