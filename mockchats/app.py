@@ -340,7 +340,7 @@ class Api:
         # Not journaled: the control plane and the document; a browser's preflight (the
         # client's code never sent it); and a request that began in a world since replaced
         # (the journal belongs to the new one).
-        if not (preflight or routed == "/openapi.json" or routed.startswith("/_mock/")
+        if not (preflight or routed in ("/openapi.json", "/_mock") or routed.startswith("/_mock/")
                 or self.mock.store.generation != generation):
             self._journal(exchange, routed)
         return body

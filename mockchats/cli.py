@@ -18,6 +18,7 @@ import click
 from . import __version__, fixtures
 from .app import StartupError
 from .auth import AUTH_MODES, OPEN
+from .control import is_loopback_host
 from .journal import DEFAULT_SIZE
 from .mock import build
 from .server import SERVERS, GranianServer, Server
@@ -110,6 +111,11 @@ def serve(host: str, port: int, fixtures_path: str | None, seed: int, messages: 
     echo(f"  spec      {server.root_url}/openapi.json")
     echo(f"  control   {server.root_url}/_mock  (reset, scenarios, faults, clock, journal"
          + (", admin token required)" if admin_token else ")"))
+    if admin_token is None and not is_loopback_host(host):
+        # Loud on purpose: the control plane can reset, replace and read the whole world.
+        echo(f"  WARNING   listening on {host}, beyond this machine, with no --admin-token: the control")
+        echo("            plane answers only this machine's own (loopback) clients; others get 403.")
+        echo("            Start with --admin-token TOKEN to drive it from elsewhere.")
     echo(f"  auth      {auth}" + ("  (unknown well-formed tokens join the default session as Clients)"
                                    if auth == OPEN else "  (fixture tokens only)"))
     echo("  users     role    token           name")

@@ -8,8 +8,10 @@ document and the behaviour cannot drift apart.
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
+import socket
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -22,7 +24,7 @@ from . import __version__, aspnet, fixtures
 from .auth import bearer_token
 from .control_schemas import SCHEMAS
 from .faults import BEFORE
-from .journal import parse_limit
+from .journal import JsonRefused, QueryRefused, parse_query, place_of, read_json
 from .routing import RouteTable, kestrel_segments
 from .spec import Spec
 from .store import NotFound
@@ -49,18 +51,107 @@ def _json_body() -> object:
     """The request body parsed as JSON; 415 or 400 (nothing changed) otherwise."""
     media = (request.mimetype or "").lower()
     if media != "application/json" and not media.endswith("+json"):
-        raise ControlError(415, f"Content-Type {request.content_type!r} is not JSON.")
+        sent = f"sent as {_quote(media)}" if media else "sent without a Content-Type"
+        raise ControlError(415, f"The body is {sent}; send it as application/json.")
     try:
-        return json.loads(request.get_data(cache=False), parse_constant=_refuse_constant)
-    except (ValueError, RecursionError) as exc:
-        raise ControlError(400, "The body is not valid JSON.", {"$": [str(exc)]}) from None
+        return read_json(request.get_data(cache=False))
+    except JsonRefused as exc:
+        raise ControlError(400, f"The body is not JSON the mock can read: {exc.place}: {exc.message}",
+                           {exc.place: [exc.message[:1].upper() + exc.message[1:]]}) from None
 
 
-def _refuse_constant(name: str):
-    # NaN and Infinity are not JSON; Python would read them and they would break the clock.
-    raise ValueError(f"{name} is not a JSON value")
+def _quote(value: object, size: int = 60) -> str:
+    """A value as a message shows it: text in single quotes, anything else as JSON, clipped."""
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = json.dumps(value, ensure_ascii=False)
+        except (TypeError, ValueError):
+            text = "?"
+    text = "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text[: size + 1])
+    text = text if len(text) <= size else text[:size] + "…"
+    return f"'{text}'" if isinstance(value, str) else text
 
 
+_KINDS = {"string": "a string", "integer": "a whole number", "number": "a number",
+          "boolean": "true or false", "object": "an object", "array": "an array", "null": "null"}
+#: What the control plane's and the fixture format's patterns mean, in words.
+_PATTERNS = {
+    "^/": "must start with /",
+    "^[^/?#\\s]+$": "must be an id without /, ?, # or blanks",
+    "^[A-Za-z0-9\\-._~+/]+=*$": "must be a bearer token: letters, digits and -._~+/, then any =",
+    "\\S": "must not be blank",
+    "^[^\\x00-\\x08\\x0a-\\x1f\\x7f]*$": "must not hold control characters",
+}
+
+
+def _kind(value: object) -> str:
+    """What a JSON value is, in words (never its Python type's name)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def _alternatives(schemas: list) -> list[str]:
+    return [name for schema in schemas for name in schema.get("required", [])]
+
+
+def describe(error: jsonschema.ValidationError) -> str:
+    """A schema violation in words: what the value must be, never a Python repr of it."""
+    rule, want, value = error.validator, error.validator_value, error.instance
+    if rule == "type":
+        kinds = [want] if isinstance(want, str) else list(want)
+        return f"Must be {' or '.join(_KINDS.get(k, k) for k in kinds)}, not {_kind(value)}."
+    if rule == "enum":
+        if len(want) == 1:
+            return f"Can only be {_quote(want[0])}, not {_quote(value)}."
+        return f"Must be one of {', '.join(_quote(v) for v in want)}, not {_quote(value)}."
+    if rule == "required":
+        missing = [name for name in want if isinstance(value, dict) and name not in value]
+        return f"'{missing[0] if missing else want[0]}' is required."
+    if rule == "additionalProperties":
+        known = sorted(error.schema.get("properties", {}))
+        extra = [key for key in value if key not in known] if isinstance(value, dict) else []
+        return (f"{_quote(extra[0] if extra else '?')} is not a property here; known: "
+                f"{', '.join(known) or 'none'}.")
+    if rule == "minLength":
+        return "Must not be empty." if want == 1 else f"Must be at least {want} characters long."
+    if rule == "maxLength":
+        return f"Must be at most {want} characters long."
+    if rule in ("minimum", "maximum"):
+        exclusive = error.schema.get("exclusiveMinimum" if rule == "minimum" else "exclusiveMaximum")
+        side = ("over" if exclusive else "at least") if rule == "minimum" else ("under" if exclusive else "at most")
+        return f"Must be {side} {want}, not {_quote(value)}."
+    if rule == "minItems":
+        return f"Must hold at least {want} item{'s' if want != 1 else ''}."
+    if rule == "maxItems":
+        return f"Must hold at most {want} item{'s' if want != 1 else ''}."
+    if rule == "pattern":
+        meaning = _PATTERNS.get(want, "does not have the expected form")
+        return meaning[:1].upper() + meaning[1:] + f", not {_quote(value)}."
+    if rule == "format":
+        return f"Must be a {want}, not {_quote(value)}."
+    if rule in ("oneOf", "anyOf"):
+        names = _alternatives(want)
+        if names and isinstance(value, dict):
+            given = [name for name in names if name in value]
+            listed = ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
+            if rule == "oneOf" and len(given) > 1:
+                return f"Takes only one of {listed}; {' and '.join(given)} were both given."
+            return f"Needs {'exactly' if rule == 'oneOf' else 'at least'} one of {listed}."
+        return f"Matches none of the allowed forms ({_kind(value)} given)."
+    return f"Is not valid here ({rule})."
+
+
+#: At most this many schema errors are listed, as ASP.NET Core's MvcOptions.MaxModelValidationErrors.
+MAX_ERRORS = 200
 #: Header names a fault may not set: waitress refuses hop-by-hop headers from a WSGI app (a 500
 #: at strike time), and a Content-Length of its own would contradict the body actually sent.
 _RESERVED_HEADERS = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
@@ -76,25 +167,75 @@ def _fault_errors(settings: dict, spec: Spec) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     operations = {op.operation_id: op for op in spec.operations}
     if "operationId" in settings and settings["operationId"] not in operations:
-        errors["$.operationId"] = [f"{settings['operationId']!r} is not an operation; known: "
-                                   + ", ".join(sorted(operations))]
+        errors["$.operationId"] = [f"{_quote(settings['operationId'])} is not an operation; known: "
+                                   + ", ".join(sorted(operations)) + "."]
     methods = {op.method for op in operations.values()}
     if "method" in settings and settings["method"].upper() not in methods:
-        errors["$.method"] = [f"{settings['method']!r} is not the method of any operation; known: "
-                              + ", ".join(sorted(methods))]
+        errors["$.method"] = [f"{_quote(settings['method'])} is not the method of any operation; known: "
+                              + ", ".join(sorted(methods)) + "."]
     if "path" in settings:
         # The fault's own {placeholders} stand for any segment, as a request's would.
         sample = kestrel_segments(re.sub(r"\{\w+\}", "x", settings["path"]), None)
         routes = RouteTable([(op, spec.base_path + op.path) for op in operations.values()])
         if next(routes.matches(sample), None) is None:
-            errors["$.path"] = [f"{settings['path']!r} is the path of no operation (paths start with "
-                                "the base path, e.g. /v1/chats/{chatId})"]
+            errors["$.path"] = [f"{_quote(settings['path'])} is the path of no operation (paths start with "
+                                "the base path, e.g. /v1/chats/{chatId})."]
     for name in settings.get("headers", {}):
         if not _HEADER_NAME.fullmatch(name) or name.lower() in _RESERVED_HEADERS:
-            errors.setdefault("$.headers", []).append(f"{name!r} cannot be set by a fault.")
+            errors.setdefault("$.headers", []).append(f"{_quote(name)} cannot be set by a fault.")
     if not any(key in settings for key in ("status", "delayMs", "drop")):
         errors["$"] = ["A fault needs an effect: status, delayMs or drop."]
     return errors
+
+
+_YEAR = re.compile(r"\s*[+-]?(\d+)-")
+
+
+def _instant(text: str):
+    """``freeze``'s instant as an aware UTC datetime; a 400 saying why it is not one."""
+    try:
+        return aspnet.parse_datetime(text)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        pass
+    except ValueError:
+        year = _YEAR.match(text)
+        if not year or 1 <= int(year.group(1)[:6]) <= 9999:
+            raise ControlError(400, "freeze must be an ISO 8601 instant with a time zone "
+                                    "(e.g. 2030-01-01T00:00:00Z), or \"now\".",
+                               {"$.freeze": [f"{_quote(text)} is not an instant with a time zone."]}) from None
+    raise ControlError(400, "freeze is out of range: the clock holds instants from 0001-01-01T00:00:00Z "
+                            "to 9999-12-31T23:59:59Z.",
+                       {"$.freeze": [f"{_quote(text)} is outside 0001-01-01T00:00:00Z to "
+                                     "9999-12-31T23:59:59Z (UTC)."]})
+
+
+def _clip_middle(text: str, size: int = 300) -> str:
+    """A message cut in its middle when long: a last guard against quoting a long value back
+    (the place it names comes first, and the reason last)."""
+    return text if len(text) <= size else text[: size // 2] + " … " + text[-(size // 2 - 3):]
+
+
+def is_loopback_address(address: str | None) -> bool:
+    """Whether a peer address is this machine's own (127.0.0.0/8, ::1, or IPv4 ::1 mapped into IPv6)."""
+    try:
+        ip = ipaddress.ip_address((address or "").split("%")[0])
+    except ValueError:  # no address at all (or not an IP): not known to be local
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return (mapped or ip).is_loopback
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether listening on ``host`` keeps the server to this machine (every address it names is loopback)."""
+    try:
+        return is_loopback_address(str(ipaddress.ip_address(host.strip("[]"))))
+    except ValueError:
+        pass
+    try:
+        found = socket.getaddrinfo(host, None)
+    except (OSError, UnicodeError):
+        return False
+    return bool(found) and all(is_loopback_address(info[4][0]) for info in found)
 
 
 def _json(status: int, body) -> Response:
@@ -112,7 +253,8 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
     plane = Blueprint("control", __name__, url_prefix="/_mock")
     validators = {name: _validator(name) for name in
                   ("ResetRequest", "ScenarioLoad", "OwnScenario", "NewSession", "PinRequest",
-                   "FaultRequest", "ClockRequest")}
+                   "FaultRequest", "ClockRequest", "FixtureDocument")}
+    operation_ids = sorted(op.operation_id for op in spec.operations)
     document: dict = {}
 
     def body(schema: str, *, optional: bool = False) -> dict:
@@ -123,12 +265,26 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
             raise ControlError(400, "A JSON body is required.", {"$": ["A JSON body is required."]})
         value = _json_body()
         errors: dict[str, list[str]] = {}
-        for error in validators[schema].iter_errors(value):
-            place = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
-            errors.setdefault(place, []).append(error.message)
+        count = 0
+        try:
+            for error in validators[schema].iter_errors(value):
+                count += 1
+                if count > MAX_ERRORS:  # a whole bad state would otherwise come back as its errors
+                    break
+                errors.setdefault(place_of(error.absolute_path), []).append(describe(error))
+        except RecursionError:  # read_json bounds the depth; this is the last guard
+            errors.setdefault("$", []).append("The body nests too deeply to check.")
         if errors:
-            raise ControlError(400, "The body does not match the " + schema + " schema.", errors)
+            place, messages = next(iter(errors.items()))
+            more = ("more" if count > MAX_ERRORS else
+                    f"{sum(map(len, errors.values())) - 1} more" if count > 1 else "")
+            raise ControlError(400, f"The body does not match the {schema} schema: {place}: {messages[0]}"
+                               + (f" (and {more})" if more else ""), errors)
         return value
+
+    def session_ids() -> list[str]:
+        """The live sessions' ids, in order, without copying their messages (each has a user)."""
+        return list(dict.fromkeys(user.session_id for user in mock.store.users()))
 
     def status() -> dict:
         sessions, messages = mock.store.size()
@@ -145,9 +301,13 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
         try:
             return load()
         except fixtures.UnknownScenario as exc:
-            raise ControlError(404, str(exc)) from None
+            # The fixtures' own words, with the name clipped: it is the client's, of any length.
+            what = ("a scenario is named, not a path:" if any(c in exc.name for c in "/\\")
+                    else "unknown scenario")
+            raise ControlError(404, f"{what} {_quote(exc.name)}; known scenarios: {', '.join(exc.known)}") from None
         except fixtures.FixtureError as exc:
-            raise ControlError(400, str(exc), {"$": [str(exc)]}) from None
+            message = _clip_middle(str(exc))
+            raise ControlError(400, message, {"$": [message]}) from None
 
     def switch_to(sessions, scenario: str, seed: int) -> Response:
         """Make a loaded scenario the state, and answer the mock's status."""
@@ -158,7 +318,13 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
 
     @plane.before_request
     def require_admin_token():
-        if mock.admin_token is not None and bearer_token(request.headers.get("Authorization")) != mock.admin_token:
+        if mock.admin_token is None:
+            # Without a token only this machine may drive the mock: a server listening beyond it
+            # would otherwise let anyone on the network reset, replace or read its world.
+            if not is_loopback_address(request.remote_addr):
+                raise ControlError(403, "The control plane answers only clients on this machine (loopback) "
+                                        "unless the server runs with --admin-token.")
+        elif bearer_token(request.headers.get("Authorization")) != mock.admin_token:
             return _empty(401, {"WWW-Authenticate": "Bearer"})
         if request.endpoint in ("control.put_state", "control.load_own_scenario"):
             request.max_content_length = MAX_STATE_BYTES
@@ -225,7 +391,7 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
         """
         if not request.get_data(cache=True).strip():  # as the other calls: a missing body is a 400, not a 415
             raise ControlError(400, "A JSON body is required.", {"$": ["A JSON body is required."]})
-        document = _json_body()
+        document = body("FixtureDocument")  # the schema first: its errors said in words
         sessions = load_sessions(lambda: fixtures.build_sessions(document, "state"))
         mock.store.replace(sessions)
         mock.scenario = None
@@ -346,8 +512,38 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
         try:
             pin_id = mock.store.pin_message(session_id, chat_id)
         except NotFound:
-            raise ControlError(404, f"No message {chat_id!r} in session {session_id!r}.") from None
+            if session_id not in session_ids():
+                raise ControlError(404, f"No session {_quote(session_id)}.") from None
+            raise ControlError(404, f"No message {_quote(chat_id)} in session {_quote(session_id)}.") from None
         return _json(201, {"chatId": chat_id, "pinId": pin_id})
+
+    @plane.post("/pins")
+    def pin_anywhere():
+        """Pin a message wherever it is.
+        ---
+        post:
+          summary: Pin a message as its session's Host would, finding the session that holds it
+          description: >-
+            Chat ids are unique in the whole state, so the message names its session. Pinning a
+            pinned message keeps its pin.
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: PinRequest
+          responses:
+            '201': {description: The pin and its session, content: {application/json: {schema: SessionPin}}}
+            '400': {$ref: '#/components/responses/BadRequest'}
+            '404': {$ref: '#/components/responses/NotFound'}
+        """
+        chat_id = body("PinRequest")["chatId"]
+        for session_id in session_ids():
+            try:
+                pin_id = mock.store.pin_message(session_id, chat_id)
+            except NotFound:  # not in this session (or the world was replaced since the look)
+                continue
+            return _json(201, {"sessionId": session_id, "chatId": chat_id, "pinId": pin_id})
+        raise ControlError(404, f"No message {_quote(chat_id)}.")
 
     @plane.get("/faults")
     def list_faults():
@@ -378,7 +574,8 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
         settings = body("FaultRequest")
         errors = _fault_errors(settings, spec)
         if errors:
-            raise ControlError(400, "The fault cannot apply: " + next(iter(errors.values()))[0], errors)
+            place, messages = next(iter(errors.items()))
+            raise ControlError(400, f"The fault cannot apply: {place}: {messages[0]}", errors)
         fault = mock.faults.add(
             operation_id=settings.get("operationId"), method=settings.get("method"),
             path=settings.get("path"), status=settings.get("status"), body=settings.get("body"),
@@ -412,7 +609,7 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
             '404': {$ref: '#/components/responses/NotFound'}
         """
         if not mock.faults.remove(fault_id):
-            raise ControlError(404, f"No fault {fault_id!r}.")
+            raise ControlError(404, f"No fault {_quote(fault_id)}.")
         return _empty(204)
 
     @plane.get("/clock")
@@ -444,13 +641,7 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
         """
         change = body("ClockRequest")
         if "freeze" in change:
-            at = None
-            if change["freeze"] != "now":
-                try:
-                    at = aspnet.parse_datetime(change["freeze"])
-                except (ValueError, OverflowError):  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
-                    raise ControlError(400, "freeze must be an ISO 8601 instant with a time zone, or \"now\".",
-                                       {"$.freeze": [f"{change['freeze']!r} is not an instant."]}) from None
+            at = None if change["freeze"] == "now" else _instant(change["freeze"])
             mock.clock.freeze(at)
         elif "advanceSeconds" in change:
             # Checked first: a clock past year 9999 would fail every later request with a 500.
@@ -458,8 +649,10 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
                 by = timedelta(seconds=change["advanceSeconds"])
                 mock.clock.now() + by
             except OverflowError:
-                raise ControlError(400, "advanceSeconds moves the clock past year 9999.",
-                                   {"$.advanceSeconds": ["The clock cannot go past year 9999."]}) from None
+                raise ControlError(400, "advanceSeconds moves the clock past 9999-12-31T23:59:59Z, the last "
+                                        "instant it can show.",
+                                   {"$.advanceSeconds": [f"{_quote(change['advanceSeconds'])} seconds from now is "
+                                                         "past 9999-12-31T23:59:59Z."]}) from None
             mock.clock.advance(by)
         else:
             mock.clock.real()
@@ -471,10 +664,19 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
         ---
         get:
           summary: The partner requests the mock has seen, oldest first
+          description: >-
+            Filters combine (all must match). An unknown or repeated parameter, an operationId
+            the API does not have, and a malformed status or limit are refused with a 400 that
+            lists what is known: a filter that cannot match would hide a typo behind an empty list.
           parameters:
-            - {name: operationId, in: query, schema: {type: string}}
-            - {name: method, in: query, schema: {type: string}}
-            - {name: path, in: query, schema: {type: string}, description: 'As requested, e.g. /v1/chats'}
+            - {name: operationId, in: query, schema: {type: string}, description: 'An operation of the API, e.g. createChat'}
+            - {name: method, in: query, schema: {type: string}, description: In any case}
+            - {name: path, in: query, schema: {type: string}, description: 'As requested, e.g. /v1/chats (any case)'}
+            - name: status
+              in: query
+              schema: {type: string, pattern: '^[1-5]([0-9]{2}|[xX]{2})$'}
+              description: A status code (404) or a class (4xx); a dropped connection matches none
+            - {name: user, in: query, schema: {type: string}, description: 'A user id, or a name in any case'}
             - {name: limit, in: query, schema: {type: integer, minimum: 0}, description: The latest N entries}
           responses:
             '200':
@@ -483,12 +685,10 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
             '400': {$ref: '#/components/responses/BadRequest'}
         """
         try:
-            limit = parse_limit(request.args.get("limit"))
-        except ValueError as exc:
-            raise ControlError(400, "limit must be a whole number >= 0.", {"limit": [str(exc)]}) from None
-        return _json(200, mock.journal.entries(operation_id=request.args.get("operationId"),
-                                              method=request.args.get("method"),
-                                              path=request.args.get("path"), limit=limit))
+            filters = parse_query(request.args.items(multi=True), operation_ids)
+        except QueryRefused as exc:
+            raise ControlError(400, exc.detail, exc.errors) from None
+        return _json(200, mock.journal.entries(**filters))
 
     @plane.delete("/requests")
     def clear_requests():
@@ -502,6 +702,22 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
         mock.journal.clear()
         return _empty(204)
 
+    @plane.get("")
+    def index():
+        """The control plane's index.
+        ---
+        get:
+          summary: Where each part of the control plane is, and the mock's status
+          responses:
+            '200': {description: The index, content: {application/json: {schema: Index}}}
+        """
+        root = "/_mock"
+        return _json(200, {"openapi": f"{root}/openapi.json", "status": status(),
+                           "reset": f"{root}/reset", "state": f"{root}/state",
+                           "scenarios": f"{root}/scenarios", "sessions": f"{root}/sessions",
+                           "pins": f"{root}/pins", "faults": f"{root}/faults", "clock": f"{root}/clock",
+                           "requests": f"{root}/requests"})
+
     @plane.get("/openapi.json")
     def control_document():
         """The control plane's own OpenAPI document (not itself part of it)."""
@@ -512,8 +728,8 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
     return plane
 
 
-_DOCUMENTED = ("reset", "get_state", "put_state", "list_scenarios", "load_scenario", "load_own_scenario",
-               "list_sessions", "create_session", "pin_message", "list_faults", "add_fault",
+_DOCUMENTED = ("index", "reset", "get_state", "put_state", "list_scenarios", "load_scenario", "load_own_scenario",
+               "list_sessions", "create_session", "pin_message", "pin_anywhere", "list_faults", "add_fault",
                "clear_faults", "remove_fault", "read_clock", "set_clock", "list_requests",
                "clear_requests")
 
@@ -535,6 +751,9 @@ def _build_document(app) -> dict:
     spec.components.response("Unauthorized", {
         "description": "Only with --admin-token: no or another bearer token (empty body)",
         "headers": {"WWW-Authenticate": {"schema": {"type": "string"}, "example": "Bearer"}}})
+    spec.components.response("Forbidden", {
+        "description": "Only without --admin-token: the client is not on the server's own machine",
+        "content": {"application/problem+json": {"schema": "Problem"}}})
     spec.components.response("UnsupportedMediaType", {
         "description": "The body is not sent as JSON; nothing changed",
         "content": {"application/problem+json": {"schema": "Problem"}}})
@@ -551,6 +770,7 @@ def _build_document(app) -> dict:
     for path_item in document["paths"].values():
         for operation in path_item.values():
             operation["responses"].setdefault("401", {"$ref": "#/components/responses/Unauthorized"})
+            operation["responses"].setdefault("403", {"$ref": "#/components/responses/Forbidden"})
             if "requestBody" in operation:
                 operation["responses"].setdefault("413", {"$ref": "#/components/responses/PayloadTooLarge"})
                 operation["responses"].setdefault("415", {"$ref": "#/components/responses/UnsupportedMediaType"})

@@ -103,6 +103,23 @@ SCHEMAS: dict[str, dict] = {
         "type": "object", "required": ["chatId", "pinId"],
         "properties": {"chatId": {"type": "string"}, "pinId": {"type": "string"}},
     },
+    "SessionPin": {
+        "type": "object", "required": ["sessionId", "chatId", "pinId"],
+        "properties": {"sessionId": {"type": "string", "description": "The session that holds the message."},
+                       "chatId": {"type": "string"}, "pinId": {"type": "string"}},
+    },
+    "Index": {
+        "type": "object", "description": "Where each part of the control plane is (paths on this server).",
+        "required": ["openapi", "status", "reset", "state", "scenarios", "sessions", "pins", "faults",
+                     "clock", "requests"],
+        "properties": {
+            "openapi": {"type": "string", "example": "/_mock/openapi.json",
+                        "description": "This control plane's OpenAPI document."},
+            "status": {"$ref": "#/components/schemas/Status"},
+            **{name: {"type": "string", "example": f"/_mock/{name}"}
+               for name in ("reset", "state", "scenarios", "sessions", "pins", "faults", "clock", "requests")},
+        },
+    },
     "FaultRequest": {
         "type": "object", "additionalProperties": False,
         "description": "Match by operationId, or by method and/or path (`{param}` placeholders allowed); "
@@ -164,7 +181,7 @@ SCHEMAS: dict[str, dict] = {
     },
     "JournalEntry": {
         "type": "object",
-        "required": ["id", "time", "method", "path", "query", "body", "user", "operationId", "status",
+        "required": ["id", "time", "method", "path", "query", "body", "json", "user", "operationId", "status",
                      "durationMs", "violations", "warnings"],
         "properties": {
             "id": {"type": "integer"},
@@ -172,7 +189,13 @@ SCHEMAS: dict[str, dict] = {
             "method": {"type": "string"},
             "path": {"type": "string", "description": "As requested, e.g. /v1/chats."},
             "query": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
-            "body": {"type": "string", "nullable": True},
+            "body": {"type": "string", "nullable": True,
+                     "description": "The raw body as UTF-8 text (the first 64 KiB); null when empty."},
+            "json": {"nullable": True,
+                     "description": "The body parsed as JSON; null when it is empty, not JSON (a body cut "
+                                    "at 64 KiB is not), or JSON the mock does not carry: a number past "
+                                    "a double's range or 4300 digits, NaN or Infinity, nesting deeper "
+                                    "than 64, or a lone UTF-16 surrogate in a string."},
             "user": {
                 "type": "object", "nullable": True, "required": ["id", "name", "role"],
                 "properties": {"id": {"type": "string"}, "name": {"type": "string"},

@@ -8,6 +8,8 @@ JSON-ready dicts only when someone reads the journal.
 from __future__ import annotations
 
 import itertools
+import json
+import math
 import re
 import threading
 import time
@@ -22,6 +24,198 @@ DEFAULT_SIZE = 1000
 #: Request bodies are kept up to this many bytes.
 BODY_BYTES = 64 * 1024
 _WHOLE_NUMBER = re.compile(r"[0-9]+")
+#: How deep a JSON body may nest: System.Text.Json's default MaxDepth.
+MAX_DEPTH = 64
+#: Python's own limit on the digits of an int read from text (sys.int_info.default_max_str_digits).
+MAX_DIGITS = 4300
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class JsonRefused(ValueError):
+    """A body that is not JSON the mock can carry: ``place`` is its JSON path (``$`` for the
+    whole text), ``message`` says what is wrong in words, quoting at most a short piece."""
+
+    def __init__(self, place: str, message: str):
+        super().__init__(f"{place}: {message}")
+        self.place, self.message = place, message
+
+
+def _refuse_constant(name: str):
+    # NaN and Infinity are not JSON; Python's reader takes them by default.
+    raise JsonRefused("$", f"{name} is not a JSON value.")
+
+
+def _clip(text: str, size: int = 40) -> str:
+    return text if len(text) <= size else text[:size] + "…"
+
+
+def place_of(path) -> str:
+    """A JSON path (``$.users[0].name``) from a sequence of keys and indexes."""
+    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+
+
+def read_json(data: bytes) -> object:
+    """``data`` read as strict JSON, or :class:`JsonRefused` saying where and why.
+
+    Stricter than :func:`json.loads` where Python would take what JSON readers elsewhere
+    refuse or cannot give back: text that is not UTF-8, NaN and Infinity, numbers out of a
+    double's range (``1e999``) or past Python's 4300 digits, nesting deeper than 64
+    (System.Text.Json's limit), and strings holding a lone UTF-16 surrogate (``"\\ud800"``).
+    It never raises anything else.
+    """
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise JsonRefused("$", f"the body is not UTF-8 text (byte {exc.start + 1}).") from None
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except JsonRefused:
+        raise
+    except json.JSONDecodeError as exc:
+        raise JsonRefused("$", f"{exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+    except RecursionError:
+        raise JsonRefused("$", f"the body nests deeper than {MAX_DEPTH} levels.") from None
+    except ValueError:  # int() past its digits: the one other ValueError the reader raises
+        raise JsonRefused("$", f"a number has more than {MAX_DIGITS} digits.") from None
+    if not _carried(value, text):
+        _refuse_where(value)
+    return value
+
+
+def _fault(item: object, depth: int) -> str | None:
+    """What is wrong with one value itself (not its children), or None."""
+    if isinstance(item, str):
+        return "a string holds a lone UTF-16 surrogate, which is not text." if _SURROGATE.search(item) else None
+    if isinstance(item, float):
+        return None if math.isfinite(item) else "the number is out of range (past a double's)."
+    if isinstance(item, (dict, list)):
+        if depth >= MAX_DEPTH:
+            return f"the body nests deeper than {MAX_DEPTH} levels."
+        if isinstance(item, dict) and any(_SURROGATE.search(key) for key in item):
+            return "a property name holds a lone UTF-16 surrogate, which is not text."
+    return None
+
+
+_RISKY = re.compile(r"\\u|[0-9][eE]|[0-9]{300}")
+
+
+def _carried(value: object, text: str) -> bool:
+    """Whether every part of ``value`` can be written back as JSON: the fast check, no paths
+    (a journal read checks up to 1000 bodies of 64 KiB)."""
+    if (text.count("[") + text.count("{") < MAX_DEPTH and not _RISKY.search(text)):
+        return True  # no escape (so no lone surrogate), no float that can overflow, too flat to nest
+    if _fault(value, 0) and not isinstance(value, (dict, list)):
+        return False
+    stack = [(value, 0)] if isinstance(value, (dict, list)) else []
+    search, finite = _SURROGATE.search, math.isfinite
+    while stack:
+        item, depth = stack.pop()
+        if depth >= MAX_DEPTH:
+            return False
+        if isinstance(item, dict):
+            if any(search(key) for key in item):
+                return False
+            children = item.values()
+        else:
+            children = item
+        for child in children:
+            kind = type(child)
+            if kind is str:
+                if search(child):
+                    return False
+            elif kind is float:
+                if not finite(child):
+                    return False
+            elif kind is dict or kind is list:
+                stack.append((child, depth + 1))
+    return True
+
+
+def _refuse_where(value: object) -> None:
+    """Raise JsonRefused at the first fault, walking again with paths (only once one is known)."""
+    stack: list[tuple[object, tuple, int]] = [(value, (), 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        fault = _fault(item, depth)
+        if fault:
+            raise JsonRefused(place_of(path), fault)
+        if isinstance(item, dict):
+            stack.extend(((child, (*path, key), depth + 1) for key, child in item.items()))
+        elif isinstance(item, list):
+            stack.extend(((child, (*path, index), depth + 1) for index, child in enumerate(item)))
+
+
+def body_json(body: bytes | None) -> object:
+    """A journal entry's ``json``: the body read by :func:`read_json`, or None when it is
+    absent, not JSON (a body cut at 64 KiB is not), or JSON the mock cannot carry."""
+    if not body:
+        return None
+    try:
+        return read_json(body)
+    except JsonRefused:
+        return None
+
+
+#: The journal's filters (query parameters of GET /_mock/requests).
+FILTERS = ("operationId", "method", "path", "status", "user", "limit")
+_STATUS = re.compile(r"([1-5])([0-9]{2}|xx)", re.IGNORECASE)
+
+
+class QueryRefused(ValueError):
+    """A journal query the journal cannot answer; ``errors`` maps each parameter to what is wrong."""
+
+    def __init__(self, detail: str, errors: dict[str, list[str]]):
+        super().__init__(detail)
+        self.detail, self.errors = detail, errors
+
+
+def parse_query(pairs, operation_ids) -> dict:
+    """The keyword arguments of :meth:`Journal.entries` from a query's ``(name, value)`` pairs.
+
+    Refuses (:class:`QueryRefused`) an unknown or repeated parameter, an ``operationId``
+    not in ``operation_ids``, a ``status`` that is neither a code nor a class (``4xx``) and a
+    ``limit`` that is not a whole number: a filter that could only ever match nothing hides
+    a typo behind an empty list.
+    """
+    errors: dict[str, list[str]] = {}
+    given: dict[str, str] = {}
+    for name, value in pairs:
+        if name not in FILTERS:
+            errors.setdefault(_clip(name), []).append(
+                f"'{_clip(name)}' is not a filter; known: {', '.join(FILTERS)}.")
+        elif name in given:
+            errors.setdefault(name, []).append(f"{name} is given more than once.")
+        else:
+            given[name] = value
+    known = sorted(operation_ids)
+    if "operationId" in given and given["operationId"] not in known:
+        value = given["operationId"]
+        near = [op for op in known if op.casefold() == value.casefold()]
+        errors["operationId"] = [f"'{_clip(value)}' is not an operation"
+                                 + (f" (did you mean '{near[0]}'?)" if near else "")
+                                 + f"; known: {', '.join(known)}."]
+    status = given.get("status")
+    if status is not None and not _STATUS.fullmatch(status):
+        errors["status"] = [f"'{_clip(status)}' is neither a status code (100 to 599, e.g. 404) "
+                            "nor a class (1xx to 5xx, e.g. 4xx)."]
+    try:
+        limit = parse_limit(given.get("limit"))
+    except ValueError:
+        errors["limit"] = [f"'{_clip(given['limit'])}' is not a whole number >= 0."]
+        limit = None
+    if errors:
+        raise QueryRefused(" ".join(messages[0] for messages in errors.values()), errors)
+    return {"operation_id": given.get("operationId"), "method": given.get("method"),
+            "path": given.get("path"), "status": status, "user": given.get("user"), "limit": limit}
+
+
+def _status_matches(wanted: str):
+    """A test of an entry's status: a code (``404``) or a class (``4xx``); a drop (None) matches none."""
+    if wanted[1:].lower() == "xx":
+        first = int(wanted[0])
+        return lambda status: status is not None and status // 100 == first
+    code = int(wanted)
+    return lambda status: status == code
 
 
 def parse_limit(text: str | None) -> int | None:
@@ -30,7 +224,9 @@ def parse_limit(text: str | None) -> int | None:
         return None
     if not _WHOLE_NUMBER.fullmatch(text):  # str.isdigit() would take "²" and then fail in int()
         raise ValueError(f"{text!r} is not a whole number >= 0.")
-    return int(text)
+    digits = text.lstrip("0")
+    # Past any journal's size it means "all": int() would refuse a number over 4300 digits.
+    return int(digits or "0") if len(digits) <= 18 else 10**18
 
 
 @dataclass(slots=True)
@@ -67,6 +263,7 @@ class Exchange:
             "path": self.path,
             "query": parse_qs(query, keep_blank_values=True),
             "body": self.body.decode("utf-8", "replace") if self.body else None,
+            "json": body_json(self.body),
             "user": {"id": user.id, "name": user.name, "role": user.role} if user else None,
             "operationId": self.operation_id,
             "status": self.status,
@@ -98,10 +295,22 @@ class Journal:
             self._entries.append(exchange)
 
     def entries(self, *, operation_id: str | None = None, method: str | None = None,
-                path: str | None = None, limit: int | None = None) -> list[dict]:
-        """Entries oldest first, filtered; ``limit`` keeps the latest ``limit`` of them."""
+                path: str | None = None, status: str | None = None, user: str | None = None,
+                limit: int | None = None) -> list[dict]:
+        """Entries oldest first, filtered; ``limit`` keeps the latest ``limit`` of them.
+
+        ``status`` is a code or a class (``"404"``, ``"4xx"``); ``user`` a user's id, or
+        their name in any case.
+        """
         with self._lock:
             found = list(self._entries)
+        if status is not None:
+            matches = _status_matches(status)
+            found = [e for e in found if matches(e.status)]
+        if user is not None:
+            name = user.casefold()
+            found = [e for e in found if e.user is not None
+                     and (e.user.id == user or e.user.name.casefold() == name)]
         if operation_id is not None:
             found = [e for e in found if e.operation_id == operation_id]
         if method is not None:

@@ -26,7 +26,7 @@ from werkzeug.wrappers import Request
 
 from . import aspnet
 from .contract import Contract, default_contract
-from .journal import DEFAULT_SIZE, Exchange, Journal, parse_limit
+from .journal import DEFAULT_SIZE, Exchange, Journal, QueryRefused, parse_query
 
 log = logging.getLogger("mockchats.proxy")
 
@@ -139,7 +139,7 @@ class ContractProxy:
             response_violations=response_violations))
 
     def _serve_journal(self, request: Request, start_response):
-        """GET (filters: operationId, method, path, limit) and DELETE, as the mock's control plane."""
+        """GET (the filters of the mock's journal, refused alike) and DELETE, as the mock's control plane."""
         if request.method == "DELETE":
             self.journal.clear()
             start_response("204 No Content", [])
@@ -148,13 +148,12 @@ class ContractProxy:
             start_response("405 Method Not Allowed", [("Allow", "GET, DELETE"), ("Content-Length", "0")])
             return [b""]
         try:
-            limit = parse_limit(request.args.get("limit"))
-        except ValueError:
-            problem = {**aspnet.problem(400), "detail": "limit must be a whole number >= 0."}
+            filters = parse_query(request.args.items(multi=True),
+                                  [op.operation_id for op in self.contract.spec.operations])
+        except QueryRefused as exc:
+            problem = {**aspnet.problem(400), "detail": exc.detail, "errors": exc.errors}
             return _json(start_response, "400 Bad Request", problem, aspnet.PROBLEM_JSON)
-        entries = self.journal.entries(operation_id=request.args.get("operationId"),
-                                       method=request.args.get("method"), path=request.args.get("path"),
-                                       limit=limit)
+        entries = self.journal.entries(**filters)
         return _json(start_response, "200 OK", entries)
 
 

@@ -935,7 +935,7 @@ def test_a_body_that_is_not_json_is_415_and_changes_nothing(plane, busy, default
 
 
 # -- the admin token --------------------------------------------------------------------------
-CALLS = [("POST", "/reset"), ("GET", "/state"), ("PUT", "/state"), ("GET", "/scenarios"),
+CALLS = [("GET", ""), ("POST", "/pins"), ("POST", "/reset"), ("GET", "/state"), ("PUT", "/state"), ("GET", "/scenarios"),
          ("POST", "/scenarios/default"), ("POST", "/scenarios"), ("GET", "/sessions"), ("POST", "/sessions"),
          ("POST", "/sessions/x/pins"), ("GET", "/faults"), ("POST", "/faults"), ("DELETE", "/faults"),
          ("DELETE", "/faults/x"), ("GET", "/clock"), ("POST", "/clock"), ("GET", "/requests"),

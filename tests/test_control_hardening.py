@@ -1,0 +1,507 @@
+"""The control plane against hostile and careless input, over real HTTP.
+
+Who may drive it (loopback only without an admin token), messages written for a person,
+JSON that Python would read but no one can give back, the journal's refusals and new
+filters, ``GET /_mock`` and ``POST /_mock/pins``. Every answer goes through the plane's
+own document (test_control's ``Plane``).
+"""
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+import mockchats
+from mockchats import Control, ControlError
+from mockchats.control import is_loopback_address, is_loopback_host
+from serving import ServeProcess
+from test_control import PROBLEM, ZED_AND_YAN, Plane, assert_problem, control_document, conform
+
+#: What a message for a person never holds: Python's words and reprs, jsonschema's phrasing.
+PYTHONISMS = re.compile(r"\bNone\b|\bTrue\b|\bFalse\b|\{'|\['|u'|Traceback|Error\b|"
+                        r"is not of type|is not one of|is not valid under|Additional properties|"
+                        r"sys\.set_int_max_str_digits|Expecting value: line")
+
+
+@pytest.fixture(autouse=True)
+def fresh(mock):
+    mock.reset()
+    yield
+    mock.reset()
+
+
+@pytest.fixture
+def plane(server) -> Plane:
+    return Plane(server.root_url)
+
+
+@pytest.fixture
+def default_session(plane) -> str:
+    return plane.ok("GET", "/state")["sessions"][0]["id"]
+
+
+def assert_human(problem: dict) -> None:
+    texts = [problem["detail"], *(m for messages in problem.get("errors", {}).values() for m in messages)]
+    for text in texts:
+        assert not PYTHONISMS.search(text), text
+        assert len(text) < 400, text  # names the place, never quotes a document back
+
+
+def refused(response: requests.Response, status: int = 400) -> dict:
+    problem = assert_problem(response, status, errors=status == 400)
+    assert_human(problem)
+    return problem
+
+
+# -- who may drive the control plane ----------------------------------------------------------
+def this_machines_outside_address() -> str:
+    """An address of this machine that is not loopback (peers coming through it are not loopback)."""
+    try:
+        found = subprocess.run(["hostname", "-I"], capture_output=True, text=True, timeout=10).stdout.split()
+    except (OSError, subprocess.SubprocessError):
+        found = []
+    for address in found:
+        if ":" not in address and not is_loopback_address(address):
+            return address
+    try:  # no hostname -I: the address a route outwards would leave from
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))
+            address = probe.getsockname()[0]
+    except OSError:
+        address = "127.0.0.1"
+    if is_loopback_address(address):
+        pytest.skip("this machine has no address but loopback")
+    return address
+
+
+@pytest.mark.parametrize("server_name", ["granian", "waitress"])
+def test_listening_beyond_the_machine_without_a_token_serves_the_control_plane_to_loopback_only(server_name):
+    outside = this_machines_outside_address()
+    with ServeProcess("--host", "0.0.0.0", "--server", server_name) as process:
+        banner = "".join(process.banner)
+        assert "WARNING" in banner and "--admin-token" in banner and "loopback" in banner
+        port = urlsplit(process.base_url).port
+        local, remote = f"http://127.0.0.1:{port}", f"http://{outside}:{port}"
+        plane = Plane(local)
+        before = plane.world()
+        for method, path in [("GET", ""), ("GET", "/state"), ("POST", "/reset"), ("GET", "/requests"),
+                             ("GET", "/openapi.json"), ("POST", "/faults"), ("PUT", "/state")]:
+            response = requests.request(method, remote + "/_mock" + path, json={}, timeout=10)
+            assert response.status_code == 403, (method, path, response.text)
+            assert response.headers["Content-Type"] == PROBLEM
+            problem = response.json()
+            assert "--admin-token" in problem["detail"] and "loopback" in problem["detail"]
+            assert_human(problem)
+            if path != "/openapi.json":
+                conform(plane.document, method, "/_mock" + path, response)
+        assert plane.world() == before
+        assert plane.ok("GET", "/state")["sessions"]
+        # The partner API itself answers anyone.
+        chats = requests.get(remote + "/v1/chats", headers={"Authorization": "Bearer alice-token"}, timeout=10)
+        assert chats.status_code == 200
+
+
+def test_with_an_admin_token_anyone_who_sends_it_drives_the_control_plane():
+    outside = this_machines_outside_address()
+    with ServeProcess("--host", "0.0.0.0", "--admin-token", "T") as process:
+        assert "WARNING" not in "".join(process.banner)
+        remote = f"http://{outside}:{urlsplit(process.base_url).port}"
+        plane = Plane(remote, token="T")
+        assert plane.ok("GET", "/state")["sessions"]
+        assert plane.ok("POST", "/reset")["messages"] == 24
+        unauthorized = requests.get(remote + "/_mock/state", timeout=10)
+        assert unauthorized.status_code == 401 and unauthorized.content == b""
+
+
+def test_a_loopback_server_says_no_warning():
+    with ServeProcess() as process:
+        banner = "".join(process.banner)
+        assert "WARNING" not in banner
+        (control_line,) = [line for line in process.banner if line.strip().startswith("control")]
+        url = control_line.split()[1]
+        assert url.endswith("/_mock")
+        index = requests.get(url, timeout=10)  # the banner's control line answers its index
+        assert index.status_code == 200 and index.json()["openapi"] == "/_mock/openapi.json"
+
+
+@pytest.mark.parametrize("address, loopback", [
+    ("127.0.0.1", True), ("127.8.9.10", True), ("::1", True), ("::ffff:127.0.0.1", True),
+    ("10.0.0.1", False), ("192.0.2.2", False), ("::", False), ("::ffff:10.0.0.1", False),
+    ("fe80::1%eth0", False), ("", False), (None, False), ("not-an-address", False)])
+def test_which_peers_are_loopback(address, loopback):
+    assert is_loopback_address(address) is loopback
+
+
+@pytest.mark.parametrize("host, loopback", [("127.0.0.1", True), ("::1", True), ("[::1]", True),
+                                            ("localhost", True), ("0.0.0.0", False), ("::", False)])
+def test_which_listening_hosts_stay_on_the_machine(host, loopback):
+    assert is_loopback_host(host) is loopback
+
+
+# -- messages for a person --------------------------------------------------------------------
+WORDED = [
+    ("POST", "/reset", {"seed": "1"}, "$.seed", "Must be a whole number, not a string."),
+    ("POST", "/reset", {"seed": None}, "$.seed", "Must be a whole number, not null."),
+    ("POST", "/reset", {"auth": "loose"}, "$.auth", "Must be one of 'open', 'strict', not 'loose'."),
+    ("POST", "/reset", {"reset": True}, "$", "'reset' is not a property here; known: auth, scenario, seed."),
+    ("POST", "/reset", None, "$", "Must be an object, not null."),
+    ("POST", "/reset", [1], "$", "Must be an object, not an array."),
+    ("POST", "/clock", {"real": False}, "$.real", "Can only be true, not false."),
+    ("POST", "/clock", {}, "$", "Needs exactly one of freeze, advanceSeconds or real."),
+    ("POST", "/clock", {"freeze": "now", "real": True}, "$",
+     "Takes only one of freeze, advanceSeconds or real; freeze and real were both given."),
+    ("POST", "/clock", {"freeze": None}, "$.freeze", "Must be a string, not null."),
+    ("POST", "/clock", {"advanceSeconds": -1}, "$.advanceSeconds", "Must be at least 0, not -1."),
+    ("POST", "/clock", {"advanceSeconds": {"a": 1}}, "$.advanceSeconds", "Must be a number, not an object."),
+    ("POST", "/sessions", {"users": [{"name": "Zed", "role": "Admin"}]}, "$.users[0].role",
+     "Must be one of 'Host', 'Client', not 'Admin'."),
+    ("POST", "/sessions", {"users": {"name": "Zed"}}, "$.users", "Must be an array, not an object."),
+    ("POST", "/sessions", {"users": []}, "$.users", "Must hold at least 1 item."),
+    ("POST", "/sessions", {"users": [{"name": "", "role": "Host"}]}, "$.users[0].name", "Must not be empty."),
+    ("POST", "/sessions", {}, "$", "'users' is required."),
+    ("POST", "/pins", {"chatId": 5}, "$.chatId", "Must be a string, not a number."),
+    ("POST", "/faults", {"path": "chats", "status": 503}, "$.path", "Must start with /, not 'chats'."),
+    ("POST", "/faults", {"status": 503}, "$", "Needs at least one of operationId, method or path."),
+    ("POST", "/faults", {"operationId": "listChats", "status": 503, "probability": 1.5}, "$.probability",
+     "Must be at most 1, not 1.5."),
+    ("POST", "/faults", {"operationId": "listChats", "status": 429, "headers": {"Retry-After": "1\r\nX: y"}},
+     "$.headers.Retry-After", "Must not hold control characters, not '1\\u000d\\u000aX: y'."),
+    ("POST", "/faults", {"operationId": "noSuch", "status": 503}, "$.operationId",
+     "'noSuch' is not an operation; known: addReaction, createChat, deleteChat, deletePin, "
+     "deleteReaction, listChats, listReactions."),
+    ("POST", "/scenarios", {"document": {"sessions": [{"id": "a/b", "users": []}]}}, "$.document.sessions[0].id",
+     "Must be an id without /, ?, # or blanks, not 'a/b'."),
+    ("PUT", "/state", {"sessions": [{"id": "s", "users": [{"id": "u", "name": "U", "role": "Host",
+                                                           "token": "bad token"}]}]},
+     "$.sessions[0].users[0].token",
+     "Must be a bearer token: letters, digits and -._~+/, then any =, not 'bad token'."),
+    ("PUT", "/state", {"sessions": [{"id": "s", "users": [{"id": "u", "name": "U", "role": "Host"}],
+                                     "messages": [{"chatId": "m", "userId": "u", "message": " ",
+                                                   "createdAt": "2025-06-26T08:00:00Z"}]}]},
+     "$.sessions[0].messages[0].message", "Must not be blank, not ' '."),
+]
+
+
+@pytest.mark.parametrize("method, path, body, place, message", WORDED,
+                         ids=[f"{m} {p} {json.dumps(b)[:50]}" for m, p, b, _, _ in WORDED])
+def test_schema_errors_are_said_in_words(plane, method, path, body, place, message):
+    before = plane.world()
+    problem = refused(plane.request(method, path, data=json.dumps(body),
+                                    headers={"Content-Type": "application/json"}))
+    assert message in problem["errors"][place], problem
+    assert place in problem["detail"] and message in problem["detail"]
+    assert plane.world() == before
+
+
+def test_a_state_with_thousands_of_faults_lists_the_first_200(plane):
+    users = [{"id": "u", "name": "U", "role": "Host"}]
+    messages = [{"chatId": f"m{n}", "userId": "u", "message": "", "createdAt": "2025-06-26T08:00:00Z"}
+                for n in range(1000)]
+    before = plane.ok("GET", "/state")
+    problem = refused(plane.put("/state", json={"sessions": [{"id": "s", "users": users, "messages": messages}]}))
+    assert sum(map(len, problem["errors"].values())) == 200
+    assert problem["detail"].endswith("(and more)")
+    assert plane.ok("GET", "/state") == before
+
+
+def test_an_unknown_session_is_no_session_and_an_unknown_message_names_its_session(plane, api, default_session):
+    chat = api.create("here")["chatId"]
+    problem = refused(plane.post("/sessions/nope/pins", json={"chatId": chat}), 404)
+    assert problem["detail"] == "No session 'nope'."
+    problem = refused(plane.post(f"/sessions/{default_session}/pins", json={"chatId": "gone"}), 404)
+    assert problem["detail"] == f"No message 'gone' in session '{default_session}'."
+    assert refused(plane.delete("/faults/f'1"), 404)["detail"] == "No fault 'f'1'."
+
+
+@pytest.mark.parametrize("instant", ["10000-01-01T00:00:00Z", "+10000-01-01T00:00:00Z", "0000-01-01T00:00:00Z",
+                                     "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_an_instant_out_of_range_says_so(plane, instant):
+    problem = refused(plane.post("/clock", json={"freeze": instant}))
+    assert "out of range" in problem["detail"] and "9999-12-31T23:59:59Z" in problem["detail"]
+    assert problem["errors"]["$.freeze"] == [f"'{instant}' is outside 0001-01-01T00:00:00Z to "
+                                             "9999-12-31T23:59:59Z (UTC)."]
+    assert plane.ok("GET", "/clock")["frozen"] is False
+
+
+@pytest.mark.parametrize("instant", ["tomorrow", "2030-01-01T00:00:00", "2030-13-01T00:00:00Z"])
+def test_an_instant_that_is_not_one_says_what_one_is(plane, instant):
+    problem = refused(plane.post("/clock", json={"freeze": instant}))
+    assert "2030-01-01T00:00:00Z" in problem["detail"] and "out of range" not in problem["detail"]
+
+
+@pytest.mark.parametrize("seconds", ["1e15", "1e308", "9" * 400, "3e11"])
+def test_advancing_past_the_end_of_time_says_so(plane, seconds):
+    response = plane.post("/clock", data=f'{{"advanceSeconds": {seconds}}}',
+                          headers={"Content-Type": "application/json"})
+    problem = refused(response)
+    assert "past 9999-12-31T23:59:59Z" in problem["detail"]
+    assert plane.ok("GET", "/clock")["frozen"] is False
+
+
+@pytest.mark.parametrize("content_type, said", [(None, "sent without a Content-Type"),
+                                                ("text/plain", "sent as 'text/plain'")])
+def test_a_body_not_sent_as_json_says_how_it_was_sent(plane, content_type, said):
+    headers = {"Content-Type": content_type} if content_type else {}
+    problem = refused(plane.post("/clock", data=b'{"real": true}', headers=headers), 415)
+    assert said in problem["detail"] and "application/json" in problem["detail"]
+
+
+# -- JSON that Python reads but no one can give back ------------------------------------------
+HOSTILE = [
+    ("huge int", '{"seed": ' + "1" * 5000 + "}", "$", "A number has more than 4300 digits."),
+    ("huge negative int", '{"seed": -' + "9" * 4301 + "}", "$", "A number has more than 4300 digits."),
+    ("float overflow", '{"seed": 1e999}', "$.seed", "out of range"),
+    ("negative float overflow", '{"seed": -1e999}', "$.seed", "out of range"),
+    ("float overflow without an exponent", '{"seed": [1' + "0" * 400 + '.5]}', "$.seed[0]", "out of range"),
+    ("NaN", '{"seed": NaN}', "$", "NaN is not a JSON value"),
+    ("deep nesting", "[" * 100_000 + "]" * 100_000, "$", "deeper than 64"),
+    ("nesting past 64", '{"a": ' + "[" * 70 + "]" * 70 + "}", "$.a" + "[0]" * 63, "deeper than 64"),
+    ("lone surrogate", '{"scenario": "\\ud800"}', "$.scenario", "lone UTF-16 surrogate"),
+    ("lone surrogate key", '{"\\udfff": 1}', "$", "lone UTF-16 surrogate"),
+    ("raw NUL", '{"scenario": "a\x00"}', "$", "Invalid control character"),
+    ("not UTF-8", b'{"scenario": "\xff"}', "$", "not UTF-8"),
+    ("truncated", '{"seed": ', "$", "line 1, column 10"),
+]
+PLACES = [("POST", "/reset"), ("POST", "/clock"), ("POST", "/faults"), ("PUT", "/state"),
+          ("POST", "/scenarios"), ("POST", "/scenarios/default"), ("POST", "/sessions"), ("POST", "/pins")]
+
+
+@pytest.mark.parametrize("name, body, place, said", HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_json_no_one_can_give_back_is_a_400_everywhere(plane, api, name, body, place, said):
+    api.create("something to lose")
+    before = plane.world()
+    for method, path in PLACES:
+        response = plane.request(method, path, data=body if isinstance(body, bytes) else body.encode("utf-8",
+                                 "surrogatepass"), headers={"Content-Type": "application/json"})
+        problem = refused(response)
+        assert list(problem["errors"]) == [place], (path, problem)
+        assert said in problem["errors"][place][0], (path, problem)
+    assert plane.world() == before
+
+
+def test_a_utf8_byte_order_mark_is_read_past(plane):
+    response = plane.post("/reset", data=b'\xef\xbb\xbf{"seed": 7}', headers={"Content-Type": "application/json"})
+    assert response.status_code == 200 and response.json()["seed"] == 7
+
+
+@pytest.mark.parametrize("body", [
+    {"scenario": "a\u0000b"}, {"seed": 10**300}, {"seed": -(10**300)}, {"auth": "open\u0000"},
+    {"scenario": "../../etc/passwd"}, {"scenario": "x" * 100_000}, {"seed": 1.0},
+])
+def test_odd_but_valid_json_never_answers_a_500(plane, body):
+    response = plane.post("/reset", data=json.dumps(body), headers={"Content-Type": "application/json"})
+    assert response.status_code in (200, 400, 404), response.text
+    if response.status_code >= 400:
+        assert_human(response.json())
+        assert "x" * 100 not in response.json()["detail"]
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/sessions", {"users": [{"name": "\u0000\ud7ff\U0001f600", "role": "Host"}]}),
+    ("/faults", {"operationId": "listChats", "status": 503, "times": 10**40, "body": [[[[{"a": 10**30}]]]]}),
+    ("/faults", {"method": "\u0000", "status": 503}),
+    ("/faults", {"path": "/v1/chats/\u0000", "status": 503}),
+    ("/pins", {"chatId": "\u0000"}),
+    ("/scenarios", {"path": "x" * 10_000}),
+    ("/scenarios", {"document": {"sessions": [{"id": "s", "users": [{"id": "u", "name": "U", "role": "Host"}],
+                                               "generate": {"messages": 10**30}}]}}),
+])
+def test_odd_values_in_each_call_never_answer_a_500(plane, path, body):
+    response = plane.post(path, json=body)
+    assert response.status_code in (200, 201, 400, 404), response.text
+    if response.status_code >= 400:
+        assert_human(response.json())
+    assert plane.get("/faults").status_code == 200
+    assert plane.get("/sessions").status_code == 200
+
+
+# -- the journal refuses what it cannot answer ------------------------------------------------
+@pytest.mark.parametrize("query, key, said", [
+    ("operationId=createchat", "operationId", "'createchat' is not an operation (did you mean 'createChat'?)"),
+    ("operationId=nope", "operationId", "known: addReaction, createChat, deleteChat"),
+    ("operation=createChat", "operation", "'operation' is not a filter; known: operationId, method, path, "
+                                          "status, user, limit."),
+    ("Limit=3", "Limit", "is not a filter"),
+    ("limit=1&limit=2", "limit", "limit is given more than once."),
+    ("status=600", "status", "neither a status code"),
+    ("status=4x", "status", "neither a status code"),
+    ("status=abc", "status", "nor a class (1xx to 5xx, e.g. 4xx)"),
+    ("limit=%C2%B2", "limit", "is not a whole number"),
+])
+def test_a_journal_query_it_cannot_answer_is_a_400_listing_what_is_known(plane, query, key, said):
+    problem = refused(plane.get(f"/requests?{query}"))
+    assert any(said in message for message in problem["errors"][key]), problem
+
+
+@pytest.mark.parametrize("limit, kept", [("9" * 5000, 2), ("0" * 5000 + "1", 1), ("18446744073709551616", 2)])
+def test_a_limit_of_any_length_is_read(plane, api, limit, kept):
+    api.get("/chats", params={"take": 1})
+    api.get("/chats", params={"take": 2})
+    entries = plane.ok("GET", f"/requests?limit={limit}")
+    assert [e["query"]["take"] for e in entries] == [["1"], ["2"]][-kept:]
+
+
+def test_the_client_raises_for_an_operation_that_does_not_exist(server):
+    with pytest.raises(ControlError) as wrong:
+        Control(server.root_url).requests(operation_id="createchat")
+    assert wrong.value.status == 400 and "did you mean 'createChat'" in wrong.value.body["detail"]
+
+
+def test_the_journal_filters_by_status_and_user(plane, api):
+    api.create("by alice", as_="alice")
+    api.get("/chats", as_="bob", params={"take": 1})
+    api.delete("/chats/no-such-message", as_="bob")
+    api.get("/chats", token=None)
+    assert [e["status"] for e in plane.ok("GET", "/requests?status=2xx")] == [200, 200]
+    assert [e["status"] for e in plane.ok("GET", "/requests?status=4XX")] == [404, 401]
+    assert [e["status"] for e in plane.ok("GET", "/requests?status=404")] == [404]
+    assert plane.ok("GET", "/requests?status=500") == []
+    bob = [e["operationId"] for e in plane.ok("GET", "/requests?user=BOB")]
+    assert bob == ["listChats", "deleteChat"]
+    alice_id = plane.ok("GET", "/requests?user=alice")[0]["user"]["id"]
+    assert [e["operationId"] for e in plane.ok("GET", f"/requests?user={alice_id}")] == ["createChat"]
+    assert plane.ok("GET", "/requests?user=nobody") == []
+    assert [e["status"] for e in plane.ok("GET", "/requests?user=bob&status=4xx&operationId=deleteChat")] == [404]
+
+
+def test_a_dropped_request_matches_no_status(plane, api, server):
+    plane.ok("POST", "/faults", 201, json={"operationId": "listChats", "drop": True, "times": 1})
+    with pytest.raises(requests.ConnectionError):
+        requests.get(server.base_url + "/chats", headers={"Authorization": "Bearer alice-token"}, timeout=10)
+    assert [e["status"] for e in plane.ok("GET", "/requests")] == [None]
+    for status in ("2xx", "5xx", "4xx", "1xx"):
+        assert plane.ok("GET", f"/requests?status={status}") == []
+
+
+def raw_post(server, body: bytes) -> None:
+    """createChat with ``body`` as it is: whatever the answer, the journal keeps the body."""
+    requests.post(server.base_url + "/chats", data=body, timeout=10,
+                  headers={"Authorization": "Bearer alice-token", "Content-Type": "application/json"})
+
+
+def test_each_entry_carries_its_body_parsed_as_json(plane, api, server):
+    api.create("parsed", as_="alice")
+    api.get("/chats", params={"take": 1})
+    raw_post(server, b"plain words")
+    raw_post(server, b'[1, 2.5, "x", null, {"a": true}, -0, 1E2]')
+    entries = plane.ok("GET", "/requests")
+    assert [e["json"] for e in entries] == [{"message": "parsed"}, None, None,
+                                            [1, 2.5, "x", None, {"a": True}, 0, 100.0]]
+    assert entries[2]["body"] == "plain words"
+
+
+@pytest.mark.parametrize("body", [
+    b'{"message": "hi", "x": ' + b"1" * 5000 + b"}",
+    b'{"message": "hi", "x": 1e999}',
+    b'{"message": "hi", "x": -1e999}',
+    b'{"message": "hi", "x": NaN}',
+    b'{"message": "hi", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    b"[" * 65 + b"]" * 65,
+    b'{"message": "hi", "x": "\\ud800"}',
+    b'{"message": "hi", "\\udc00": 1}',
+    b'{"message": "hi", "x": "' + b"x" * 70_000 + b'"}',  # cut at 64 KiB: no longer JSON
+    b"\xff\xfe{}",
+])
+def test_a_body_no_one_can_give_back_has_json_null(plane, server, body):
+    raw_post(server, body)
+    (entry,) = plane.ok("GET", "/requests")
+    assert entry["json"] is None
+    assert entry["body"]
+
+
+def test_json_up_to_the_limits_is_given_back(plane, server):
+    deep = b"[" * 64 + b"]" * 64
+    big = b"9" * 4300
+    raw_post(server, deep)
+    raw_post(server, b'{"n": ' + big + b', "t": "\\u0000\\ud83d\\ude00"}')
+    first, second = plane.ok("GET", "/requests")
+    value = first["json"]
+    for _ in range(63):
+        (value,) = value
+    assert value == []
+    assert second["json"] == {"n": int(big), "t": "\u0000\U0001f600"}
+
+
+# -- the index and pins by chat id ------------------------------------------------------------
+def test_the_index_points_at_every_part(plane, server):
+    index = plane.ok("GET", "")
+    assert index["openapi"] == "/_mock/openapi.json"
+    assert index["status"] == plane.ok("POST", "/reset")
+    document = control_document(server.root_url)
+    for name, path in index.items():
+        if name != "status":
+            assert path in document["paths"] or path == "/_mock/openapi.json", name
+    assert requests.get(server.root_url + index["openapi"], timeout=10).json() == document
+    assert plane.ok("GET", "/requests") == []  # the index is not a partner request
+
+
+def test_the_index_is_behind_the_admin_token(serve):
+    server = serve(mockchats.build(admin_token="T"))
+    response = requests.get(server.root_url + "/_mock", timeout=10)
+    assert response.status_code == 401 and response.headers["WWW-Authenticate"] == "Bearer"
+    assert Plane(server.root_url, token="T").ok("GET", "")["openapi"] == "/_mock/openapi.json"
+
+
+@pytest.fixture
+def serve():
+    started = []
+
+    def start(mock):
+        started.append(mockchats.Server(mock.app, port=0).start())
+        return started[-1]
+    yield start
+    for server in started:
+        server.stop()
+
+
+def test_a_message_is_pinned_by_its_chat_id_alone(plane, api, default_session):
+    chat = api.create("pin me by id", as_="bob")["chatId"]
+    pin = plane.ok("POST", "/pins", 201, json={"chatId": chat})
+    assert pin == {"sessionId": default_session, "chatId": chat, "pinId": pin["pinId"]}
+    assert {m["chatId"]: m for m in api.all_messages()}[chat]["pinned"] == {"id": pin["pinId"]}
+    assert plane.ok("POST", "/pins", 201, json={"chatId": chat}) == pin  # pinning twice keeps the pin
+    assert plane.ok("POST", f"/sessions/{default_session}/pins", 201, json={"chatId": chat})["pinId"] == pin["pinId"]
+
+
+def test_a_message_of_another_session_is_pinned_there(plane, api):
+    created = plane.ok("POST", "/sessions", 201, json={"users": ZED_AND_YAN})
+    zed, yan = (u["token"] for u in created["users"])
+    chat = api.post("/chats", token=yan, json={"message": "elsewhere"}).json()["chatId"]
+    pin = plane.ok("POST", "/pins", 201, json={"chatId": chat})
+    assert pin["sessionId"] == created["sessionId"]
+    assert api.get("/chats", token=yan).json()["messages"][0]["pinned"] == {"id": pin["pinId"]}
+    assert api.delete(f"/chats/{chat}/pins/{pin['pinId']}", token=zed).status_code == 200
+
+
+def test_pinning_a_message_no_session_holds_is_404_and_changes_nothing(plane, api):
+    api.create("stays unpinned")
+    before = plane.world()
+    problem = refused(plane.post("/pins", json={"chatId": "no-such-message"}), 404)
+    assert problem["detail"] == "No message 'no-such-message'."
+    refused(plane.post("/pins", json={}))
+    refused(plane.post("/pins", json={"chatId": "x", "sessionId": "y"}))
+    assert plane.world() == before
+
+
+def test_the_proxys_journal_refuses_and_filters_alike(server):
+    from mockchats.proxy import ContractProxy
+
+    started = mockchats.Server(ContractProxy(server.base_url), port=0).start()
+    try:
+        journal = started.root_url + "/_mock/requests"
+        requests.get(started.base_url + "/chats", headers={"Authorization": "Bearer alice-token"}, timeout=10)
+        requests.get(started.base_url + "/chats", timeout=10)
+        wrong = requests.get(journal, params={"operationId": "listchats"}, timeout=10)
+        assert wrong.status_code == 400 and wrong.headers["Content-Type"] == PROBLEM
+        assert_human(wrong.json())
+        assert "did you mean 'listChats'" in wrong.json()["errors"]["operationId"][0]
+        assert requests.get(journal, params={"since": "1"}, timeout=10).status_code == 400
+        assert [e["status"] for e in requests.get(journal, params={"status": "4xx"}, timeout=10).json()] == [401]
+        assert [e["json"] for e in requests.get(journal, timeout=10).json()] == [None, None]
+    finally:
+        started.stop()
