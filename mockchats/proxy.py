@@ -346,8 +346,8 @@ class _EmptyErrorTask(ErrorTask):
 
     def execute(self) -> None:
         error = self.request.error
+        self.channel.linger = True  # the client may be sending still: let it read this answer
         if isinstance(error, RequestEntityTooLarge):
-            self.channel.linger = True
             try:
                 environ = WSGITask(self.channel, self.request).get_environment()
                 size = None if self.request.chunked else self.request.content_length
@@ -362,7 +362,7 @@ class _EmptyErrorTask(ErrorTask):
 
 
 class _ProxyChannel(_KeepAliveChannel):
-    """A connection to the proxy; after refusing a body it closes gracefully.
+    """A connection to the proxy; after refusing a request it closes gracefully.
 
     Closing at once with the client still sending would reset the connection, and the
     client might lose the 413 with it. So the proxy sends its answer, ends its side
