@@ -161,6 +161,7 @@ def proxy(upstream: str, host: str, port: int, journal_size: int, timeout: float
 
 
 def _interrupt(signum, frame) -> None:
+    signal.signal(signum, signal.SIG_DFL)  # a second one ends the process at once
     raise KeyboardInterrupt
 
 

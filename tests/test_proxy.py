@@ -321,6 +321,20 @@ def test_a_client_still_sending_its_body_reads_the_413(fresh, small):
     assert journal(small)[0]["violations"] == ["body of 5,000,000 bytes is over the 100-byte limit"]
 
 
+def test_under_another_wsgi_server_the_proxy_still_refuses_an_oversized_body(fresh, server):
+    # Plain waitress reads the body whole before the app; the app refuses it all the same.
+    served = mockchats.Server(ContractProxy(server.base_url, max_body_bytes=100), port=0).start()
+    try:
+        response = requests.post(served.base_url + "/chats", data=message_body(101),
+                                 headers={**ALICE, "Content-Type": "application/json"}, timeout=10)
+        (entry,) = journal(served)
+    finally:
+        served.stop()
+    assert (response.status_code, response.content) == (413, b"")
+    assert fresh.journal.entries() == []
+    assert entry["violations"] == ["body of 101 bytes is over the 100-byte limit"]
+
+
 def test_an_upstream_413_is_reported_by_size_not_by_the_280_character_rule(fresh, proxy):
     # Under the proxy's limit, over the mock's (1 MiB): the mock answers 413 unbound.
     body = message_body(1_048_577)
