@@ -122,13 +122,12 @@ class ContractProxy:
         response_violations: list[str] = []
         try:
             status, reason, headers, answer = self._forward(request, target, body)
-        except (ValueError, http.client.InvalidURL) as exc:  # not writable as HTTP: Kestrel's 400
+        except _Unsendable as exc:  # not writable as HTTP: Kestrel's 400
             status, reason, headers, answer = 400, REASONS[400], [("Content-Length", "0")], b""
-            where = "request target" if isinstance(exc, http.client.InvalidURL) else "method or a header"
-            violations.append(f"the {where} holds a character HTTP does not allow; not forwarded")
-        except (OSError, http.client.HTTPException) as exc:
+            violations.append(f"the {exc} holds a character HTTP does not allow; not forwarded")
+        except (OSError, http.client.HTTPException, ValueError) as exc:
             status, reason, headers, answer = 502, REASONS[502], [("Content-Length", "0")], b""
-            response_violations.append(f"the upstream did not answer: {exc.__class__.__name__}: {_clip(str(exc))}")
+            response_violations.append(f"the upstream did not answer: {self._failure(exc)}")
         else:
             if operation is not None:
                 response_violations = self._check_response(operation, status, headers, answer, warnings)
@@ -203,23 +202,29 @@ class ContractProxy:
     def _forward(self, request: Request, target: str, body: bytes):
         """Send the request on as it came; (status, reason, headers, body) of the answer.
 
-        ValueError: the request cannot be written as HTTP (a control character in the
-        target, say); OSError or HTTPException: the upstream did not answer.
+        _Unsendable: the request cannot be written as HTTP (a control character in the
+        target, say); OSError, HTTPException or ValueError: the upstream did not answer
+        (http.client raises ValueError on a malformed chunk size, for one).
         """
         connection_class = _RawHTTPSConnection if self._scheme == "https" else _RawHTTPConnection
         connection = connection_class(self._netloc, timeout=self.timeout)
         try:
-            connection.putrequest(request.method, self.upstream_target(target),
-                                  skip_host=False, skip_accept_encoding=True)
+            try:
+                connection.putrequest(request.method, self.upstream_target(target),
+                                      skip_host=False, skip_accept_encoding=True)
+            except http.client.InvalidURL:  # checked after the method
+                raise _Unsendable("request target") from None
+            except ValueError:
+                raise _Unsendable("method") from None
             for name, value in request.headers.items():
                 if name.casefold() not in NOT_FORWARDED and name.casefold() != "content-length":
-                    connection.putheader(name, value)
+                    try:
+                        connection.putheader(name, value)
+                    except ValueError:
+                        raise _Unsendable(f"header {_clip(name, 40)}") from None
             if body or request.headers.get("Content-Length") is not None:
                 connection.putheader("Content-Length", str(len(body)))
-            try:
-                connection.endheaders(body or None)
-            except ValueError as exc:  # raised while sending: the upstream's side, not the client's
-                raise OSError(str(exc)) from exc
+            connection.endheaders(body or None)
             upstream = connection.getresponse()
             answer = upstream.read()
             headers = [(name, _LINE_BREAK.sub(" ", value)) for name, value in upstream.getheaders()
@@ -230,6 +235,16 @@ class ContractProxy:
             return upstream.status, reason, headers, answer
         finally:
             connection.close()
+
+    def _failure(self, exc: Exception) -> str:
+        """Why the upstream gave no answer, for a person."""
+        if isinstance(exc, TimeoutError):
+            return f"no answer within {self.timeout:g} seconds"
+        if isinstance(exc, http.client.RemoteDisconnected):
+            return "it closed the connection without answering"
+        if isinstance(exc, OSError):
+            return f"{(exc.strerror or exc.__class__.__name__).rstrip('.')} ({self._netloc})"
+        return f"its answer is not valid HTTP ({exc.__class__.__name__})"
 
     # -- the journal --------------------------------------------------------
     def _record(self, request: Request, target: str, body: bytes | None, operation, status: int,
@@ -267,6 +282,10 @@ class ContractProxy:
                                        method=request.args.get("method"), path=request.args.get("path"),
                                        limit=limit)
         return _json(start_response, "200 OK", entries)
+
+
+class _Unsendable(Exception):
+    """The client's request cannot be written as HTTP; its text names the part at fault."""
 
 
 class _RawRequestLine:
