@@ -335,8 +335,10 @@ class _BodyCountingParser(HTTPRequestParser):
 
     def received(self, data: bytes) -> int:
         consumed = self._received(data)
-        if self.error is not None:
-            self.expect_continue = False  # no "100 Continue" for a body already refused
+        if self.completed:
+            # No "100 Continue" for a body refused, or for none at all: waitress would send
+            # one and then wait for a body that never comes, and the request would hang.
+            self.expect_continue = False
         return consumed
 
     def _received(self, data: bytes) -> int:

@@ -425,6 +425,13 @@ def test_a_control_character_in_the_target_is_a_400_and_not_forwarded(fresh, pro
     assert entry["violations"][-1] == "the request target holds a character HTTP does not allow; not forwarded"
 
 
+def test_expect_100_continue_without_a_body_is_answered_not_left_waiting(fresh, proxy):
+    status, _, _ = exchange(proxy, b"DELETE /v1/chats/nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                            b"Expect: 100-continue\r\nAuthorization: Bearer host-token\r\n\r\n")
+    assert status.startswith("HTTP/1.1 404 ")
+    assert [e["status"] for e in fresh.journal.entries()] == [404]
+
+
 def test_huge_headers_are_forwarded_or_refused_but_never_a_500(fresh, proxy):
     big = requests.get(proxy.base_url + "/chats", headers={**HOST, "X-Big": "a" * 100_000}, timeout=10)
     assert big.status_code == 200  # the upstream's answer
