@@ -130,8 +130,8 @@ def contract(base_url: str, token: str, host_token: str | None, report_path: str
 @click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="Seconds to wait for the upstream's answer.")
 @click.option("--max-body-bytes", default=DEFAULT_MAX_BODY_BYTES, show_default=True, type=click.IntRange(0),
-              help="Refuse a longer request body on arrival (empty 413, nothing forwarded); "
-                   "Kestrel's default.")
+              help="The longest request body passed on; a longer one is refused on arrival "
+                   "(empty 413, nothing forwarded). The default is Kestrel's.")
 @click.option("--fail-on-violation", is_flag=True,
               help="Exit 1 when stopped if any request or response broke the contract (for CI).")
 def proxy(upstream: str, host: str, port: int, journal_size: int, timeout: float, max_body_bytes: int,
@@ -139,12 +139,12 @@ def proxy(upstream: str, host: str, port: int, journal_size: int, timeout: float
     """Forward traffic to a real server, checking requests and responses against the contract."""
     from .proxy import ContractProxy, ProxyServer
 
-    _log_to_stderr()
     try:
         app = ContractProxy(upstream, journal_size=journal_size, timeout=timeout,
                             max_body_bytes=max_body_bytes)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--upstream") from None
+    _log_to_stderr()
     try:
         server = ProxyServer(app, host=host, port=port)
     except OSError as exc:

@@ -73,9 +73,14 @@ class ContractProxy:
                  max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, contract: Contract | None = None):
         self.contract = contract or default_contract()
         self.base_path = self.contract.spec.base_path
-        parts = urlsplit(upstream)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"the upstream must be an http(s) URL, not {upstream!r}")
+        try:
+            parts = urlsplit(upstream)
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+        except ValueError:  # a broken IPv6 literal, a port that is not a number
+            valid = False
+        if not valid:
+            raise ValueError(f"the upstream must be an http(s) URL such as http://host:8080/v1, "
+                             f"not '{_clip(upstream, 80)}'")
         self._scheme, self._netloc = parts.scheme, parts.netloc
         self._upstream_path = parts.path.rstrip("/") or self.base_path
         #: The upstream's base URL, the one the proxy stands in for.

@@ -15,6 +15,7 @@ import pytest
 import requests
 
 import mockchats
+import mockchats.cli
 from conformance import check, operation_for
 from mockchats.contract import Contract
 from mockchats.proxy import ContractProxy, ProxyServer
@@ -197,6 +198,15 @@ def test_the_proxy_maps_its_v1_onto_the_upstream_base(upstream, target, forwarde
 def test_a_non_http_upstream_is_refused():
     with pytest.raises(ValueError, match="http"):
         ContractProxy("ftp://h/v1")
+
+
+@pytest.mark.parametrize("upstream", ["ftp://h/v1", "http://[::1", "http://h:99999/v1", "http://h:x/v1", "h:8080"])
+def test_a_malformed_upstream_is_a_usage_error(upstream):
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(mockchats.cli.main, ["proxy", "--upstream", upstream, "--port", "0"])
+    assert result.exit_code == 2
+    assert f"the upstream must be an http(s) URL such as http://host:8080/v1, not '{upstream}'" in result.output
 
 
 def test_the_proxy_command_logs_one_line_per_request():
