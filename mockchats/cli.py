@@ -9,6 +9,7 @@ import logging
 import logging.handlers
 import os
 import queue
+import signal
 import sys
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +22,7 @@ from .auth import AUTH_MODES, OPEN
 from .control import is_loopback_host
 from .journal import DEFAULT_SIZE
 from .mock import build
+from .proxy import DEFAULT_MAX_BODY_BYTES
 from .server import SERVERS, GranianServer, Server
 
 
@@ -172,24 +174,40 @@ def contract(base_url: str, token: str, host_token: str | None, report_path: str
               help="How many requests the journal (GET /_mock/requests) keeps.")
 @click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="Seconds to wait for the upstream's answer.")
-def proxy(upstream: str, host: str, port: int, journal_size: int, timeout: float) -> None:
+@click.option("--max-body-bytes", default=DEFAULT_MAX_BODY_BYTES, show_default=True, type=click.IntRange(0),
+              help="The longest request body passed on; a longer one is refused on arrival "
+                   "(empty 413, nothing forwarded). The default is Kestrel's.")
+@click.option("--fail-on-violation", is_flag=True,
+              help="Exit 1 when stopped if any request or response broke the contract (for CI).")
+def proxy(upstream: str, host: str, port: int, journal_size: int, timeout: float, max_body_bytes: int,
+          fail_on_violation: bool) -> None:
     """Forward traffic to a real server, checking requests and responses against the contract."""
-    from .proxy import ContractProxy
+    from .proxy import ContractProxy, ProxyServer
 
-    _log_to_stderr()
     try:
-        app = ContractProxy(upstream, journal_size=journal_size, timeout=timeout)
+        app = ContractProxy(upstream, journal_size=journal_size, timeout=timeout,
+                            max_body_bytes=max_body_bytes)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--upstream") from None
+    _log_to_stderr()
     try:
-        server = Server(app, host=host, port=port)
+        server = ProxyServer(app, host=host, port=port)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     click.echo(f"mockchats {__version__}: contract-checking proxy")
     click.echo(f"  base URL  {server.base_url}   (use it in place of {app.upstream_base})")
     click.echo(f"  upstream  {app.upstream_base}")
     click.echo(f"  journal   {server.root_url}/_mock/requests  (violations of each request and response)")
+    # SIGTERM (a CI runner, docker stop) ends the proxy as Ctrl-C does, with its summary.
+    signal.signal(signal.SIGTERM, _interrupt)
     _serve_until_interrupted(server, "mockchats proxy stopped.")
+    click.echo(app.summary())
+    sys.exit(1 if fail_on_violation and app.requests_with_violations else 0)
+
+
+def _interrupt(signum, frame) -> None:
+    signal.signal(signum, signal.SIG_DFL)  # a second one ends the process at once
+    raise KeyboardInterrupt
 
 
 @main.command()

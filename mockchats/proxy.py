@@ -13,23 +13,43 @@ the proxy's ``/v1/...`` is mapped onto that base, so ``/v1/chats`` goes to
 ``<upstream>/chats``. A bare root (``http://host:8080``) is taken as ``<root>/v1``.
 Paths outside ``/v1`` go to the upstream's host unchanged (``/openapi.json``, a mock's
 ``/_mock/...``), except the proxy's own ``/_mock/requests``.
+
+A body over the limit (Kestrel's default, 30,000,000 bytes) is refused on arrival with
+an empty 413 and ``Connection: close``, as Kestrel answers it: :class:`ProxyServer`
+reads no byte of it past the limit and forwards nothing. The checks never decide
+whether an answer reaches the client: if one of them fails, the request is forwarded
+unchecked and the failure is logged and journaled.
 """
 from __future__ import annotations
 
 import http.client
 import json
 import logging
+import re
+import socket
+import sys
+import threading
 import time
 from urllib.parse import quote, urlsplit
 
+from waitress.parser import HTTPRequestParser
+from waitress.task import ErrorTask, WSGITask
+from waitress.utilities import RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
 from . import aspnet
+from .auth import bearer_token
 from .contract import Contract, default_contract
 from .journal import DEFAULT_SIZE, Exchange, Journal, QueryRefused, parse_query
+from .server import Server, _KeepAliveChannel
 
 log = logging.getLogger("mockchats.proxy")
 
+#: Kestrel's default ``MaxRequestBodySize``: the real service takes bodies up to this size.
+DEFAULT_MAX_BODY_BYTES = 30_000_000
+#: How much of a refused body is still read (and dropped) after the 413, so a client
+#: still sending it reads its answer instead of a reset connection.
+DRAIN_BYTES = 16 * 1024 * 1024
 #: The proxy's own journal, at the same place as the mock's.
 JOURNAL_PATH = "/_mock/requests"
 #: Connection-level headers, which a proxy must not pass on (RFC 9110, 7.6.1).
@@ -38,57 +58,136 @@ HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy
 #: Left out of forwarded requests: Host is the upstream's, an uncompressed answer is one the
 #: proxy can check, and the body is already read whole (no 100-continue to wait for).
 NOT_FORWARDED = HOP_BY_HOP | {"host", "accept-encoding", "expect"}
+#: Kestrel's reason phrases for the answers the proxy gives itself.
+REASONS = {400: "Bad Request", 413: "Payload Too Large", 431: "Request Header Fields Too Large",
+           501: "Not Implemented", 502: "Bad Gateway"}
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_LINE_BREAK = re.compile(r"[\r\n]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class ContractProxy:
-    """The WSGI app of ``mockchats proxy``: forward, check, log, journal."""
+    """The WSGI app of ``mockchats proxy``: forward, check, log, journal, count."""
 
     def __init__(self, upstream: str, *, journal_size: int = DEFAULT_SIZE, timeout: float = 30,
-                 contract: Contract | None = None):
+                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, contract: Contract | None = None):
         self.contract = contract or default_contract()
         self.base_path = self.contract.spec.base_path
-        parts = urlsplit(upstream)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"the upstream must be an http(s) URL, not {upstream!r}")
+        try:
+            parts = urlsplit(upstream)
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+        except ValueError:  # a broken IPv6 literal, a port that is not a number
+            valid = False
+        if not valid:
+            raise ValueError(f"the upstream must be an http(s) URL such as http://host:8080/v1, "
+                             f"not '{_clip(upstream, 80)}'")
         self._scheme, self._netloc = parts.scheme, parts.netloc
         self._upstream_path = parts.path.rstrip("/") or self.base_path
         #: The upstream's base URL, the one the proxy stands in for.
         self.upstream_base = f"{parts.scheme}://{parts.netloc}{self._upstream_path}"
         self.journal = Journal(journal_size)
         self.timeout = timeout
+        self.max_body_bytes = max_body_bytes
+        # Counted apart from the journal, which forgets its oldest entries.
+        self._count_lock = threading.Lock()
+        self.requests = 0
+        self.requests_with_violations = 0
+
+    def summary(self) -> str:
+        """The closing line: how many requests were judged, how many broke the contract."""
+        with self._count_lock:
+            return (f"mockchats proxy: {self.requests} requests, "
+                    f"{self.requests_with_violations} with violations")
 
     def __call__(self, environ, start_response):
+        try:
+            return self._handle(environ, start_response)
+        except Exception:  # never a client's doing: the answer is the upstream's or, here, a 502
+            log.exception("the proxy failed on a request")
+            return _empty(start_response, 502, sys.exc_info())
+
+    def _handle(self, environ, start_response):
         request = Request(environ)
         if request.path == JOURNAL_PATH or request.path == JOURNAL_PATH + "/":
             return self._serve_journal(request, start_response)
         started = time.perf_counter()
-        target = environ.get("REQUEST_URI") or quote(request.path) + (
-            "?" + environ["QUERY_STRING"] if environ.get("QUERY_STRING") else "")
-        if "://" in target:  # an absolute-form request target
-            split = urlsplit(target)
-            target = split.path + (f"?{split.query}" if split.query else "")
+        target = _target(environ, request)
         raw_path = target.split("?", 1)[0]
+        declared = _content_length(environ)
+        if declared is not None and declared > self.max_body_bytes:
+            # ProxyServer refuses these before the app; this is for any other WSGI server.
+            self.refuse_oversized(environ, declared)
+            return _empty(start_response, 413)
         body = request.get_data(cache=True)
-        operation, violations, warnings = self.contract.check_request(
-            request.method, raw_path, request.args.items(multi=True), request.headers, body)
+        if len(body) > self.max_body_bytes:
+            self.refuse_oversized(environ, len(body))
+            return _empty(start_response, 413)
+        operation, violations, warnings = self._check_request(request, raw_path, body)
 
         response_violations: list[str] = []
         try:
             status, reason, headers, answer = self._forward(request, target, body)
-        except (OSError, http.client.HTTPException) as exc:
-            status, reason, headers, answer = 502, "Bad Gateway", [("Content-Length", "0")], b""
-            response_violations.append(f"the upstream did not answer: {exc.__class__.__name__}: {exc}")
+        except _Unsendable as exc:  # not writable as HTTP: Kestrel's 400
+            status, reason, headers, answer = 400, REASONS[400], [("Content-Length", "0")], b""
+            violations.append(f"the {exc} holds a character HTTP does not allow; not forwarded")
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            status, reason, headers, answer = 502, REASONS[502], [("Content-Length", "0")], b""
+            response_violations.append(f"the upstream did not answer: {self._failure(exc)}")
         else:
             if operation is not None:
-                response_violations = self.contract.check_response(
-                    operation, status, _HeaderView(headers), answer)
+                response_violations = self._check_response(operation, status, headers, answer, warnings)
+            if status == 413 and body and operation is not None and "no bearer token" not in violations:
+                # The upstream never bound the body: the binding's verdict does not apply.
+                violations[:] = [f"body of {len(body):,} bytes is over the upstream's limit (it answered 413)"]
         elapsed = (time.perf_counter() - started) * 1000
 
         if not request.path.startswith(("/_mock", "/openapi.json")):  # not the contract's business
-            self._record(request, body, operation, status, elapsed, violations, warnings, response_violations)
-            _log(request.method, target, status, elapsed, operation, violations, warnings, response_violations)
+            self._record(request, target, body, operation, status, elapsed,
+                         violations, warnings, response_violations)
         start_response(f"{status} {reason}", headers)
         return [answer]
+
+    def refuse_oversized(self, environ, size: int | None) -> None:
+        """Journal and log a body refused for its size (``size`` None: chunked, cut off at the limit).
+
+        Only the route and the token are judged: the body was never read.
+        """
+        started = time.perf_counter()
+        request = Request(environ)
+        target = _target(environ, request)
+        operation, violations, warnings = None, [], []
+        try:
+            operation, violations, warnings = self.contract.check_route(request.method, target.split("?", 1)[0])
+            if operation is not None and bearer_token(request.headers.get("Authorization")) is None:
+                violations.append("no bearer token")
+        except Exception as exc:  # a check must never cost the client its answer
+            warnings.append(_unchecked(exc, "request"))
+        limit = f"{self.max_body_bytes:,}"
+        violations.append(f"body of {size:,} bytes is over the {limit}-byte limit" if size is not None
+                          else f"body of more than {limit} bytes (chunked) is over the {limit}-byte limit")
+        self._record(request, target, None, operation, 413, (time.perf_counter() - started) * 1000,
+                     violations, warnings, [])
+
+    # -- checking -----------------------------------------------------------
+    def _check_request(self, request: Request, raw_path: str, body: bytes):
+        try:
+            return self.contract.check_request(request.method, raw_path, request.args.items(multi=True),
+                                               request.headers, body)
+        except Exception as exc:  # a check must never cost the client its answer
+            operation = None
+            try:
+                operation = self.contract.operation_for(request.method, raw_path)
+            except Exception:
+                pass
+            return operation, [], [_unchecked(exc, "request")]
+
+    def _check_response(self, operation, status: int, headers: list, answer: bytes,
+                        warnings: list[str]) -> list[str]:
+        try:
+            return self.contract.check_response(operation, status, _HeaderView(headers), answer)
+        except Exception as exc:  # a check must never cost the client its answer
+            warnings.append(_unchecked(exc, "response"))
+            return []
 
     # -- forwarding -------------------------------------------------------
     def upstream_target(self, target: str) -> str:
@@ -106,37 +205,69 @@ class ContractProxy:
         return path + (f"?{query}" if query else "")
 
     def _forward(self, request: Request, target: str, body: bytes):
-        """Send the request on as it came; (status, reason, headers, body) of the answer."""
-        connection_class = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
+        """Send the request on as it came; (status, reason, headers, body) of the answer.
+
+        _Unsendable: the request cannot be written as HTTP (a control character in the
+        target, say); OSError, HTTPException or ValueError: the upstream did not answer
+        (http.client raises ValueError on a malformed chunk size, for one).
+        """
+        connection_class = _RawHTTPSConnection if self._scheme == "https" else _RawHTTPConnection
         connection = connection_class(self._netloc, timeout=self.timeout)
         try:
-            connection.putrequest(request.method, self.upstream_target(target),
-                                  skip_host=False, skip_accept_encoding=True)
+            try:
+                connection.putrequest(request.method, self.upstream_target(target),
+                                      skip_host=False, skip_accept_encoding=True)
+            except http.client.InvalidURL:  # checked after the method
+                raise _Unsendable("request target") from None
+            except ValueError:
+                raise _Unsendable("method") from None
             for name, value in request.headers.items():
                 if name.casefold() not in NOT_FORWARDED and name.casefold() != "content-length":
-                    connection.putheader(name, value)
+                    try:
+                        connection.putheader(name, value)
+                    except ValueError:
+                        raise _Unsendable(f"header {_clip(name, 40)}") from None
             if body or request.headers.get("Content-Length") is not None:
                 connection.putheader("Content-Length", str(len(body)))
             connection.endheaders(body or None)
             upstream = connection.getresponse()
             answer = upstream.read()
-            headers = [(name, value) for name, value in upstream.getheaders()
-                       if name.casefold() not in HOP_BY_HOP]
+            headers = [(name, _LINE_BREAK.sub(" ", value)) for name, value in upstream.getheaders()
+                       if name.casefold() not in HOP_BY_HOP and _TOKEN.fullmatch(name)]
             if upstream.getheader("Content-Length") is None and request.method != "HEAD":
                 headers.append(("Content-Length", str(len(answer))))  # it came chunked
-            return upstream.status, upstream.reason, headers, answer
+            reason = _LINE_BREAK.sub(" ", upstream.reason or "") or REASONS.get(upstream.status, "")
+            return upstream.status, reason, headers, answer
         finally:
             connection.close()
 
+    def _failure(self, exc: Exception) -> str:
+        """Why the upstream gave no answer, for a person."""
+        if isinstance(exc, TimeoutError):
+            return f"no answer within {self.timeout:g} seconds"
+        if isinstance(exc, http.client.RemoteDisconnected):
+            return "it closed the connection without answering"
+        if isinstance(exc, OSError):
+            return f"{(exc.strerror or exc.__class__.__name__).rstrip('.')} ({self._netloc})"
+        return f"its answer is not valid HTTP ({exc.__class__.__name__})"
+
     # -- the journal --------------------------------------------------------
-    def _record(self, request: Request, body: bytes, operation, status: int, elapsed_ms: float,
-                violations: list[str], warnings: list[str], response_violations: list[str]) -> None:
-        self.journal.record(Exchange(
-            request.method, request.path, request.environ.get("QUERY_STRING", ""), body or None,
-            user=None,  # the upstream knows who a token is; the proxy does not
-            operation_id=operation.operation_id if operation else None, status=status,
-            duration_ms=elapsed_ms, violations=violations, warnings=warnings,
-            response_violations=response_violations))
+    def _record(self, request: Request, target: str, body: bytes | None, operation, status: int,
+                elapsed_ms: float, violations: list[str], warnings: list[str],
+                response_violations: list[str]) -> None:
+        with self._count_lock:
+            self.requests += 1
+            self.requests_with_violations += bool(violations or response_violations)
+        try:
+            self.journal.record(Exchange(
+                request.method, request.path, request.environ.get("QUERY_STRING", ""), body or None,
+                user=None,  # the upstream knows who a token is; the proxy does not
+                operation_id=operation.operation_id if operation else None, status=status,
+                duration_ms=elapsed_ms, violations=violations, warnings=warnings,
+                response_violations=response_violations))
+        finally:
+            _log(request.method, target, status, elapsed_ms, operation, violations, warnings,
+                 response_violations)
 
     def _serve_journal(self, request: Request, start_response):
         """GET (the filters of the mock's journal, refused alike) and DELETE, as the mock's control plane."""
@@ -157,6 +288,26 @@ class ContractProxy:
         return _json(start_response, "200 OK", entries)
 
 
+class _Unsendable(Exception):
+    """The client's request cannot be written as HTTP; its text names the part at fault."""
+
+
+class _RawRequestLine:
+    """The request line written byte for byte as the client sent it (waitress hands it over
+    as latin-1 text); http.client would take ASCII only, and fail on a raw UTF-8 path."""
+
+    def _encode_request(self, request: str) -> bytes:
+        return request.encode("latin-1")
+
+
+class _RawHTTPConnection(_RawRequestLine, http.client.HTTPConnection):
+    pass
+
+
+class _RawHTTPSConnection(_RawRequestLine, http.client.HTTPSConnection):
+    pass
+
+
 class _HeaderView(dict):
     """Response headers as one mapping (a repeated header joined with ", "), for the response check."""
 
@@ -164,6 +315,150 @@ class _HeaderView(dict):
         super().__init__()
         for name, value in pairs:
             self[name] = f"{self[name]}, {value}" if name in self else value
+
+
+# == serving =====================================================================
+class ProxyServer(Server):
+    """The proxy on waitress, which refuses an oversized body before the app sees it.
+
+    Past ``proxy.max_body_bytes`` (a declared Content-Length, or a chunked body counted
+    while it is read) waitress stops reading, and the proxy answers an empty 413 with
+    ``Connection: close``, journals the refusal, then drops what the client still sends.
+    """
+
+    def __init__(self, proxy: ContractProxy, host: str = "127.0.0.1", port: int = 8081):
+        super().__init__(proxy, host=host, port=port)
+        # waitress refuses a Content-Length >= its maximum: one more than ours refuses > ours.
+        self._server.adj.max_request_body_size = proxy.max_body_bytes + 1
+        self._server.channel_class = type("ProxyChannel", (_ProxyChannel,), {"proxy": proxy})
+
+
+class _BodyCountingParser(HTTPRequestParser):
+    """waitress's parser, but a chunked body is measured by its bytes, not by its framing,
+    and is fed in no faster than the limit allows, so nothing past it is kept."""
+
+    def received(self, data: bytes) -> int:
+        consumed = self._received(data)
+        if self.completed:
+            # No "100 Continue" for a body refused, or for none at all: waitress would send
+            # one and then wait for a body that never comes, and the request would hang.
+            self.expect_continue = False
+        return consumed
+
+    def _received(self, data: bytes) -> int:
+        receiver = self.body_rcv
+        if self.completed or receiver is None or not self.chunked:
+            return super().received(data)
+        limit = self.adj.max_request_body_size - 1
+        # The decoded body grows by at most the bytes fed in: it stops one byte past the limit.
+        consumed = receiver.received(data[:limit - len(receiver) + 1])
+        self.body_bytes_received += consumed
+        if len(receiver) > limit:
+            self.error = RequestEntityTooLarge(f"the body is over the {limit}-byte limit")
+            self.completed = True
+        elif receiver.error:
+            self.error = receiver.error
+            self.completed = True
+        elif receiver.completed:
+            self.completed = True
+            self.headers["CONTENT_LENGTH"] = str(len(receiver))
+        return consumed
+
+
+class _EmptyErrorTask(ErrorTask):
+    """What the server refuses before the app (an oversized body, a malformed request or
+    header block) is answered as Kestrel answers it: status only, no body, connection closed."""
+
+    def execute(self) -> None:
+        error = self.request.error
+        self.channel.linger = True  # the client may be sending still: let it read this answer
+        if isinstance(error, RequestEntityTooLarge):
+            try:
+                environ = WSGITask(self.channel, self.request).get_environment()
+                size = None if self.request.chunked else self.request.content_length
+                self.channel.proxy.refuse_oversized(environ, size)
+            except Exception:  # the journal must not cost the client its answer
+                log.exception("could not journal a refused body")
+        self.status = f"{error.code} {REASONS.get(error.code, error.reason)}"
+        self.response_headers.append(("Content-Length", "0"))
+        self.set_close_on_finish()
+        self.content_length = 0
+        self.write(b"")
+
+
+class _ProxyChannel(_KeepAliveChannel):
+    """A connection to the proxy; after refusing a request it closes gracefully.
+
+    Closing at once with the client still sending would reset the connection, and the
+    client might lose the 413 with it. So the proxy sends its answer, ends its side
+    (FIN), and reads and drops what comes, up to ``DRAIN_BYTES``, until the client closes.
+    """
+
+    proxy: ContractProxy
+    parser_class = _BodyCountingParser
+    error_task_class = _EmptyErrorTask
+    linger = False
+    _lingering = False
+    _drained = 0
+
+    def handle_close(self) -> None:
+        if self.linger and not self._lingering and self.connected:
+            self._lingering = True
+            self.will_close = False
+            try:
+                self.socket.shutdown(socket.SHUT_WR)
+                return
+            except OSError:
+                pass
+        super().handle_close()
+
+    def readable(self) -> bool:
+        return True if self._lingering else super().readable()
+
+    def handle_read(self) -> None:
+        if not self._lingering:
+            return super().handle_read()
+        try:
+            data = self.socket.recv(64 * 1024)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        self._drained += len(data)
+        if not data or self._drained > DRAIN_BYTES:
+            super().handle_close()
+
+
+# == helpers =======================================================================
+def _target(environ, request: Request) -> str:
+    """The request target as sent (path and query), origin-form."""
+    target = environ.get("REQUEST_URI") or quote(request.path) + (
+        "?" + environ["QUERY_STRING"] if environ.get("QUERY_STRING") else "")
+    if "://" in target.split("?", 1)[0]:  # an absolute-form request target
+        split = urlsplit(target)
+        target = split.path + (f"?{split.query}" if split.query else "")
+    return target
+
+
+def _content_length(environ) -> int | None:
+    text = environ.get("CONTENT_LENGTH") or ""
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def _unchecked(exc: Exception, what: str) -> str:
+    """The journal's note, and a log line, for a check that failed: the traffic went on."""
+    log.error("mockchats could not check this %s (%s); it was passed on unchecked. "
+              "This is a bug in mockchats: please report it.", what, exc.__class__.__name__)
+    return f"the {what} could not be checked (an error in mockchats: {exc.__class__.__name__}); passed on unchecked"
+
+
+def _clip(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _empty(start_response, status: int, exc_info=None):
+    start_response(f"{status} {REASONS[status]}", [("Content-Length", "0")], exc_info)
+    return [b""]
 
 
 def _json(start_response, status: str, document, content_type: str = aspnet.JSON):
@@ -184,6 +479,11 @@ def _log(method: str, target: str, status: int, elapsed_ms: float, operation, vi
     if warnings:
         verdicts.append("warning: " + "; ".join(warnings))
     if violations or response_violations:
-        log.warning("%s | %s", line, " | ".join(verdicts))
+        log.warning("%s", _printable(f"{line} | {' | '.join(verdicts)}"))
     else:
-        log.info("%s | %s", line, " | ".join(["conforms", *verdicts]))
+        log.info("%s", _printable(" | ".join([line, "conforms", *verdicts])))
+
+
+def _printable(text: str) -> str:
+    """A log line with control characters escaped: a hostile path cannot rewrite the terminal."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match[0]):02x}", text)

@@ -7,14 +7,18 @@ journal shows them (the two share one validator), plus the response violations.
 """
 from __future__ import annotations
 
+import signal
+import socket
 import sys
 
 import pytest
 import requests
 
 import mockchats
+import mockchats.cli
 from conformance import check, operation_for
-from mockchats.proxy import ContractProxy
+from mockchats.contract import Contract
+from mockchats.proxy import ContractProxy, ProxyServer
 from serving import ServeProcess
 from test_contract import wrong_chats_app
 
@@ -22,8 +26,8 @@ HOST = {"Authorization": "Bearer host-token"}
 ALICE = {"Authorization": "Bearer alice-token"}
 
 
-def serve_proxy(upstream: str) -> mockchats.Server:
-    return mockchats.Server(ContractProxy(upstream), port=0).start()
+def serve_proxy(upstream: str, **options) -> ProxyServer:
+    return ProxyServer(ContractProxy(upstream, **options), port=0).start()
 
 
 @pytest.fixture(scope="module")
@@ -196,6 +200,15 @@ def test_a_non_http_upstream_is_refused():
         ContractProxy("ftp://h/v1")
 
 
+@pytest.mark.parametrize("upstream", ["ftp://h/v1", "http://[::1", "http://h:99999/v1", "http://h:x/v1", "h:8080"])
+def test_a_malformed_upstream_is_a_usage_error(upstream):
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(mockchats.cli.main, ["proxy", "--upstream", upstream, "--port", "0"])
+    assert result.exit_code == 2
+    assert f"the upstream must be an http(s) URL such as http://host:8080/v1, not '{upstream}'" in result.output
+
+
 def test_the_proxy_command_logs_one_line_per_request():
     wrong = mockchats.Server(wrong_chats_app(), port=0).start()
     try:
@@ -214,3 +227,274 @@ def test_the_proxy_command_logs_one_line_per_request():
     assert "REQUEST VIOLATION" not in lines[0]
     assert "RESPONSE VIOLATION: body $: Additional properties are not allowed" in lines[0]
     assert "REQUEST VIOLATION: no bearer token" in lines[1]
+
+
+# -- bodies over the limit ---------------------------------------------------------------------
+JSON_ALICE = b"Authorization: Bearer alice-token\r\nContent-Type: application/json\r\n"
+
+
+def exchange(served: mockchats.Server, data: bytes, timeout: float = 5) -> tuple[str, dict, bytes]:
+    """Send raw bytes, read the answer until the proxy closes: (status line, headers, body).
+
+    Fails (socket.timeout) if the proxy waits for more than was sent.
+    """
+    with socket.create_connection((served.host, served.port), timeout=timeout) as sock:
+        sock.sendall(data)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    return status, {k.lower(): v for k, v in (line.split(": ", 1) for line in lines)}, body
+
+
+def chunked(body: bytes, size: int) -> bytes:
+    """``body`` in chunks of ``size`` bytes, with the closing chunk."""
+    parts = [body[i:i + size] for i in range(0, len(body), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in parts) + b"0\r\n\r\n"
+
+
+def message_body(size: int) -> bytes:
+    """A createChat body of exactly ``size`` bytes."""
+    return b'{"message": "' + b"a" * (size - 15) + b'"}'
+
+
+@pytest.fixture(scope="module")
+def small_proxy(server):
+    """A proxy whose limit is 100 bytes, in front of the suite's mock."""
+    served = serve_proxy(server.base_url, max_body_bytes=100)
+    yield served
+    served.stop()
+
+
+@pytest.fixture
+def small(fresh, small_proxy):
+    requests.delete(small_proxy.root_url + "/_mock/requests", timeout=10).raise_for_status()
+    return small_proxy
+
+
+def assert_refused(answer: tuple[str, dict, bytes]) -> None:
+    """An empty 413 and a closed connection, as Kestrel refuses a body over its limit."""
+    status, headers, body = answer
+    assert status.startswith("HTTP/1.1 413 ")
+    assert (headers["content-length"], headers["connection"], body) == ("0", "close", b"")
+    assert "content-type" not in headers
+
+
+def test_a_declared_length_over_the_default_limit_is_refused_before_the_body_comes(fresh, proxy):
+    # Kestrel's default: 30,000,000 bytes. Only 11 bytes of the body are ever sent.
+    answer = exchange(proxy, b"POST /v1/chats HTTP/1.1\r\nHost: x\r\n" + JSON_ALICE
+                      + b"Content-Length: 30000001\r\n\r\n" + b'{"message":')
+    assert_refused(answer)
+    assert fresh.journal.entries() == []  # nothing forwarded
+    (entry,) = journal(proxy)
+    assert (entry["operationId"], entry["status"], entry["body"]) == ("createChat", 413, None)
+    assert entry["violations"] == ["body of 30,000,001 bytes is over the 30,000,000-byte limit"]
+
+
+def test_a_body_of_exactly_the_limit_is_forwarded_and_one_more_byte_is_not(fresh, small):
+    head = b"POST /v1/chats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + JSON_ALICE
+    status, _, body = exchange(small, head + b"Content-Length: 100\r\n\r\n" + message_body(100))
+    assert status.startswith("HTTP/1.1 200 ") and b'"chatId"' in body
+    assert_refused(exchange(small, head + b"Content-Length: 101\r\n\r\n" + message_body(101)))
+    assert [e["status"] for e in fresh.journal.entries()] == [200]
+    assert [e["violations"] for e in journal(small)] == [
+        [], ["body of 101 bytes is over the 100-byte limit"]]
+
+
+def test_a_chunked_body_is_counted_by_its_bytes_not_its_framing(fresh, small):
+    head = b"POST /v1/chats HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n" + JSON_ALICE
+    # 100 bytes of body in 4-byte chunks: over 300 bytes on the wire, and within the limit.
+    status, _, body = exchange(small, head + b"\r\n" + chunked(message_body(100), 4))
+    assert status.startswith("HTTP/1.1 200 ") and b'"chatId"' in body
+    (forwarded,) = fresh.journal.entries()
+    assert forwarded["body"] == message_body(100).decode()
+
+
+def test_a_chunked_body_is_refused_at_the_limit_without_waiting_for_the_rest(fresh, small):
+    head = b"POST /v1/chats HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n" + JSON_ALICE
+    # 150 bytes sent of a body that never ends (no closing chunk): the answer comes anyway.
+    sent = chunked(message_body(150), 10)[:-len(b"0\r\n\r\n")]
+    assert_refused(exchange(small, head + b"\r\n" + sent))
+    assert fresh.journal.entries() == []
+    (entry,) = journal(small)
+    assert entry["violations"] == ["body of more than 100 bytes (chunked) is over the 100-byte limit"]
+    assert not any("280" in violation for violation in entry["violations"])
+
+
+def test_a_client_still_sending_its_body_reads_the_413(fresh, small):
+    response = requests.post(small.base_url + "/chats", data=message_body(5_000_000),
+                             headers={**ALICE, "Content-Type": "application/json"}, timeout=30)
+    assert (response.status_code, response.content) == (413, b"")
+    assert response.headers["Connection"] == "close"
+    assert fresh.journal.entries() == []
+    assert journal(small)[0]["violations"] == ["body of 5,000,000 bytes is over the 100-byte limit"]
+
+
+def test_under_another_wsgi_server_the_proxy_still_refuses_an_oversized_body(fresh, server):
+    # Plain waitress reads the body whole before the app; the app refuses it all the same.
+    served = mockchats.Server(ContractProxy(server.base_url, max_body_bytes=100), port=0).start()
+    try:
+        response = requests.post(served.base_url + "/chats", data=message_body(101),
+                                 headers={**ALICE, "Content-Type": "application/json"}, timeout=10)
+        (entry,) = journal(served)
+    finally:
+        served.stop()
+    assert (response.status_code, response.content) == (413, b"")
+    assert fresh.journal.entries() == []
+    assert entry["violations"] == ["body of 101 bytes is over the 100-byte limit"]
+
+
+def test_an_upstream_413_is_reported_by_size_not_by_the_280_character_rule(fresh, proxy):
+    # Under the proxy's limit, over the mock's (1 MiB): the mock answers 413 unbound.
+    body = message_body(1_048_577)
+    response = requests.post(proxy.base_url + "/chats", data=body,
+                             headers={**ALICE, "Content-Type": "application/json"}, timeout=30)
+    assert (response.status_code, response.content) == (413, b"")
+    (entry,) = journal(proxy)
+    assert entry["violations"] == ["body of 1,048,577 bytes is over the upstream's limit (it answered 413)"]
+    assert entry["responseViolations"] == []
+
+
+# -- hostile input -------------------------------------------------------------------------------
+class BrokenContract(Contract):
+    """A contract whose checks fail, as a checker bug would."""
+
+    def check_request(self, *args, **kwargs):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    def check_response(self, *args, **kwargs):
+        raise ValueError("Exceeds the limit (4300 digits) for integer string conversion")
+
+
+def test_a_failing_check_never_costs_the_client_its_answer(fresh, server):
+    served = ProxyServer(ContractProxy(server.base_url, contract=BrokenContract()), port=0).start()
+    try:
+        response = requests.post(served.base_url + "/chats", json={"message": "checked or not"},
+                                 headers=ALICE, timeout=10)
+        (entry,) = journal(served)
+    finally:
+        served.stop()
+    assert response.status_code == 200 and response.json()["message"] == "checked or not"
+    assert entry["status"] == 200 and entry["violations"] == entry["responseViolations"] == []
+    assert entry["warnings"] == [
+        "the request could not be checked (an error in mockchats: RecursionError); passed on unchecked",
+        "the response could not be checked (an error in mockchats: ValueError); passed on unchecked"]
+
+
+def _binder_takes_long_numbers() -> bool:
+    try:
+        Contract().check_request("POST", "/v1/chats", [], {"Authorization": "Bearer x",
+                                 "Content-Type": "application/json"}, b'{"x": 1' + b"0" * 5000 + b"}")
+    except ValueError:
+        return False
+    return True
+
+
+LONG_NUMBER = "1" + "0" * 5000  # over Python's 4,300-digit int conversion limit
+
+
+@pytest.mark.skipif(not _binder_takes_long_numbers(), reason="the binder does not read long JSON numbers yet")
+@pytest.mark.parametrize("body, status", [
+    ('{"message": "long number", "extra": %s}' % LONG_NUMBER, 200),  # unknown: skipped
+    ('{"message": %s}' % LONG_NUMBER, 400),  # known: a conversion error at $.message
+])
+def test_a_json_number_over_4300_digits_is_judged_as_the_mock_judges_it(fresh, proxy, body, status):
+    response = requests.post(proxy.base_url + "/chats", data=body,
+                             headers={**ALICE, "Content-Type": "application/json"}, timeout=10)
+    assert response.status_code == status
+    (mine,) = journal(proxy)
+    (mocks,) = fresh.journal.entries()
+    assert (mine["status"], mine["violations"], mine["warnings"]) == (
+        mocks["status"], mocks["violations"], mocks["warnings"])
+    assert mine["responseViolations"] == []
+    assert bool(mine["violations"]) == (status == 400)
+    if status == 400:
+        assert any(violation.startswith("$.message: ") for violation in mine["violations"])
+
+
+@pytest.mark.parametrize("target", [
+    b"/v1/chats%zz", b"/v1/chats/%C3/reactions", b"/v1/chats/%00", b"/v1/chats?Take=%C3&x=%zz",
+    b"/v1/chats/..%2F..%2F_mock", b"//v1/chats", b"http://elsewhere/v1/chats", b"*",
+    b"/v1/chats/" + b"%F0%9F" * 2000, b"/v1/chats?" + b"chatIds=x&" * 2000,
+])
+def test_hostile_targets_are_forwarded_and_answered(fresh, proxy, target):
+    status, _, _ = exchange(proxy, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                            b"Authorization: Bearer host-token\r\n\r\n")
+    code = int(status.split()[1])
+    (entry,) = journal(proxy)
+    (forwarded,) = fresh.journal.entries()
+    assert code < 500 and entry["status"] == forwarded["status"] == code
+
+
+def test_a_control_character_in_the_target_is_a_400_and_not_forwarded(fresh, proxy):
+    status, headers, body = exchange(proxy, b"GET /v1/ch\x01ats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert status.startswith("HTTP/1.1 400 ") and (headers["content-length"], body) == ("0", b"")
+    assert fresh.journal.entries() == []
+    (entry,) = journal(proxy)
+    assert entry["violations"][-1] == "the request target holds a character HTTP does not allow; not forwarded"
+
+
+def test_expect_100_continue_without_a_body_is_answered_not_left_waiting(fresh, proxy):
+    status, _, _ = exchange(proxy, b"DELETE /v1/chats/nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                            b"Expect: 100-continue\r\nAuthorization: Bearer host-token\r\n\r\n")
+    assert status.startswith("HTTP/1.1 404 ")
+    assert [e["status"] for e in fresh.journal.entries()] == [404]
+
+
+def test_huge_headers_are_forwarded_or_refused_but_never_a_500(fresh, proxy):
+    big = requests.get(proxy.base_url + "/chats", headers={**HOST, "X-Big": "a" * 100_000}, timeout=10)
+    assert big.status_code == 200  # the upstream's answer
+    many = requests.get(proxy.base_url + "/chats", headers={**HOST, **{f"X-{i}": "v" for i in range(500)}},
+                        timeout=10)
+    assert many.status_code < 500
+    status, headers, body = exchange(proxy, b"GET /v1/chats HTTP/1.1\r\nHost: x\r\nX-Huge: "
+                                     + b"a" * 300_000 + b"\r\n\r\n")
+    assert " 431 " in status and body == b""
+
+
+# -- the command: a summary, and an exit status for CI ------------------------------------------
+def run_proxy_command(upstream: str, *options: str, stop: signal.Signals, traffic) -> tuple[int, str, str]:
+    """``mockchats proxy`` as a process: send ``traffic(base_url)``, stop it with ``stop``."""
+    with ServeProcess("--upstream", upstream, *options,
+                      command=[sys.executable, "-m", "mockchats", "proxy"]) as served:
+        traffic(served.base_url)
+        served.process.send_signal(stop)
+        out, err = served.process.communicate(timeout=15)
+        return served.process.returncode, out, err
+
+
+def good_and_bad_traffic(base_url: str) -> None:
+    requests.get(base_url + "/chats", headers=HOST, timeout=10)  # conforms
+    requests.get(base_url + "/chats", params={"take": 5}, headers=HOST, timeout=10)  # a warning only
+    requests.get(base_url + "/chats", timeout=10)  # no token
+    requests.post(base_url + "/chats", data=message_body(500), timeout=10,  # over --max-body-bytes
+                  headers={**ALICE, "Content-Type": "application/json"})
+
+
+def good_traffic(base_url: str) -> None:
+    requests.get(base_url + "/chats", headers=HOST, timeout=10)
+    requests.get(base_url + "/chats", params={"take": 5}, headers=HOST, timeout=10)  # a warning only
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_the_proxy_prints_a_summary_and_exits_0_when_stopped(server, stop):
+    code, out, err = run_proxy_command(server.base_url, "--max-body-bytes", "400", stop=stop,
+                                       traffic=good_and_bad_traffic)
+    assert code == 0, err
+    assert "mockchats proxy: 4 requests, 2 with violations" in out.splitlines()
+    assert "body of 500 bytes is over the 400-byte limit" in err
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_fail_on_violation_exits_1_when_anything_broke_the_contract(server, stop):
+    code, out, _ = run_proxy_command(server.base_url, "--max-body-bytes", "400", "--fail-on-violation",
+                                     stop=stop, traffic=good_and_bad_traffic)
+    assert code == 1 and "mockchats proxy: 4 requests, 2 with violations" in out
+
+
+def test_fail_on_violation_exits_0_when_there_were_only_warnings(server):
+    code, out, err = run_proxy_command(server.base_url, "--fail-on-violation", stop=signal.SIGTERM,
+                                       traffic=good_traffic)
+    assert "warning: query parameter 'take' is spelled 'Take'" in err
+    assert code == 0 and "mockchats proxy: 2 requests, 0 with violations" in out
