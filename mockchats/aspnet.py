@@ -152,7 +152,10 @@ def parse_int32(text: str) -> int | None:
         return value - 2**32 if value >= 2**31 else value
     if not _INT32.fullmatch(stripped):
         return None
-    value = int(stripped)
+    sign, digits = ("-" if stripped[0] == "-" else ""), stripped.lstrip("+-").lstrip("0") or "0"
+    if len(digits) > 10:  # past Int32; and int() refuses over 4,300 digits (leading zeros count)
+        return None
+    value = int(sign + digits)
     return value if -2**31 <= value < 2**31 else None
 
 
