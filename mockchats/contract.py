@@ -18,6 +18,7 @@ test suite judge traffic by the very same rules:
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -130,10 +131,9 @@ class Contract:
         if media not in content:
             violations.append(f"content type {media or '(none)'!r} is not {' or '.join(sorted(content))}")
             return violations
-        try:
-            document = json.loads(body)
-        except ValueError as exc:
-            return violations + [f"the body is not JSON ({exc}): {_excerpt(body)}"]
+        document, unreadable = _read_json(body)
+        if unreadable:
+            return violations + [unreadable]
         validator = self._validator(operation, status, media, content[media]["schema"])
         errors = sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.path])
         violations += [f"body {_json_path(e.path)}: {e.message}" for e in errors[:MAX_SCHEMA_ERRORS]]
@@ -197,6 +197,61 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
         return headers[name]
     folded = name.casefold()
     return next((value for key, value in headers.items() if key.casefold() == folded), None)
+
+
+#: MVC's JsonSerializerOptions.MaxDepth: the service's serializer refuses to write deeper.
+MAX_RESPONSE_DEPTH = 32
+#: A JSON number with more digits than Python's int() reads; no .NET number type writes one.
+_NUMBER_DIGITS = 4300
+
+
+class _TooLong(ValueError):
+    """A number in a response body longer than any .NET numeric type writes."""
+
+
+def _refuse_long_int(text: str) -> int:
+    if len(text) > _NUMBER_DIGITS:
+        raise _TooLong(text)
+    return int(text)
+
+
+def _read_json(body: bytes) -> tuple[object, str | None]:
+    """(document, None), or (None, the violation) when a response body cannot be judged.
+
+    Python's own limits (recursion, int digits) are met before the schema is: each is
+    named as what the service could never have written, never raised.
+    """
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return None, f"the body is not UTF-8 (byte {exc.start}): {_excerpt(body)}"
+    depth = _nesting_depth(text)
+    if depth > MAX_RESPONSE_DEPTH:
+        return None, (f"the body nests {depth} levels deep; the service's serializer writes "
+                      f"at most {MAX_RESPONSE_DEPTH}")
+    try:
+        return json.loads(text, parse_int=_refuse_long_int), None
+    except _TooLong as exc:
+        return None, f"the body holds a number of {len(str(exc))} digits, longer than any .NET number type writes"
+    except ValueError as exc:  # JSONDecodeError: "Expecting value: line 1 column 1 (char 0)"
+        return None, f"the body is not JSON ({exc}): {_excerpt(body)}"
+
+
+def _nesting_depth(text: str) -> int:
+    """The deepest bracket nesting of JSON text, counted without recursion (strings skipped)."""
+    if text.count("[") + text.count("{") <= MAX_RESPONSE_DEPTH:
+        return 0  # too few brackets to matter
+    depth = deepest = 0
+    for token in _BRACKETS_OUTSIDE_STRINGS.finditer(text):
+        bracket = token.group(1)
+        if bracket is None:
+            continue
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+_BRACKETS_OUTSIDE_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"?|([\[\]{}])')
 
 
 def _json_path(path) -> str:
