@@ -25,6 +25,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping
+from urllib.parse import urlsplit
 
 import requests
 
@@ -305,6 +306,58 @@ class RunResult:
         return grouped
 
 
+class Unreachable(Exception):
+    """The server did not take the run's first connection: nothing was checked."""
+
+
+def base_url_problem(base_url: str) -> str | None:
+    """Why ``base_url`` cannot be a server's base URL, or None when it can.
+
+    Checked before a run sends anything: a mistyped URL is the caller's error, not
+    thirty failed cases.
+    """
+    try:
+        split = urlsplit(base_url)
+    except ValueError:  # "Invalid IPv6 URL"
+        return "the base URL is not a URL (an IPv6 host needs both its brackets)"
+    try:
+        split.port  # noqa: B018  raises on a port that is not a number in 0..65535
+    except ValueError:
+        return "the base URL's port is not a number from 0 to 65535"
+    if split.scheme.lower() not in ("http", "https"):
+        scheme = split.scheme if base_url[len(split.scheme):len(split.scheme) + 3] == "://" else ""
+        shown = f"starts with {scheme}://" if scheme else "has no scheme"
+        return f"the base URL must start with http:// or https:// (it {shown})"
+    if not split.hostname:
+        return "the base URL has no host (http://HOST[:PORT]/v1)"
+    if split.query or split.fragment:
+        return "the base URL must not carry a query or a fragment"
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in base_url):
+        return "the base URL holds a blank or a control character"
+    return None
+
+
+def connection_problem(exc: requests.RequestException) -> str:
+    """What went wrong with a connection, in a few words (not the library's exception text)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return "no connection within the timeout"
+    if isinstance(exc, requests.Timeout):
+        return "no answer within the timeout"
+    pending, seen = [exc], set()
+    while pending:  # the OSError at the bottom of urllib3's wrapping says it best
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.strerror:
+            return current.strerror[:1].lower() + current.strerror[1:]
+        pending += [e for e in (*getattr(current, "args", ()), getattr(current, "reason", None),
+                                current.__cause__, current.__context__) if isinstance(e, BaseException)]
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "the TLS handshake failed"
+    return f"the connection failed ({exc.__class__.__name__})"
+
+
 class ContractRun:
     """Drives every operation of a server through a realistic flow and the documented errors.
 
@@ -317,9 +370,16 @@ class ContractRun:
 
     def __init__(self, base_url: str, token: str, host_token: str | None = None, *,
                  contract: Contract | None = None, timeout: float = 10):
+        problem = base_url_problem(base_url)
+        if problem:
+            raise ValueError(problem)
+        if host_token is not None and host_token == token:
+            # Silently skipping the Host's cases would pass a run that checked less.
+            raise ValueError("the Host's token is the same as the Client's: give the Host's own token, "
+                             "or none to skip the Host's cases")
         self.base_url = base_url.rstrip("/")
         self.token = token
-        self.host_token = host_token if host_token and host_token != token else None
+        self.host_token = host_token or None
         self.contract = contract or default_contract()
         self.timeout = timeout
         self.http = requests.Session()
@@ -460,8 +520,11 @@ class ContractRun:
             response = self.http.request(method, self.base_url + path, params=params, headers=sent,
                                          timeout=self.timeout, allow_redirects=False, **body)
         except requests.RequestException as exc:
+            if isinstance(exc, requests.ConnectionError) and all(c.got is None for c in self.cases):
+                # Not one answer yet: the server is not there, and every case would say so.
+                raise Unreachable(f"cannot reach {self.base_url}: {connection_problem(exc)}") from None
             case.duration_ms = (time.perf_counter() - started) * 1000
-            case.verdict, case.violations = FAIL, [f"no response: {exc}"]
+            case.verdict, case.violations = FAIL, [f"no response: {connection_problem(exc)}"]
             return None
         case.duration_ms = (time.perf_counter() - started) * 1000
         case.got = response.status_code
@@ -500,7 +563,7 @@ class ContractRun:
                     status = self.http.delete(f"{self.base_url}/chats/{chat_id}", timeout=self.timeout,
                                               headers={"Authorization": f"Bearer {token}"}).status_code
                 except requests.RequestException as exc:
-                    status = f"no response ({exc.__class__.__name__})"
+                    status = f"no response ({connection_problem(exc)})"
                 statuses.append(str(status))
                 if status in (200, 204, 404):
                     self._created.pop(chat_id)
