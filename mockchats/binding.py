@@ -387,13 +387,14 @@ class _HugeNumber(str):
     """
 
 
-#: int(text) refuses longer digit strings (CVE-2020-10735); 0 means no limit.
-_INT_DIGITS = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 0
-
-
 def _parse_int(text: str):
-    """json's ``parse_int``: an int, or a :class:`_HugeNumber` past Python's digit limit."""
-    if _INT_DIGITS and len(text) > _INT_DIGITS:  # a sign at most on top: never too few digits
+    """json's ``parse_int``: an int, or a :class:`_HugeNumber` past Python's digit limit.
+
+    The limit (CVE-2020-10735; 0 is none) is read on each call: the mock may serve inside
+    a partner's test process, which can set its own.
+    """
+    limit = sys.get_int_max_str_digits()
+    if limit and len(text) > limit:  # a sign at most on top: never too few digits
         return _HugeNumber(text)
     return int(text)
 

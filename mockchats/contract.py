@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -202,16 +203,13 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 #: MVC's JsonSerializerOptions.MaxDepth: the service's serializer refuses to write deeper.
 MAX_RESPONSE_DEPTH = 32
-#: A JSON number with more digits than Python's int() reads; no .NET number type writes one.
-_NUMBER_DIGITS = 4300
-
-
 class _TooLong(ValueError):
-    """A number in a response body longer than any .NET numeric type writes."""
+    """A number in a response body longer than Python's int() reads (and any .NET type writes)."""
 
 
 def _refuse_long_int(text: str) -> int:
-    if len(text) > _NUMBER_DIGITS:
+    limit = sys.get_int_max_str_digits()  # read each time: a host process may set its own
+    if limit and len(text) > limit:
         raise _TooLong(text)
     return int(text)
 
