@@ -231,3 +231,24 @@ def test_a_response_python_cannot_read_is_one_violation_saying_why(body, found):
     operation = CONTRACT.operation("listChats")
     [violation] = CONTRACT.check_response(operation, 200, {"Content-Type": "application/json"}, body)
     assert violation.startswith(found), violation
+
+
+@pytest.fixture
+def lowered_int_digits():
+    """A host process (a partner's test run) that lowers Python's int digit limit after import."""
+    import sys
+
+    before = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(640)  # the lowest Python allows
+    yield
+    sys.set_int_max_str_digits(before)
+
+
+def test_a_lowered_int_digit_limit_is_honoured_when_binding_and_checking(lowered_int_digits):
+    number = b"7" * 700
+    assert _bind("createChat", b'{"message":"hi","n":' + number + b"}") == {"message": "hi"}
+    refused = _bind("createChat", b'{"message":' + number + b"}")
+    assert isinstance(refused, BindingFailed) and list(refused.errors) == ["request", "$.message"]
+    violations = CONTRACT.check_response(CONTRACT.operation("listChats"), 200, {"Content-Type": "application/json"},
+                                         b'{"messages":[],"totalCount":' + number + b"}")
+    assert violations == ["the body holds a number of 700 digits, longer than any .NET number type writes"]
