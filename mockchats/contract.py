@@ -158,7 +158,9 @@ def binding_violations(failure: BindingFailed, content_type: str | None) -> list
     if failure.status == 400:
         return [f"{key or '(body)'}: {message}" for key, messages in failure.errors.items()
                 for message in messages]
-    return [f"Content-Type {content_type!r} is not JSON"]
+    if not content_type:
+        return ["no Content-Type: the body is not read as JSON"]
+    return [f"Content-Type '{content_type}' is not JSON"]
 
 
 @lru_cache(maxsize=1)

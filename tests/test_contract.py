@@ -301,6 +301,7 @@ AUTH = {"Authorization": "Bearer alice-token"}
     ("GET", "/V1/Chats/", [], AUTH, b"", [], ["path '/V1/Chats/' is spelled '/v1/chats' in the contract"]),
     ("POST", "/v1/chats", [], {**AUTH, "Content-Type": "text/plain"}, b"hi",
      ["Content-Type 'text/plain' is not JSON"], []),
+    ("POST", "/v1/chats", [], AUTH, b'{"message": "hi"}', ["no Content-Type: the body is not read as JSON"], []),
     ("POST", "/v1/chats", [], {**AUTH, "content-type": "application/json"}, b'{"Message": "hi"}', [],
      ["body property 'Message' is spelled 'message' in the contract"]),
     ("POST", "/v1/chats", [], {**AUTH, "Content-Type": "application/json"}, b"{}",
