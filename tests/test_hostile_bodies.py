@@ -241,3 +241,19 @@ def test_the_proxy_passes_on_an_answer_python_cannot_read_and_says_why(proxies, 
     assert response.status_code == 200
     assert response.content == HOSTILE_ANSWERS["/v1" + path.split("?")[0]]
     assert proxy_journal(proxy)[-1]["responseViolations"] == [violation]
+
+
+# -- instants Python's datetime cannot hold --------------------------------------------------
+@pytest.mark.parametrize("instant", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_state_with_an_instant_past_year_1_or_9999_in_utc_is_refused(mock, server, instant):
+    """In UTC these fall outside datetime's years 1..9999: converting them raised OverflowError."""
+    mock.reset()
+    before = requests.get(server.root_url + "/_mock/state", timeout=10).json()
+    state = requests.get(server.root_url + "/_mock/state", timeout=10).json()
+    message = next(m for s in state["sessions"] for m in s.get("messages", []))
+    message["createdAt"] = instant
+    response = requests.put(server.root_url + "/_mock/state", json=state, timeout=10)
+    assert response.status_code == 400, response.text
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+    assert "createdAt" in response.json()["detail"]
+    assert requests.get(server.root_url + "/_mock/state", timeout=10).json() == before
