@@ -125,7 +125,10 @@ def parse_datetime(text: str) -> datetime:
     value = datetime.fromisoformat(text)
     if value.tzinfo is None:
         raise ValueError(f"{text!r} has no time zone")
-    return value.astimezone(timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise ValueError(f"{text!r} is out of range: before year 1 or after year 9999 in UTC") from None
 
 
 def utf16_length(text: str) -> int:
@@ -152,7 +155,10 @@ def parse_int32(text: str) -> int | None:
         return value - 2**32 if value >= 2**31 else value
     if not _INT32.fullmatch(stripped):
         return None
-    value = int(stripped)
+    sign, digits = ("-" if stripped[0] == "-" else ""), stripped.lstrip("+-").lstrip("0") or "0"
+    if len(digits) > 10:  # past Int32; and int() refuses over 4,300 digits (leading zeros count)
+        return None
+    value = int(sign + digits)
     return value if -2**31 <= value < 2**31 else None
 
 

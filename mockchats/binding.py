@@ -14,6 +14,7 @@ import functools
 import itertools
 import json
 import re
+import sys
 from collections import OrderedDict
 
 from . import aspnet
@@ -28,7 +29,8 @@ BODY_PARAMETER = "request"
 #: Namespace the backend's DTO types are assumed to live in (shown in conversion errors).
 DTO_NAMESPACE = "QuickSync.Api.Models"
 
-_INDEXED_KEY = re.compile(r"(.+)\[(\d+)\]")
+#: Ten digits or more is past any index a query can reach (indices bind up to the first gap).
+_INDEXED_KEY = re.compile(r"(.+)\[([0-9]{1,9})\]")
 _CHARSET = re.compile(r"charset\s*=\s*([^;\s]+)", re.IGNORECASE)
 _JSON_MEDIA = re.compile(r"^(application/json|text/json|application/[^/;\s]+\+json)$")
 #: Which DataAnnotations attribute each JSON Schema keyword of a body stands for.
@@ -259,14 +261,19 @@ class RequestBinder:
                 self._check_member_types(text, before=breach[1])
                 self._fail_depth(*breach, text)
         try:
-            document = json.loads(text, object_pairs_hook=_Pairs, parse_constant=_reject_constant)
+            document = json.loads(text, object_pairs_hook=_Pairs, parse_constant=_reject_constant,
+                                  parse_int=_parse_int)
         except json.JSONDecodeError as exc:
             message, pos = _stj_syntax_message(exc)
             self._check_member_types(text, before=pos)
             self._fail_json(_path_at(text, pos), message, text=text, pos=pos)
         except _ConstantRejected as exc:
-            pos = text.find(exc.constant)
+            pos = _constant_position(text, exc.constant)
             self._check_member_types(text, before=pos)
+            if exc.constant.startswith("-"):  # the reader stops on the letter after the sign
+                self._fail_json(_path_at(text, pos), f"'{exc.constant[1]}' is invalid within a number, "
+                                "immediately after a sign character ('+' or '-'). Expected a digit ('0'-'9').",
+                                text=text, pos=pos + 1)
             self._fail_json(_path_at(text, pos), f"'{exc.constant[0]}' is an invalid start of a value.",
                             text=text, pos=pos)
 
@@ -276,6 +283,8 @@ class RequestBinder:
                             text=text, pos=pos + 1 if text[pos] in "[" else _token_end(text, pos))
         values: dict = {}
         for key, value in document:
+            if _LONE_SURROGATE.search(key):  # STJ unescapes every name of the root object
+                self._check_member_types(text, before=len(text))
             declared = self._body_properties.get(key.casefold())
             if declared is None:
                 continue
@@ -317,7 +326,14 @@ class RequestBinder:
         STJ reads the body as a stream: a declared property holding the wrong JSON type
         fails as soon as its value is read, before any later syntax error is seen.
         """
-        for key, start, end, value in _root_members(text):
+        for key, key_end, start, end, value in _root_members(text):
+            if key_end > before:
+                return
+            if _LONE_SURROGATE.search(key):
+                # Utf8JsonReader cannot unescape a lone surrogate into the UTF-8 name it
+                # looks properties up by: a conversion error of the DTO, before any value.
+                self._fail_json("$", f"The JSON value could not be converted to {self._body_type}.",
+                                text=text, pos=key_end)
             if start >= before:
                 return
             declared = self._body_properties.get(key.casefold())
@@ -362,10 +378,44 @@ def _reject_constant(constant: str):
     raise _ConstantRejected(constant)
 
 
+class _HugeNumber(str):
+    """A JSON integer with more digits than Python converts (sys.get_int_max_str_digits()).
+
+    System.Text.Json reads a number token of any length, and skips it in an unknown
+    property; into any property of this API (strings, Int32) it cannot be converted.
+    The token is kept as text: turning it into an int is what Python refuses to do.
+    """
+
+
+def _parse_int(text: str):
+    """json's ``parse_int``: an int, or a :class:`_HugeNumber` past Python's digit limit.
+
+    The limit (CVE-2020-10735; 0 is none) is read on each call: the mock may serve inside
+    a partner's test process, which can set its own.
+    """
+    limit = sys.get_int_max_str_digits()
+    if limit and len(text) > limit:  # a sign at most on top: never too few digits
+        return _HugeNumber(text)
+    return int(text)
+
+
+def _constant_position(text: str, constant: str) -> int:
+    """Where ``constant`` (NaN, Infinity, -Infinity) first stands as a value, not inside a string."""
+    for match in _STRING_OR_CONSTANT.finditer(text):
+        if match.group(1) == constant:
+            return match.start(1)
+    return max(text.find(constant), 0)
+
+
+_STRING_OR_CONSTANT = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
+
+
 def _fits_json_type(value, schema: dict) -> bool:
     """Whether System.Text.Json can read ``value`` into the property's .NET type."""
     if value is None:
         return True  # a null string is left to [Required]
+    if isinstance(value, _HugeNumber):
+        return False  # no .NET property type of this API holds it (a string never reads a number)
     kind = schema.get("type")
     if kind == "string":
         # STJ cannot unescape a lone surrogate into a .NET string and reports it as a
@@ -396,18 +446,18 @@ def _line_and_byte(text: str, pos: int) -> tuple[int, int]:
 def _token_end(text: str, pos: int) -> int:
     """Where the scalar JSON token starting at ``pos`` ends."""
     try:
-        return json.JSONDecoder().raw_decode(text, pos)[1]
-    except ValueError:
+        return _DECODER.raw_decode(text, pos)[1]
+    except (ValueError, RecursionError):
         return pos
 
 
 _UNREADABLE = object()
-_DECODER = json.JSONDecoder(object_pairs_hook=_Pairs)
+_DECODER = json.JSONDecoder(object_pairs_hook=_Pairs, parse_int=_parse_int)
 _BLANKS = re.compile(r"[ \t\r\n]*")
 
 
 def _root_members(text: str):
-    """(key, value start, value end, value) of the root object's members, in order.
+    """(key, key end, value start, value end, value) of the root object's members, in order.
 
     Stops where the text stops being valid JSON; a value that cannot be read is
     yielded as ``_UNREADABLE`` (and ends the walk).
@@ -418,19 +468,19 @@ def _root_members(text: str):
     pos = _BLANKS.match(text, pos + 1).end()
     while text[pos:pos + 1] == '"':
         try:
-            key, pos = _DECODER.raw_decode(text, pos)
+            key, key_end = _DECODER.raw_decode(text, pos)
         except ValueError:
             return
-        pos = _BLANKS.match(text, pos).end()
+        pos = _BLANKS.match(text, key_end).end()
         if text[pos:pos + 1] != ":":
             return
         start = _BLANKS.match(text, pos + 1).end()
         try:
             value, end = _DECODER.raw_decode(text, start)
         except (ValueError, RecursionError):
-            yield key, start, len(text), _UNREADABLE
+            yield key, key_end, start, len(text), _UNREADABLE
             return
-        yield key, start, end, value
+        yield key, key_end, start, end, value
         pos = _BLANKS.match(text, end).end()
         if text[pos:pos + 1] != ",":
             return

@@ -142,6 +142,13 @@ def contract(base_url: str, token: str, host_token: str | None, report_path: str
     """Check a server (real, staging, or a mock) against openapi/chats.yaml; exit 1 on any violation."""
     from . import contract as checks  # loads the validators only for this command
 
+    # Every usage error before the first request: a run changes the server it checks.
+    problem = checks.base_url_problem(base_url)
+    if problem:
+        raise click.BadParameter(problem, param_hint="--base-url")
+    if host_token is not None and host_token == token:
+        raise click.BadParameter("the same token as --token; give the Host's own, or leave it out "
+                                 "to skip the Host's cases", param_hint="--host-token")
     if report_path and not report_path.endswith((".xml", ".json")):
         raise click.BadParameter("the report must be a .xml (JUnit) or .json file", param_hint="--report")
     if report_path and not os.path.isdir(os.path.dirname(os.path.abspath(report_path))):
@@ -150,7 +157,10 @@ def contract(base_url: str, token: str, host_token: str | None, report_path: str
     if not urlsplit(base_url).path.rstrip("/").endswith("/v1"):
         click.echo(f"note: {base_url} does not end in /v1, the API's base path; "
                    "every call may miss it (404)", err=True)
-    result = checks.run(base_url, token, host_token, timeout=timeout)
+    try:
+        result = checks.run(base_url, token, host_token, timeout=timeout)
+    except checks.Unreachable as exc:
+        raise click.ClickException(str(exc)) from None
     checks.print_table(result, click.echo)
     if report_path:
         text = (checks.junit_xml(result) if report_path.endswith(".xml")

@@ -18,12 +18,15 @@ test suite judge traffic by the very same rules:
 from __future__ import annotations
 
 import json
+import re
+import sys
 import time
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping
+from urllib.parse import urlsplit
 
 import requests
 
@@ -130,10 +133,9 @@ class Contract:
         if media not in content:
             violations.append(f"content type {media or '(none)'!r} is not {' or '.join(sorted(content))}")
             return violations
-        try:
-            document = json.loads(body)
-        except ValueError as exc:
-            return violations + [f"the body is not JSON ({exc}): {_excerpt(body)}"]
+        document, unreadable = _read_json(body)
+        if unreadable:
+            return violations + [unreadable]
         validator = self._validator(operation, status, media, content[media]["schema"])
         errors = sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.path])
         violations += [f"body {_json_path(e.path)}: {e.message}" for e in errors[:MAX_SCHEMA_ERRORS]]
@@ -156,7 +158,9 @@ def binding_violations(failure: BindingFailed, content_type: str | None) -> list
     if failure.status == 400:
         return [f"{key or '(body)'}: {message}" for key, messages in failure.errors.items()
                 for message in messages]
-    return [f"Content-Type {content_type!r} is not JSON"]
+    if not content_type:
+        return ["no Content-Type: the body is not read as JSON"]
+    return [f"Content-Type '{content_type}' is not JSON"]
 
 
 @lru_cache(maxsize=1)
@@ -197,6 +201,58 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
         return headers[name]
     folded = name.casefold()
     return next((value for key, value in headers.items() if key.casefold() == folded), None)
+
+
+#: MVC's JsonSerializerOptions.MaxDepth: the service's serializer refuses to write deeper.
+MAX_RESPONSE_DEPTH = 32
+class _TooLong(ValueError):
+    """A number in a response body longer than Python's int() reads (and any .NET type writes)."""
+
+
+def _refuse_long_int(text: str) -> int:
+    limit = sys.get_int_max_str_digits()  # read each time: a host process may set its own
+    if limit and len(text) > limit:
+        raise _TooLong(text)
+    return int(text)
+
+
+def _read_json(body: bytes) -> tuple[object, str | None]:
+    """(document, None), or (None, the violation) when a response body cannot be judged.
+
+    Python's own limits (recursion, int digits) are met before the schema is: each is
+    named as what the service could never have written, never raised.
+    """
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return None, f"the body is not UTF-8 (byte {exc.start}): {_excerpt(body)}"
+    depth = _nesting_depth(text)
+    if depth > MAX_RESPONSE_DEPTH:
+        return None, (f"the body nests {depth} levels deep; the service's serializer writes "
+                      f"at most {MAX_RESPONSE_DEPTH}")
+    try:
+        return json.loads(text, parse_int=_refuse_long_int), None
+    except _TooLong as exc:
+        return None, f"the body holds a number of {len(str(exc))} digits, longer than any .NET number type writes"
+    except ValueError as exc:  # JSONDecodeError: "Expecting value: line 1 column 1 (char 0)"
+        return None, f"the body is not JSON ({exc}): {_excerpt(body)}"
+
+
+def _nesting_depth(text: str) -> int:
+    """The deepest bracket nesting of JSON text, counted without recursion (strings skipped)."""
+    if text.count("[") + text.count("{") <= MAX_RESPONSE_DEPTH:
+        return 0  # too few brackets to matter
+    depth = deepest = 0
+    for token in _BRACKETS_OUTSIDE_STRINGS.finditer(text):
+        bracket = token.group(1)
+        if bracket is None:
+            continue
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+_BRACKETS_OUTSIDE_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"?|([\[\]{}])')
 
 
 def _json_path(path) -> str:
@@ -250,6 +306,58 @@ class RunResult:
         return grouped
 
 
+class Unreachable(Exception):
+    """The server did not take the run's first connection: nothing was checked."""
+
+
+def base_url_problem(base_url: str) -> str | None:
+    """Why ``base_url`` cannot be a server's base URL, or None when it can.
+
+    Checked before a run sends anything: a mistyped URL is the caller's error, not
+    thirty failed cases.
+    """
+    try:
+        split = urlsplit(base_url)
+    except ValueError:  # "Invalid IPv6 URL"
+        return "the base URL is not a URL (an IPv6 host needs both its brackets)"
+    try:
+        split.port  # noqa: B018  raises on a port that is not a number in 0..65535
+    except ValueError:
+        return "the base URL's port is not a number from 0 to 65535"
+    if split.scheme.lower() not in ("http", "https"):
+        scheme = split.scheme if base_url[len(split.scheme):len(split.scheme) + 3] == "://" else ""
+        shown = f"starts with {scheme}://" if scheme else "has no scheme"
+        return f"the base URL must start with http:// or https:// (it {shown})"
+    if not split.hostname:
+        return "the base URL has no host (http://HOST[:PORT]/v1)"
+    if split.query or split.fragment:
+        return "the base URL must not carry a query or a fragment"
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in base_url):
+        return "the base URL holds a blank or a control character"
+    return None
+
+
+def connection_problem(exc: requests.RequestException) -> str:
+    """What went wrong with a connection, in a few words (not the library's exception text)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return "no connection within the timeout"
+    if isinstance(exc, requests.Timeout):
+        return "no answer within the timeout"
+    pending, seen = [exc], set()
+    while pending:  # the OSError at the bottom of urllib3's wrapping says it best
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.strerror:
+            return current.strerror[:1].lower() + current.strerror[1:]
+        pending += [e for e in (*getattr(current, "args", ()), getattr(current, "reason", None),
+                                current.__cause__, current.__context__) if isinstance(e, BaseException)]
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "the TLS handshake failed"
+    return f"the connection failed ({exc.__class__.__name__})"
+
+
 class ContractRun:
     """Drives every operation of a server through a realistic flow and the documented errors.
 
@@ -262,9 +370,16 @@ class ContractRun:
 
     def __init__(self, base_url: str, token: str, host_token: str | None = None, *,
                  contract: Contract | None = None, timeout: float = 10):
+        problem = base_url_problem(base_url)
+        if problem:
+            raise ValueError(problem)
+        if host_token is not None and host_token == token:
+            # Silently skipping the Host's cases would pass a run that checked less.
+            raise ValueError("the Host's token is the same as the Client's: give the Host's own token, "
+                             "or none to skip the Host's cases")
         self.base_url = base_url.rstrip("/")
         self.token = token
-        self.host_token = host_token if host_token and host_token != token else None
+        self.host_token = host_token or None
         self.contract = contract or default_contract()
         self.timeout = timeout
         self.http = requests.Session()
@@ -405,8 +520,11 @@ class ContractRun:
             response = self.http.request(method, self.base_url + path, params=params, headers=sent,
                                          timeout=self.timeout, allow_redirects=False, **body)
         except requests.RequestException as exc:
+            if isinstance(exc, requests.ConnectionError) and all(c.got is None for c in self.cases):
+                # Not one answer yet: the server is not there, and every case would say so.
+                raise Unreachable(f"cannot reach {self.base_url}: {connection_problem(exc)}") from None
             case.duration_ms = (time.perf_counter() - started) * 1000
-            case.verdict, case.violations = FAIL, [f"no response: {exc}"]
+            case.verdict, case.violations = FAIL, [f"no response: {connection_problem(exc)}"]
             return None
         case.duration_ms = (time.perf_counter() - started) * 1000
         case.got = response.status_code
@@ -445,7 +563,7 @@ class ContractRun:
                     status = self.http.delete(f"{self.base_url}/chats/{chat_id}", timeout=self.timeout,
                                               headers={"Authorization": f"Bearer {token}"}).status_code
                 except requests.RequestException as exc:
-                    status = f"no response ({exc.__class__.__name__})"
+                    status = f"no response ({connection_problem(exc)})"
                 statuses.append(str(status))
                 if status in (200, 204, 404):
                     self._created.pop(chat_id)

@@ -8,11 +8,14 @@ must fail, naming the operation and the violation. The checks themselves
 from __future__ import annotations
 
 import json
+import re
+import socket
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
 import pytest
+import requests
 from flask import Flask, Response
 
 import mockchats
@@ -175,12 +178,66 @@ def test_a_wrong_server_fails_in_the_junit_report_too(wrong_server, tmp_path):
     assert failure is not None and "'totalCount' is a required property" in failure.text
 
 
-def test_an_unreachable_server_fails_and_a_bad_report_name_is_a_usage_error(tmp_path):
-    result = run_contract("http://127.0.0.1:9/v1", "--token", "t", "--timeout", "2")
-    assert result.returncode == 1 and "no response" in result.stdout
-    assert "Traceback" not in result.stderr
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_an_unreachable_server_is_one_line_and_exit_1(tmp_path):
+    base_url = f"http://127.0.0.1:{closed_port()}/v1"
+    report = tmp_path / "report.json"
+    result = run_contract(base_url, "--token", "t", "--timeout", "2", "--report", str(report))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout == ""
+    assert result.stderr == f"Error: cannot reach {base_url}: connection refused\n"
+    assert not report.exists()
+
+
+def test_an_unreachable_server_is_refused_from_python_too():
+    with pytest.raises(contract.Unreachable, match="^cannot reach http://127.0.0.1:[0-9]+/v1: connection refused$"):
+        contract.run(f"http://127.0.0.1:{closed_port()}/v1", "t", timeout=2)
+
+
+def test_a_bad_report_name_is_a_usage_error(tmp_path):
     bad = run_contract("http://127.0.0.1:9/v1", "--token", "t", "--report", str(tmp_path / "report.txt"))
     assert bad.returncode == 2 and ".xml (JUnit) or .json" in bad.stderr
+
+
+@pytest.mark.parametrize("base_url, problem", [
+    ("ftp://127.0.0.1/v1", "the base URL must start with http:// or https:// (it starts with ftp://)"),
+    ("localhost:8080/v1", "the base URL must start with http:// or https:// (it has no scheme)"),
+    ("127.0.0.1:8080/v1", "the base URL must start with http:// or https:// (it has no scheme)"),
+    ("http:///v1", "the base URL has no host (http://HOST[:PORT]/v1)"),
+    ("http://:8080/v1", "the base URL has no host (http://HOST[:PORT]/v1)"),
+    ("http://127.0.0.1:99999/v1", "the base URL's port is not a number from 0 to 65535"),
+    ("http://127.0.0.1:80a/v1", "the base URL's port is not a number from 0 to 65535"),
+    ("http://[::1/v1", "the base URL is not a URL (an IPv6 host needs both its brackets)"),
+    ("http://127.0.0.1/v1?x=1", "the base URL must not carry a query or a fragment"),
+    ("http://127.0.0.1 /v1", "the base URL holds a blank or a control character"),
+])
+def test_a_malformed_base_url_is_a_usage_error_before_any_case(base_url, problem):
+    result = run_contract(base_url, "--token", "t")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == ""
+    assert f"Error: Invalid value for --base-url: {problem}\n" in result.stderr
+    assert "Traceback" not in result.stderr
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        contract.run(base_url, "t")
+
+
+def test_a_host_token_equal_to_the_token_is_a_usage_error_and_sends_nothing(mock, server):
+    mock.reset()
+    result = run_contract(server.base_url, "--token", "alice-token", "--host-token", "alice-token")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == ""
+    assert ("Error: Invalid value for --host-token: the same token as --token; give the Host's own, "
+            "or leave it out to skip the Host's cases\n") in result.stderr
+    journal = requests.get(server.root_url + "/_mock/requests", timeout=10)
+    assert journal.status_code == 200 and journal.json() == []
+    with pytest.raises(ValueError, match="the Host's token is the same as the Client's"):
+        contract.run(server.base_url, "alice-token", "alice-token")
 
 
 # -- the response check ------------------------------------------------------------------------
@@ -244,6 +301,7 @@ AUTH = {"Authorization": "Bearer alice-token"}
     ("GET", "/V1/Chats/", [], AUTH, b"", [], ["path '/V1/Chats/' is spelled '/v1/chats' in the contract"]),
     ("POST", "/v1/chats", [], {**AUTH, "Content-Type": "text/plain"}, b"hi",
      ["Content-Type 'text/plain' is not JSON"], []),
+    ("POST", "/v1/chats", [], AUTH, b'{"message": "hi"}', ["no Content-Type: the body is not read as JSON"], []),
     ("POST", "/v1/chats", [], {**AUTH, "content-type": "application/json"}, b'{"Message": "hi"}', [],
      ["body property 'Message' is spelled 'message' in the contract"]),
     ("POST", "/v1/chats", [], {**AUTH, "Content-Type": "application/json"}, b"{}",

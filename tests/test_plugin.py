@@ -198,7 +198,7 @@ def test_a_partner_test_file(pytester):
     result.stdout.fnmatch_lines([
         "*test_a_client_that_breaks_the_contract*",
         "E*AssertionError: 1 request(s) broke the QuickSync Chats contract:",
-        "E*POST /v1/chats -> 415: Content-Type None is not JSON",
+        "E*POST /v1/chats -> 415: no Content-Type: the body is not read as JSON",
     ])
     result.stdout.fnmatch_lines([
         "*ERROR at setup of test_an_unknown_scenario*",
