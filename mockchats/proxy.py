@@ -32,7 +32,6 @@ import threading
 import time
 from urllib.parse import quote, urlsplit
 
-from waitress.parser import HTTPRequestParser
 from waitress.task import ErrorTask, WSGITask
 from waitress.utilities import RequestEntityTooLarge
 from werkzeug.wrappers import Request
@@ -41,7 +40,7 @@ from . import aspnet
 from .auth import bearer_token
 from .contract import Contract, default_contract
 from .journal import DEFAULT_SIZE, Exchange, Journal, QueryRefused, parse_query
-from .server import Server, _KeepAliveChannel
+from .server import KeepAliveChannel, RequestParser, Server
 
 log = logging.getLogger("mockchats.proxy")
 
@@ -333,15 +332,14 @@ class ProxyServer(Server):
         self._server.channel_class = type("ProxyChannel", (_ProxyChannel,), {"proxy": proxy})
 
 
-class _BodyCountingParser(HTTPRequestParser):
+class _BodyCountingParser(RequestParser):
     """waitress's parser, but a chunked body is measured by its bytes, not by its framing,
     and is fed in no faster than the limit allows, so nothing past it is kept."""
 
     def received(self, data: bytes) -> int:
         consumed = self._received(data)
         if self.completed:
-            # No "100 Continue" for a body refused, or for none at all: waitress would send
-            # one and then wait for a body that never comes, and the request would hang.
+            # As RequestParser does, also for a chunked body this parser refused itself.
             self.expect_continue = False
         return consumed
 
@@ -386,7 +384,7 @@ class _EmptyErrorTask(ErrorTask):
         self.write(b"")
 
 
-class _ProxyChannel(_KeepAliveChannel):
+class _ProxyChannel(KeepAliveChannel):
     """A connection to the proxy; after refusing a request it closes gracefully.
 
     Closing at once with the client still sending would reset the connection, and the

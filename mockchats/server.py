@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Callable
 
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
 from waitress.server import create_server
 from waitress.task import WSGITask
 
@@ -58,8 +59,21 @@ class _KeepAliveTask(WSGITask):
             super().set_close_on_finish()
 
 
-class _KeepAliveChannel(HTTPChannel):
+class RequestParser(HTTPRequestParser):
+    """waitress's parser, minus a hang: for a request that is complete without a body (an
+    ``Expect: 100-continue`` with none, or one already refused) waitress still sends "100
+    Continue" and then waits for a body that never comes. Kestrel answers such a request."""
+
+    def received(self, data: bytes) -> int:
+        consumed = super().received(data)
+        if self.completed:
+            self.expect_continue = False
+        return consumed
+
+
+class KeepAliveChannel(HTTPChannel):
     task_class = _KeepAliveTask
+    parser_class = RequestParser
 
 
 class Server(_Addresses):
@@ -70,7 +84,7 @@ class Server(_Addresses):
         self._server = create_server(self._with_connection_drop(app), host=host, port=port,
                                      threads=threads,
                                      ident="mockchats", clear_untrusted_proxy_headers=True)
-        self._server.channel_class = _KeepAliveChannel
+        self._server.channel_class = KeepAliveChannel
         self.host = host
         self.port = self._server.effective_port
         self._thread: threading.Thread | None = None

@@ -250,3 +250,19 @@ def test_waitress_is_still_there_on_request():
         response = requests.get(served.base_url + "/chats", headers=ALICE, timeout=10)
         served.stop()
     assert response.status_code == 200 and response.headers["Server"] == "mockchats"
+
+
+def test_expect_100_continue_without_a_body_is_answered_on_both_servers(fresh):
+    """waitress used to send "100 Continue" and wait for a body that never came."""
+    raw = (b"DELETE /v1/chats/nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+           b"Expect: 100-continue\r\nAuthorization: Bearer host-token\r\n\r\n")
+    with ServeProcess("--server", "waitress") as waitress:
+        for served in (fresh, waitress):
+            parts = urlsplit(served.base_url)
+            with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
+                sock.sendall(raw)
+                answer = b""
+                while chunk := sock.recv(65536):
+                    answer += chunk
+            assert answer.startswith(b"HTTP/1.1 404 "), (served.base_url, answer[:80])
+        waitress.stop()
