@@ -5,7 +5,7 @@ your own sessions), serve it with :class:`Server`, drive a running one with
 :class:`Control`.
 
 Only the control client is imported with the package: the pytest plugin imports it into
-every partner's test run, and the server side (Flask, the spec, Faker) costs far more. The
+every partner's test run, and the server side (Flask, the spec, jsonschema) costs far more. The
 other names load on first use.
 """
 from __future__ import annotations

@@ -18,7 +18,7 @@ reset (``fixtures``, a partner's file beside the test, is loaded after it);
 say what the server starts with, and so what a plain reset returns to.
 
 Importing this module must stay cheap: pytest loads it into every run of every project that has
-mockchats installed, mock or no mock. The server side (Flask, the spec, Faker) is imported when the
+mockchats installed, mock or no mock. The server side (Flask, the spec, jsonschema) is imported when the
 first test asks for the mock, and the control client's transport when it is first made.
 """
 from __future__ import annotations
