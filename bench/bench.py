@@ -579,7 +579,7 @@ def package_versions() -> dict:
     prism_pkg = PEERS / "node_modules" / "@stoplight" / "prism-cli" / "package.json"
     jar = wiremock_jar()
     return {
-        **{p: version(p) for p in ("mockchats", "flask", "werkzeug", "waitress", "faker",
+        **{p: version(p) for p in ("mockchats", "flask", "werkzeug", "waitress",
                                    "gunicorn", "granian")},
         "@stoplight/prism-cli": json.loads(prism_pkg.read_text())["version"] if prism_pkg.exists() else None,
         "wiremock": jar.stem.replace("wiremock-standalone-", "") if jar else None,
