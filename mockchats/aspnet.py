@@ -118,6 +118,10 @@ def format_datetime(value: datetime) -> str:
     return text + "Z"
 
 
+class InstantOutOfRange(ValueError):
+    """An instant that is well formed but outside years 1 to 9999 in UTC, as DateTime's range."""
+
+
 def parse_datetime(text: str) -> datetime:
     """Read an ISO 8601 instant (``Z`` or an offset) as an aware UTC datetime."""
     # .NET keeps 7 fractional digits (100 ns ticks); Python keeps 6.
@@ -128,7 +132,7 @@ def parse_datetime(text: str) -> datetime:
     try:
         return value.astimezone(timezone.utc)
     except OverflowError:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
-        raise ValueError(f"{text!r} is out of range: before year 1 or after year 9999 in UTC") from None
+        raise InstantOutOfRange(f"{text!r} is out of range: before year 1 or after year 9999 in UTC") from None
 
 
 def utf16_length(text: str) -> int:

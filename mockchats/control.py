@@ -9,7 +9,6 @@ document and the behaviour cannot drift apart.
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 import socket
 from datetime import timedelta
@@ -24,10 +23,11 @@ from . import __version__, aspnet, fixtures
 from .auth import bearer_token
 from .control_schemas import SCHEMAS
 from .faults import BEFORE
-from .journal import JsonRefused, QueryRefused, parse_query, place_of, read_json
+from .journal import JsonRefused, QueryRefused, parse_query, read_json
 from .routing import RouteTable, kestrel_segments
 from .spec import Spec
 from .store import NotFound
+from .wording import describe, place_of, quote
 
 if TYPE_CHECKING:
     from .mock import Mock
@@ -41,113 +41,24 @@ class ControlError(Exception):
         self.status, self.detail, self.errors = status, detail, errors
 
 
-def _validator(name: str) -> jsonschema.Draft4Validator:
+def _validator(name: str) -> jsonschema.protocols.Validator:
     # The components travel with the schema, so its local $refs resolve as in the document.
-    return jsonschema.Draft4Validator({"$ref": f"#/components/schemas/{name}",
-                                       "components": {"schemas": SCHEMAS}})
+    # Lengths count as .NET counts them, as the fixture files' (a state is one).
+    return aspnet.DotNetValidator({"$ref": f"#/components/schemas/{name}",
+                                   "components": {"schemas": SCHEMAS}})
 
 
 def _json_body() -> object:
     """The request body parsed as JSON; 415 or 400 (nothing changed) otherwise."""
     media = (request.mimetype or "").lower()
     if media != "application/json" and not media.endswith("+json"):
-        sent = f"sent as {_quote(media)}" if media else "sent without a Content-Type"
+        sent = f"sent as {quote(media)}" if media else "sent without a Content-Type"
         raise ControlError(415, f"The body is {sent}; send it as application/json.")
     try:
         return read_json(request.get_data(cache=False))
     except JsonRefused as exc:
         raise ControlError(400, f"The body is not JSON the mock can read: {exc.place}: {exc.message}",
                            {exc.place: [exc.message[:1].upper() + exc.message[1:]]}) from None
-
-
-def _quote(value: object, size: int = 60) -> str:
-    """A value as a message shows it: text in single quotes, anything else as JSON, clipped."""
-    if isinstance(value, str):
-        text = value
-    else:
-        try:
-            text = json.dumps(value, ensure_ascii=False)
-        except (TypeError, ValueError):
-            text = "?"
-    text = "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text[: size + 1])
-    text = text if len(text) <= size else text[:size] + "…"
-    return f"'{text}'" if isinstance(value, str) else text
-
-
-_KINDS = {"string": "a string", "integer": "a whole number", "number": "a number",
-          "boolean": "true or false", "object": "an object", "array": "an array", "null": "null"}
-#: What the control plane's and the fixture format's patterns mean, in words.
-_PATTERNS = {
-    "^/": "must start with /",
-    "^[^/?#\\s]+$": "must be an id without /, ?, # or blanks",
-    "^[A-Za-z0-9\\-._~+/]+=*$": "must be a bearer token: letters, digits and -._~+/, then any =",
-    "\\S": "must not be blank",
-    "^[^\\x00-\\x08\\x0a-\\x1f\\x7f]*$": "must not hold control characters",
-}
-
-
-def _kind(value: object) -> str:
-    """What a JSON value is, in words (never its Python type's name)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, (int, float)):
-        return "a number"
-    return "an array" if isinstance(value, list) else "an object"
-
-
-def _alternatives(schemas: list) -> list[str]:
-    return [name for schema in schemas for name in schema.get("required", [])]
-
-
-def describe(error: jsonschema.ValidationError) -> str:
-    """A schema violation in words: what the value must be, never a Python repr of it."""
-    rule, want, value = error.validator, error.validator_value, error.instance
-    if rule == "type":
-        kinds = [want] if isinstance(want, str) else list(want)
-        return f"Must be {' or '.join(_KINDS.get(k, k) for k in kinds)}, not {_kind(value)}."
-    if rule == "enum":
-        if len(want) == 1:
-            return f"Can only be {_quote(want[0])}, not {_quote(value)}."
-        return f"Must be one of {', '.join(_quote(v) for v in want)}, not {_quote(value)}."
-    if rule == "required":
-        missing = [name for name in want if isinstance(value, dict) and name not in value]
-        return f"'{missing[0] if missing else want[0]}' is required."
-    if rule == "additionalProperties":
-        known = sorted(error.schema.get("properties", {}))
-        extra = [key for key in value if key not in known] if isinstance(value, dict) else []
-        return (f"{_quote(extra[0] if extra else '?')} is not a property here; known: "
-                f"{', '.join(known) or 'none'}.")
-    if rule == "minLength":
-        return "Must not be empty." if want == 1 else f"Must be at least {want} characters long."
-    if rule == "maxLength":
-        return f"Must be at most {want} characters long."
-    if rule in ("minimum", "maximum"):
-        exclusive = error.schema.get("exclusiveMinimum" if rule == "minimum" else "exclusiveMaximum")
-        side = ("over" if exclusive else "at least") if rule == "minimum" else ("under" if exclusive else "at most")
-        return f"Must be {side} {want}, not {_quote(value)}."
-    if rule == "minItems":
-        return f"Must hold at least {want} item{'s' if want != 1 else ''}."
-    if rule == "maxItems":
-        return f"Must hold at most {want} item{'s' if want != 1 else ''}."
-    if rule == "pattern":
-        meaning = _PATTERNS.get(want, "does not have the expected form")
-        return meaning[:1].upper() + meaning[1:] + f", not {_quote(value)}."
-    if rule == "format":
-        return f"Must be a {want}, not {_quote(value)}."
-    if rule in ("oneOf", "anyOf"):
-        names = _alternatives(want)
-        if names and isinstance(value, dict):
-            given = [name for name in names if name in value]
-            listed = ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
-            if rule == "oneOf" and len(given) > 1:
-                return f"Takes only one of {listed}; {' and '.join(given)} were both given."
-            return f"Needs {'exactly' if rule == 'oneOf' else 'at least'} one of {listed}."
-        return f"Matches none of the allowed forms ({_kind(value)} given)."
-    return f"Is not valid here ({rule})."
 
 
 #: At most this many schema errors are listed, as ASP.NET Core's MvcOptions.MaxModelValidationErrors.
@@ -167,22 +78,22 @@ def _fault_errors(settings: dict, spec: Spec) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     operations = {op.operation_id: op for op in spec.operations}
     if "operationId" in settings and settings["operationId"] not in operations:
-        errors["$.operationId"] = [f"{_quote(settings['operationId'])} is not an operation; known: "
+        errors["$.operationId"] = [f"{quote(settings['operationId'])} is not an operation; known: "
                                    + ", ".join(sorted(operations)) + "."]
     methods = {op.method for op in operations.values()}
     if "method" in settings and settings["method"].upper() not in methods:
-        errors["$.method"] = [f"{_quote(settings['method'])} is not the method of any operation; known: "
+        errors["$.method"] = [f"{quote(settings['method'])} is not the method of any operation; known: "
                               + ", ".join(sorted(methods)) + "."]
     if "path" in settings:
         # The fault's own {placeholders} stand for any segment, as a request's would.
         sample = kestrel_segments(re.sub(r"\{\w+\}", "x", settings["path"]), None)
         routes = RouteTable([(op, spec.base_path + op.path) for op in operations.values()])
         if next(routes.matches(sample), None) is None:
-            errors["$.path"] = [f"{_quote(settings['path'])} is the path of no operation (paths start with "
+            errors["$.path"] = [f"{quote(settings['path'])} is the path of no operation (paths start with "
                                 "the base path, e.g. /v1/chats/{chatId})."]
     for name in settings.get("headers", {}):
         if not _HEADER_NAME.fullmatch(name) or name.lower() in _RESERVED_HEADERS:
-            errors.setdefault("$.headers", []).append(f"{_quote(name)} cannot be set by a fault.")
+            errors.setdefault("$.headers", []).append(f"{quote(name)} cannot be set by a fault.")
     if not any(key in settings for key in ("status", "delayMs", "drop")):
         errors["$"] = ["A fault needs an effect: status, delayMs or drop."]
     return errors
@@ -195,17 +106,17 @@ def _instant(text: str):
     """``freeze``'s instant as an aware UTC datetime; a 400 saying why it is not one."""
     try:
         return aspnet.parse_datetime(text)
-    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+    except aspnet.InstantOutOfRange:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
         pass
     except ValueError:
         year = _YEAR.match(text)
         if not year or 1 <= int(year.group(1)[:6]) <= 9999:
             raise ControlError(400, "freeze must be an ISO 8601 instant with a time zone "
                                     "(e.g. 2030-01-01T00:00:00Z), or \"now\".",
-                               {"$.freeze": [f"{_quote(text)} is not an instant with a time zone."]}) from None
+                               {"$.freeze": [f"{quote(text)} is not an instant with a time zone."]}) from None
     raise ControlError(400, "freeze is out of range: the clock holds instants from 0001-01-01T00:00:00Z "
                             "to 9999-12-31T23:59:59Z.",
-                       {"$.freeze": [f"{_quote(text)} is outside 0001-01-01T00:00:00Z to "
+                       {"$.freeze": [f"{quote(text)} is outside 0001-01-01T00:00:00Z to "
                                      "9999-12-31T23:59:59Z (UTC)."]})
 
 
@@ -271,7 +182,10 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
                 count += 1
                 if count > MAX_ERRORS:  # a whole bad state would otherwise come back as its errors
                     break
-                errors.setdefault(place_of(error.absolute_path), []).append(describe(error))
+                said = errors.setdefault(place_of(error.absolute_path), [])
+                message = describe(error)
+                if message not in said:  # each missing property is an error, all said in one
+                    said.append(message)
         except RecursionError:  # read_json bounds the depth; this is the last guard
             errors.setdefault("$", []).append("The body nests too deeply to check.")
         if errors:
@@ -304,7 +218,7 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
             # The fixtures' own words, with the name clipped: it is the client's, of any length.
             what = ("a scenario is named, not a path:" if any(c in exc.name for c in "/\\")
                     else "unknown scenario")
-            raise ControlError(404, f"{what} {_quote(exc.name)}; known scenarios: {', '.join(exc.known)}") from None
+            raise ControlError(404, f"{what} {quote(exc.name)}; known scenarios: {', '.join(exc.known)}") from None
         except fixtures.FixtureError as exc:
             message = _clip_middle(str(exc))
             raise ControlError(400, message, {"$": [message]}) from None
@@ -513,8 +427,8 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
             pin_id = mock.store.pin_message(session_id, chat_id)
         except NotFound:
             if session_id not in session_ids():
-                raise ControlError(404, f"No session {_quote(session_id)}.") from None
-            raise ControlError(404, f"No message {_quote(chat_id)} in session {_quote(session_id)}.") from None
+                raise ControlError(404, f"No session {quote(session_id)}.") from None
+            raise ControlError(404, f"No message {quote(chat_id)} in session {quote(session_id)}.") from None
         return _json(201, {"chatId": chat_id, "pinId": pin_id})
 
     @plane.post("/pins")
@@ -543,7 +457,7 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
             except NotFound:  # not in this session (or the world was replaced since the look)
                 continue
             return _json(201, {"sessionId": session_id, "chatId": chat_id, "pinId": pin_id})
-        raise ControlError(404, f"No message {_quote(chat_id)}.")
+        raise ControlError(404, f"No message {quote(chat_id)}.")
 
     @plane.get("/faults")
     def list_faults():
@@ -609,7 +523,7 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
             '404': {$ref: '#/components/responses/NotFound'}
         """
         if not mock.faults.remove(fault_id):
-            raise ControlError(404, f"No fault {_quote(fault_id)}.")
+            raise ControlError(404, f"No fault {quote(fault_id)}.")
         return _empty(204)
 
     @plane.get("/clock")
@@ -651,7 +565,7 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
             except OverflowError:
                 raise ControlError(400, "advanceSeconds moves the clock past 9999-12-31T23:59:59Z, the last "
                                         "instant it can show.",
-                                   {"$.advanceSeconds": [f"{_quote(change['advanceSeconds'])} seconds from now is "
+                                   {"$.advanceSeconds": [f"{quote(change['advanceSeconds'])} seconds from now is "
                                                          "past 9999-12-31T23:59:59Z."]}) from None
             mock.clock.advance(by)
         else:

@@ -17,12 +17,11 @@ which is the shipped default fixtures file itself, so the two can never drift);
 from __future__ import annotations
 
 import json
-import math
 import os
 import random
 import re
 import stat
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import yaml
@@ -31,6 +30,7 @@ from .aspnet import DotNetValidator, format_datetime, parse_datetime
 from .resources import DEFAULT_FIXTURES_PATH, FIXTURE_SCHEMA_PATH, data_path
 from . import wordlists
 from .store import CLIENT, THUMBS_DOWN, THUMBS_UP, Message, Reaction, Session, User
+from .wording import clip, describe, place_of, quote
 
 DEFAULT_SEED = 0
 #: The shipped scenarios: one fixture document per file, named by its file name.
@@ -64,7 +64,7 @@ class UnknownScenario(FixtureError):
     def __init__(self, name: str, known: list[str], reason: str = "unknown scenario"):
         self.name = name
         self.known = known
-        super().__init__(f"{reason} {_show(name)}; known scenarios: {', '.join(known)}")
+        super().__init__(f"{reason} {quote(name)}; known scenarios: {', '.join(known)}")
 
 
 def _schema_validator() -> DotNetValidator:
@@ -216,7 +216,7 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
         return "it is not readable text"
     problem = getattr(exc, "problem", None) or "it cannot be parsed"
     context = getattr(exc, "context", None)
-    return _clip(f"{problem} ({context})" if context else problem, 120)
+    return clip(f"{problem} ({context})" if context else problem, 120)
 
 
 def build_sessions(document, source: str = "fixtures", *, seed: int = DEFAULT_SEED,
@@ -228,7 +228,7 @@ def build_sessions(document, source: str = "fixtures", *, seed: int = DEFAULT_SE
     """
     error = next(iter(sorted(_VALIDATOR.iter_errors(document), key=lambda e: list(e.path))), None)
     if error is not None:
-        raise FixtureError(f"{source}: {_place(error.absolute_path)}: {schema_fault(error)}")
+        raise FixtureError(f"{source}: {place_of(error.absolute_path, root='')}: {describe(error)}")
     sessions = _listed_sessions(document, source)
     tokens = {u.token for s in sessions for u in s.users.values() if u.token}
     for index, (session, raw_session) in enumerate(zip(sessions, document["sessions"])):
@@ -248,7 +248,7 @@ def _listed_sessions(document: dict, source: str) -> list[Session]:
     def unique(kind: str, value: str, place: str) -> None:
         key = f"{kind}:{value}"
         if key in seen_ids:
-            raise FixtureError(f"{source}: {place}: {kind} {_show(value)} is already used at "
+            raise FixtureError(f"{source}: {place}: {kind} {quote(value)} is already used at "
                                f"{seen_ids[key]}")
         seen_ids[key] = place
 
@@ -262,7 +262,7 @@ def _listed_sessions(document: dict, source: str) -> list[Session]:
             token = raw_user.get("token")
             if token is not None:
                 if token in tokens:
-                    raise FixtureError(f"{source}: {u_place}.token: token {_show(token)} is already "
+                    raise FixtureError(f"{source}: {u_place}.token: token {quote(token)} is already "
                                        f"used at {tokens[token]}")
                 tokens[token] = f"{u_place}.token"
             session.users[raw_user["id"]] = User(raw_user["id"], raw_user["name"], raw_user["role"],
@@ -274,7 +274,7 @@ def _listed_sessions(document: dict, source: str) -> list[Session]:
             try:
                 created_at = parse_datetime(raw["createdAt"])
             except ValueError:
-                raise FixtureError(f"{source}: {m_place}.createdAt: {_show(raw['createdAt'])} "
+                raise FixtureError(f"{source}: {m_place}.createdAt: {quote(raw['createdAt'])} "
                                    "is not a valid instant") from None
             message = Message(raw["chatId"], raw["userId"], raw["message"], created_at,
                               pin_id=raw.get("pinId"))
@@ -287,7 +287,7 @@ def _listed_sessions(document: dict, source: str) -> list[Session]:
                 _require_member(session, raw_reaction["userId"], f"{source}: {r_place}.userId")
                 pair = (raw_reaction["userId"], raw_reaction["reaction"])
                 if pair in given:
-                    raise FixtureError(f"{source}: {r_place}: user {_show(pair[0])} already gave "
+                    raise FixtureError(f"{source}: {r_place}: user {quote(pair[0])} already gave "
                                        f"{pair[1]} to this message")
                 given.add(pair)
                 message.reactions.append(Reaction(raw_reaction["id"], message.chat_id,
@@ -490,93 +490,12 @@ def _seeded_id(rng: random.Random) -> str:
 
 def _require_member(session: Session, user_id: str, place: str) -> None:
     if user_id not in session.users:
-        raise FixtureError(f"{place}: {_show(user_id)} is not a user of session {_show(session.id)}")
+        raise FixtureError(f"{place}: {quote(user_id)} is not a user of session {quote(session.id)}")
 
 
-def _place(path) -> str:
-    place = ""
-    for part in path:
-        place += f"[{part}]" if isinstance(part, int) else (f".{part}" if place else str(part))
-    return place or "(document)"
-
-
-
-# -- messages --------------------------------------------------------------------
-#: The most of a value a message shows: enough to know it again, never a document.
-_SHOWN_CHARS = 40
 #: The most of a path a message shows.
 _SHOWN_PATH_CHARS = 200
 
 
-def _clip(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters (marked with …), control characters escaped."""
-    cut = text[:limit]
-    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in cut)
-    return shown + "…" if len(text) > limit else shown
-
-
 def _show_path(path: Path | str) -> str:
-    return _clip(os.fspath(path), _SHOWN_PATH_CHARS)
-
-
-def _show(value) -> str:
-    """A value of a document as a message shows it: a string quoted and clipped, a
-    number or literal as JSON writes it, an object or array only by its kind."""
-    if isinstance(value, str):
-        return f"'{_clip(value, _SHOWN_CHARS)}'"
-    if value is None or isinstance(value, bool):
-        return json.dumps(value)
-    if isinstance(value, int):
-        if value.bit_length() > 128:  # past int()'s digit limit, str() itself would raise
-            return "a number of about {:,} digits".format(int(value.bit_length() * math.log10(2)) + 1)
-        return _clip(str(value), _SHOWN_CHARS)
-    if isinstance(value, float):
-        return _clip(repr(value), _SHOWN_CHARS) if math.isfinite(value) else "an infinite or NaN number"
-    return _kind(value)
-
-
-def _kind(value) -> str:
-    """What sort of value this is, in the words of JSON (or YAML, for what JSON lacks)."""
-    kinds = [(bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"),
-             (dict, "an object"), (list, "an array"), (datetime, "a YAML date and time (quote it)"),
-             (date, "a YAML date (quote it)"), (bytes, "YAML binary data"), (set, "a YAML set")]
-    if value is None:
-        return "null"
-    return next((kind for type_, kind in kinds if isinstance(value, type_)), "a value of another kind")
-
-
-_TYPES = {"object": "an object", "array": "an array", "string": "a string", "integer": "an integer",
-          "number": "a number", "boolean": "a boolean", "null": "null"}
-
-
-def schema_fault(error) -> str:
-    """A schema violation in words, naming at most a clipped value (jsonschema's own
-    messages quote the whole offending value, which may be the whole document)."""
-    validator, expected, instance = error.validator, error.validator_value, error.instance
-    if validator == "type":
-        wanted = [expected] if isinstance(expected, str) else list(expected)
-        return f"expected {' or '.join(_TYPES.get(t, t) for t in wanted)}, found {_kind(instance)}"
-    if validator == "enum":
-        return f"{_show(instance)} is not one of [{', '.join(_show(v) for v in expected)}]"
-    if validator == "required":
-        missing = [name for name in expected if name not in instance]
-        return f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} required"
-    if validator == "additionalProperties":
-        known = error.schema.get("properties", {})
-        extra = [_show(key) for key in instance if key not in known]
-        more = f" and {len(extra) - 3} more" if len(extra) > 3 else ""
-        return (f"unknown {'property' if len(extra) == 1 else 'properties'} {', '.join(extra[:3])}{more}; "
-                f"known: {', '.join(known)}")
-    if validator == "pattern":
-        return f"{_show(instance)} does not match {expected}"
-    if validator == "minLength":
-        return f"{_show(instance)} is shorter than {expected} character{'s' if expected != 1 else ''}"
-    if validator == "maxLength":
-        return f"{_show(instance)} is longer than {expected} UTF-16 code units"
-    if validator == "minItems":
-        return f"at least {expected} item{'s' if expected != 1 else ''} needed, found {len(instance)}"
-    if validator == "minimum":
-        return f"{_show(instance)} is less than the minimum of {expected}"
-    if validator == "maximum":
-        return f"{_show(instance)} is greater than the maximum of {expected}"
-    return f"{_show(instance)} is not valid here ({validator}: {_clip(str(expected), _SHOWN_CHARS)})"
+    return clip(os.fspath(path), _SHOWN_PATH_CHARS)

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from urllib.parse import parse_qs
 
 from .aspnet import format_datetime
+from .wording import clip, place_of, quote
 
 DEFAULT_SIZE = 1000
 #: Request bodies are kept up to this many bytes.
@@ -43,15 +44,6 @@ class JsonRefused(ValueError):
 def _refuse_constant(name: str):
     # NaN and Infinity are not JSON; Python's reader takes them by default.
     raise JsonRefused("$", f"{name} is not a JSON value.")
-
-
-def _clip(text: str, size: int = 40) -> str:
-    return text if len(text) <= size else text[:size] + "…"
-
-
-def place_of(path) -> str:
-    """A JSON path (``$.users[0].name``) from a sequence of keys and indexes."""
-    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
 
 
 def read_json(data: bytes) -> object:
@@ -181,8 +173,8 @@ def parse_query(pairs, operation_ids) -> dict:
     given: dict[str, str] = {}
     for name, value in pairs:
         if name not in FILTERS:
-            errors.setdefault(_clip(name), []).append(
-                f"'{_clip(name)}' is not a filter; known: {', '.join(FILTERS)}.")
+            errors.setdefault(clip(name), []).append(
+                f"{quote(name)} is not a filter; known: {', '.join(FILTERS)}.")
         elif name in given:
             errors.setdefault(name, []).append(f"{name} is given more than once.")
         else:
@@ -191,17 +183,17 @@ def parse_query(pairs, operation_ids) -> dict:
     if "operationId" in given and given["operationId"] not in known:
         value = given["operationId"]
         near = [op for op in known if op.casefold() == value.casefold()]
-        errors["operationId"] = [f"'{_clip(value)}' is not an operation"
+        errors["operationId"] = [f"{quote(value)} is not an operation"
                                  + (f" (did you mean '{near[0]}'?)" if near else "")
                                  + f"; known: {', '.join(known)}."]
     status = given.get("status")
     if status is not None and not _STATUS.fullmatch(status):
-        errors["status"] = [f"'{_clip(status)}' is neither a status code (100 to 599, e.g. 404) "
+        errors["status"] = [f"{quote(status)} is neither a status code (100 to 599, e.g. 404) "
                             "nor a class (1xx to 5xx, e.g. 4xx)."]
     try:
         limit = parse_limit(given.get("limit"))
     except ValueError:
-        errors["limit"] = [f"'{_clip(given['limit'])}' is not a whole number >= 0."]
+        errors["limit"] = [f"{quote(given['limit'])} is not a whole number >= 0."]
         limit = None
     if errors:
         raise QueryRefused(" ".join(messages[0] for messages in errors.values()), errors)

@@ -184,6 +184,19 @@ WORDED = [
                                      "messages": [{"chatId": "m", "userId": "u", "message": " ",
                                                    "createdAt": "2025-06-26T08:00:00Z"}]}]},
      "$.sessions[0].messages[0].message", "Must not be blank, not ' '."),
+    # One wording with the fixture files: lengths as .NET counts them, every extra, clipped values.
+    ("PUT", "/state", {"sessions": [{"id": "s", "users": [{"id": "u", "name": "U", "role": "Host"}],
+                                     "messages": [{"chatId": "m", "userId": "u", "message": "x" * 279 + "\U0001f600",
+                                                   "createdAt": "2025-06-26T08:00:00Z"}]}]},
+     "$.sessions[0].messages[0].message", "Must be at most 280 characters long (in UTF-16 code units, as .NET "
+     f"counts: an emoji is 2); '{'x' * 40}…' is 281."),
+    ("POST", "/reset", {"a": 1, "b": 2, "c": 3, "d": 4, "e": 5}, "$",
+     "'a', 'b', 'c' and 2 more are not properties here; known: auth, scenario, seed."),
+    ("POST", "/sessions", {"users": [{"name": "Zed", "role": "x" * 100}]}, "$.users[0].role",
+     f"Must be one of 'Host', 'Client', not '{'x' * 40}…'."),
+    ("POST", "/faults", {"operationId": "listChats", "status": 10 ** 100}, "$.status",
+     "Must be at most 599, not a number of about 101 digits."),
+    ("POST", "/faults", {"operationId": "listChats", "delayMs": 2.5}, "$.delayMs", "Must be a whole number, not 2.5."),
 ]
 
 
@@ -195,6 +208,13 @@ def test_schema_errors_are_said_in_words(plane, method, path, body, place, messa
                                     headers={"Content-Type": "application/json"}))
     assert message in problem["errors"][place], problem
     assert place in problem["detail"] and message in problem["detail"]
+    assert plane.world() == before
+
+
+def test_properties_missing_together_are_said_once(plane):
+    before = plane.world()
+    problem = refused(plane.post("/sessions", json={"users": [{}]}))
+    assert problem["errors"] == {"$.users[0]": ["'name' and 'role' are required."]}
     assert plane.world() == before
 
 

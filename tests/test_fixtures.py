@@ -519,7 +519,7 @@ def test_a_file_of_exactly_the_limit_is_read(tmp_path, monkeypatch):
 def test_a_text_file_that_is_not_a_fixture_document_is_not_quoted():
     with pytest.raises(FixtureError) as caught:
         fixtures.load("/etc/passwd")
-    assert str(caught.value) == "/etc/passwd: (document): expected an object, found a string"
+    assert str(caught.value) == "/etc/passwd: (document): Must be an object, not a string."
 
 
 def long_line_file(tmp_path, text: str) -> Path:
@@ -537,16 +537,16 @@ SECRET = "s3cr3t-" * 2000
     (f"sessions:\n- id: {SECRET}\n\tusers: []\n", "line 3, column 1"),
     (f"sessions: !!python/object/apply:os.system ['{SECRET}']\n", "line 1, column"),
     # schema and reference errors: the JSON path, and at most 40 characters of the value.
-    (f"sessions: {SECRET}\n", "sessions: expected an array, found a string"),
+    (f"sessions: {SECRET}\n", "sessions: Must be an array, not a string."),
     (f"sessions: [{{id: s, users: [{{id: u, name: n, role: {SECRET}}}]}}]\n",
-     f"sessions[0].users[0].role: '{SECRET[:40]}…' is not one of ['Host', 'Client']"),
+     f"sessions[0].users[0].role: Must be one of 'Host', 'Client', not '{SECRET[:40]}…'."),
     (f"sessions: [{{id: s, users: [{{id: u, name: n, role: Host, x{SECRET[:900]}: 1}}]}}]\n",
-     f"sessions[0].users[0]: unknown property 'x{SECRET[:39]}…'; known: id, name, role, token"),
+     f"sessions[0].users[0]: 'x{SECRET[:39]}…' is not a property here; known: id, name, role, token."),
     (f"sessions: [{{id: s, users: [{{id: u, name: n, role: Host}}], messages: [{{chatId: c, userId: {SECRET}, "
      "message: hi, createdAt: '2025-06-26T08:00:00Z'}]}]\n", "sessions[0].messages[0].userId: 's3cr3t-"),
     (f"sessions: [{{id: s, users: [{{id: u, name: n, role: Host}}], messages: [{{chatId: c, userId: u, "
      f"message: '{SECRET}', createdAt: '2025-06-26T08:00:00Z'}}]}}]\n",
-     "sessions[0].messages[0].message: 's3cr3t-"),
+     "sessions[0].messages[0].message: Must be at most 280 characters long; 's3cr3t-"),
     (f"sessions: [{{id: s, users: [{{id: {SECRET}, name: n, role: Host}}, {{id: {SECRET}, name: m, role: Host}}]}}]\n",
      "sessions[0].users[1].id: user id 's3cr3t-"),
     (f"sessions: [{{id: s, users: [{{id: u, name: n, role: Host, token: {SECRET}}}, "
@@ -572,7 +572,7 @@ def test_errors_name_the_place_and_quote_at_most_a_clipped_value(tmp_path, text,
     ("sessions: [a\x00b]\n", "character 13: not valid YAML or JSON: the character U+0000 is not allowed"),
     ("sessions: [{id: s, users: [{id: u, name: n, role: Host}], messages: [{chatId: c, userId: u, "
      "message: hi, createdAt: 2025-06-26T08:00:00Z}]}]\n",
-     "sessions[0].messages[0].createdAt: expected a string, found a YAML date and time (quote it)"),
+     "sessions[0].messages[0].createdAt: Must be a string, not a YAML date and time (quote it)."),
 ])
 def test_values_python_cannot_hold_are_fixture_errors(tmp_path, text, problem):
     path = long_line_file(tmp_path, text)
@@ -652,7 +652,7 @@ def test_http_a_path_with_a_nul_is_a_400(served, tmp_path):
 
 @pytest.mark.skipif(not Path("/etc/passwd").is_file(), reason="no /etc/passwd here")
 def test_http_etc_passwd_is_not_quoted_back(served):
-    assert refused_path(served, "/etc/passwd") == "/etc/passwd: (document): expected an object, found a string"
+    assert refused_path(served, "/etc/passwd") == "/etc/passwd: (document): Must be an object, not a string."
 
 
 def test_http_a_file_over_the_state_limit_is_refused(served, tmp_path):
@@ -673,12 +673,15 @@ def test_http_a_long_syntax_error_is_not_quoted(served, tmp_path):
     assert detail.startswith(f"{path}: line 2, column") and "s3cr3t" not in detail
 
 
+NOT_A_STATE = "The body does not match the FixtureDocument schema: "
+
+
 @pytest.mark.parametrize("document, place", [
-    ({"sessions": SECRET}, "state: sessions: expected an array, found a string"),
+    ({"sessions": SECRET}, NOT_A_STATE + "$.sessions: Must be an array, not a string."),
     ({"sessions": [{"id": "s", "users": [{"id": "u", "name": "n", "role": SECRET}]}]},
-     "state: sessions[0].users[0].role: 's3cr3t-"),
+     NOT_A_STATE + f"$.sessions[0].users[0].role: Must be one of 'Host', 'Client', not '{SECRET[:40]}…'."),
     ({"sessions": [{"id": "s", "users": [{"id": "u", "name": "n", "role": "Host", SECRET: 1}]}]},
-     "state: sessions[0].users[0]: unknown property 's3cr3t-"),
+     NOT_A_STATE + f"$.sessions[0].users[0]: '{SECRET[:40]}…' is not a property here; known: id, name, role, token."),
 ])
 def test_http_put_state_errors_quote_at_most_a_clipped_value(served, document, place):
     before = requests.get(served + "/_mock/state", timeout=10).json()
@@ -721,7 +724,7 @@ def test_serve_does_not_quote_a_file_that_is_not_a_fixture_document():
     result = serve_with("/etc/passwd")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        "Error: /etc/passwd: (document): expected an object, found a string"]
+        "Error: /etc/passwd: (document): Must be an object, not a string."]
 
 
 def test_serve_takes_a_path_with_a_nul_as_a_usage_error():
