@@ -34,6 +34,7 @@ from .auth import bearer_token
 from .binding import BindingFailed, RequestBinder
 from .routing import RouteTable, decode_path, kestrel_segments
 from .spec import Operation, Spec
+from .wording import describe, place_of
 
 if TYPE_CHECKING:
     from openapi_schema_validator import OAS30Validator
@@ -138,7 +139,11 @@ class Contract:
             return violations + [unreadable]
         validator = self._validator(operation, status, media, content[media]["schema"])
         errors = sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.path])
-        violations += [f"body {_json_path(e.path)}: {e.message}" for e in errors[:MAX_SCHEMA_ERRORS]]
+        # In words, clipped: jsonschema's own message quotes the whole offending value.
+        # One message names every missing property, so jsonschema's one error per property
+        # would repeat it.
+        violations += dict.fromkeys(f"body {place_of(e.path)}: {describe(e)}"
+                                    for e in errors[:MAX_SCHEMA_ERRORS])
         if len(errors) > MAX_SCHEMA_ERRORS:
             violations.append(f"body: {len(errors) - MAX_SCHEMA_ERRORS} more schema errors")
         return violations
@@ -253,10 +258,6 @@ def _nesting_depth(text: str) -> int:
 
 
 _BRACKETS_OUTSIDE_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"?|([\[\]{}])')
-
-
-def _json_path(path) -> str:
-    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
 
 
 def _excerpt(body: bytes, limit: int = 120) -> str:
