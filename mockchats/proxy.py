@@ -121,6 +121,15 @@ class ContractProxy:
         if len(body) > self.max_body_bytes:
             self.refuse_oversized(environ, len(body))
             return _empty(start_response, 413)
+        if _is_preflight(request):
+            # A browser's question, not the app's request: passed on, not judged, not journaled
+            # (as the mock does), so --fail-on-violation does not fail a browser app's run.
+            try:
+                status, reason, headers, answer = self._forward(request, target, body)
+            except (_Unsendable, OSError, http.client.HTTPException, ValueError):
+                status, reason, headers, answer = 502, REASONS[502], [("Content-Length", "0")], b""
+            start_response(f"{status} {reason}", headers)
+            return [answer]
         operation, violations, warnings = self._check_request(request, raw_path, body)
 
         response_violations: list[str] = []
@@ -428,6 +437,13 @@ class _ProxyChannel(KeepAliveChannel):
 
 
 # == helpers =======================================================================
+def _is_preflight(request: Request) -> bool:
+    """A CORS preflight, as ASP.NET Core's CORS middleware tells one: OPTIONS with Origin and
+    Access-Control-Request-Method."""
+    return (request.method == "OPTIONS" and "Origin" in request.headers
+            and "Access-Control-Request-Method" in request.headers)
+
+
 def _target(environ, request: Request) -> str:
     """The request target as sent (path and query), origin-form."""
     target = environ.get("REQUEST_URI") or quote(request.path) + (

@@ -432,6 +432,19 @@ def test_expect_100_continue_without_a_body_is_answered_not_left_waiting(fresh, 
     assert [e["status"] for e in fresh.journal.entries()] == [404]
 
 
+def test_a_browser_preflight_is_passed_on_and_not_judged(fresh, proxy):
+    answer = requests.options(proxy.base_url + "/chats", timeout=10, headers={
+        "Origin": "http://app.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type"})
+    assert answer.status_code == 204  # the upstream mock's own preflight answer
+    assert answer.headers["Access-Control-Allow-Origin"] == "http://app.example"
+    assert journal(proxy) == []  # not the app's request: nothing to judge, nothing to count
+    plain = requests.options(proxy.base_url + "/chats", timeout=10)  # no preflight headers
+    assert plain.status_code == 405
+    (entry,) = journal(proxy)
+    assert entry["method"] == "OPTIONS" and entry["violations"]
+
+
 def test_huge_headers_are_forwarded_or_refused_but_never_a_500(fresh, proxy):
     big = requests.get(proxy.base_url + "/chats", headers={**HOST, "X-Big": "a" * 100_000}, timeout=10)
     assert big.status_code == 200  # the upstream's answer
