@@ -146,6 +146,10 @@ def contract(base_url: str, token: str, host_token: str | None, report_path: str
     problem = checks.base_url_problem(base_url)
     if problem:
         raise click.BadParameter(problem, param_hint="--base-url")
+    for hint, value in (("--token", token), ("--host-token", host_token)):
+        problem = None if value is None else checks.token_problem(value)
+        if problem:
+            raise click.BadParameter(problem, param_hint=hint)
     if host_token is not None and host_token == token:
         raise click.BadParameter("the same token as --token; give the Host's own, or leave it out "
                                  "to skip the Host's cases", param_hint="--host-token")

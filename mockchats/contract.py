@@ -311,8 +311,9 @@ class Unreachable(Exception):
     """The server did not take the run's first connection: nothing was checked."""
 
 
-def base_url_problem(base_url: str) -> str | None:
-    """Why ``base_url`` cannot be a server's base URL, or None when it can.
+def base_url_problem(base_url: str, name: str = "base URL") -> str | None:
+    """Why ``base_url`` cannot be a server's base URL, or None when it can (``name`` is what
+    the message calls it: the proxy's upstream is checked by the same rule).
 
     Checked before a run sends anything: a mistyped URL is the caller's error, not
     thirty failed cases.
@@ -320,21 +321,36 @@ def base_url_problem(base_url: str) -> str | None:
     try:
         split = urlsplit(base_url)
     except ValueError:  # "Invalid IPv6 URL"
-        return "the base URL is not a URL (an IPv6 host needs both its brackets)"
+        return f"the {name} is not a URL (an IPv6 host needs both its brackets)"
     try:
-        split.port  # noqa: B018  raises on a port that is not a number in 0..65535
+        port = split.port  # raises on a port that is not a number in 0..65535
     except ValueError:
-        return "the base URL's port is not a number from 0 to 65535"
+        port = 0
+    if port == 0 and split.netloc.rpartition("]")[2].count(":"):
+        return f"the {name}'s port is not a number from 1 to 65535"
     if split.scheme.lower() not in ("http", "https"):
         scheme = split.scheme if base_url[len(split.scheme):len(split.scheme) + 3] == "://" else ""
         shown = f"starts with {scheme}://" if scheme else "has no scheme"
-        return f"the base URL must start with http:// or https:// (it {shown})"
+        return f"the {name} must start with http:// or https:// (it {shown})"
     if not split.hostname:
-        return "the base URL has no host (http://HOST[:PORT]/v1)"
+        return f"the {name} has no host (http://HOST[:PORT]/v1)"
+    if split.username is not None or split.password is not None:
+        # requests would send them as Basic auth in place of the bearer token, and a report
+        # would print the password.
+        return f"the {name} must not carry a user name or password"
     if split.query or split.fragment:
-        return "the base URL must not carry a query or a fragment"
+        return f"the {name} must not carry a query or a fragment"
     if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in base_url):
-        return "the base URL holds a blank or a control character"
+        return f"the {name} holds a blank or a control character"
+    return None
+
+
+def token_problem(token: str) -> str | None:
+    """Why ``token`` cannot be sent as a bearer token, or None when it can."""
+    if not token:
+        return "a bearer token cannot be empty"
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in token):
+        return "a bearer token cannot hold a blank or a control character"
     return None
 
 
@@ -371,7 +387,9 @@ class ContractRun:
 
     def __init__(self, base_url: str, token: str, host_token: str | None = None, *,
                  contract: Contract | None = None, timeout: float = 10):
-        problem = base_url_problem(base_url)
+        problem = base_url_problem(base_url) or next(
+            (f"{name}: {why}" for name, value in (("the token", token), ("the Host's token", host_token))
+             if value is not None and (why := token_problem(value))), None)
         if problem:
             raise ValueError(problem)
         if host_token is not None and host_token == token:

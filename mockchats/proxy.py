@@ -38,7 +38,7 @@ from werkzeug.wrappers import Request
 
 from . import aspnet
 from .auth import bearer_token
-from .contract import Contract, default_contract
+from .contract import Contract, base_url_problem, default_contract
 from .journal import DEFAULT_SIZE, Exchange, Journal, QueryRefused, parse_query
 from .server import KeepAliveChannel, RequestParser, Server
 
@@ -72,14 +72,11 @@ class ContractProxy:
                  max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, contract: Contract | None = None):
         self.contract = contract or default_contract()
         self.base_path = self.contract.spec.base_path
-        try:
-            parts = urlsplit(upstream)
-            valid = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
-        except ValueError:  # a broken IPv6 literal, a port that is not a number
-            valid = False
-        if not valid:
-            raise ValueError(f"the upstream must be an http(s) URL such as http://host:8080/v1, "
+        problem = base_url_problem(upstream, "upstream")
+        if problem:
+            raise ValueError(f"{problem}; give an http(s) URL such as http://host:8080/v1, "
                              f"not '{_clip(upstream, 80)}'")
+        parts = urlsplit(upstream)
         self._scheme, self._netloc = parts.scheme, parts.netloc
         self._upstream_path = parts.path.rstrip("/") or self.base_path
         #: The upstream's base URL, the one the proxy stands in for.

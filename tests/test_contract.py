@@ -211,8 +211,10 @@ def test_a_bad_report_name_is_a_usage_error(tmp_path):
     ("127.0.0.1:8080/v1", "the base URL must start with http:// or https:// (it has no scheme)"),
     ("http:///v1", "the base URL has no host (http://HOST[:PORT]/v1)"),
     ("http://:8080/v1", "the base URL has no host (http://HOST[:PORT]/v1)"),
-    ("http://127.0.0.1:99999/v1", "the base URL's port is not a number from 0 to 65535"),
-    ("http://127.0.0.1:80a/v1", "the base URL's port is not a number from 0 to 65535"),
+    ("http://127.0.0.1:99999/v1", "the base URL's port is not a number from 1 to 65535"),
+    ("http://127.0.0.1:80a/v1", "the base URL's port is not a number from 1 to 65535"),
+    ("http://127.0.0.1:0/v1", "the base URL's port is not a number from 1 to 65535"),
+    ("http://user:secret@127.0.0.1:8080/v1", "the base URL must not carry a user name or password"),
     ("http://[::1/v1", "the base URL is not a URL (an IPv6 host needs both its brackets)"),
     ("http://127.0.0.1/v1?x=1", "the base URL must not carry a query or a fragment"),
     ("http://127.0.0.1 /v1", "the base URL holds a blank or a control character"),
@@ -238,6 +240,22 @@ def test_a_host_token_equal_to_the_token_is_a_usage_error_and_sends_nothing(mock
     assert journal.status_code == 200 and journal.json() == []
     with pytest.raises(ValueError, match="the Host's token is the same as the Client's"):
         contract.run(server.base_url, "alice-token", "alice-token")
+
+
+@pytest.mark.parametrize("option, token, problem", [
+    ("--token", "", "a bearer token cannot be empty"),
+    ("--token", "alice token", "a bearer token cannot hold a blank or a control character"),
+    ("--host-token", "host\ntoken", "a bearer token cannot hold a blank or a control character"),
+])
+def test_a_token_that_cannot_be_sent_is_a_usage_error_and_sends_nothing(mock, server, option, token, problem):
+    mock.reset()
+    options = {"--token": "alice-token", "--host-token": "host-token", option: token}
+    result = run_contract(server.base_url, *[part for pair in options.items() for part in pair])
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == "" and f"Error: Invalid value for {option}: {problem}\n" in result.stderr
+    assert requests.get(server.root_url + "/_mock/requests", timeout=10).json() == []
+    with pytest.raises(ValueError, match=problem):
+        contract.run(server.base_url, options["--token"], options["--host-token"])
 
 
 # -- the response check ------------------------------------------------------------------------

@@ -200,13 +200,22 @@ def test_a_non_http_upstream_is_refused():
         ContractProxy("ftp://h/v1")
 
 
-@pytest.mark.parametrize("upstream", ["ftp://h/v1", "http://[::1", "http://h:99999/v1", "http://h:x/v1", "h:8080"])
-def test_a_malformed_upstream_is_a_usage_error(upstream):
+@pytest.mark.parametrize("upstream, problem", [
+    ("ftp://h/v1", "the upstream must start with http:// or https:// (it starts with ftp://)"),
+    ("http://[::1", "the upstream is not a URL (an IPv6 host needs both its brackets)"),
+    ("http://h:99999/v1", "the upstream's port is not a number from 1 to 65535"),
+    ("http://h:x/v1", "the upstream's port is not a number from 1 to 65535"),
+    ("h:8080", "the upstream must start with http:// or https:// (it has no scheme)"),
+    ("http://h/v1?x=1", "the upstream must not carry a query or a fragment"),
+    ("http://u:pw@h/v1", "the upstream must not carry a user name or password"),
+])
+def test_a_malformed_upstream_is_a_usage_error(upstream, problem):
+    """The rule `mockchats contract --base-url` uses, so the two commands take the same URLs."""
     from click.testing import CliRunner
 
     result = CliRunner().invoke(mockchats.cli.main, ["proxy", "--upstream", upstream, "--port", "0"])
     assert result.exit_code == 2
-    assert f"the upstream must be an http(s) URL such as http://host:8080/v1, not '{upstream}'" in result.output
+    assert f"{problem}; give an http(s) URL such as http://host:8080/v1, not '{upstream}'" in result.output
 
 
 def test_the_proxy_command_logs_one_line_per_request():
