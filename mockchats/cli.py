@@ -68,6 +68,31 @@ def _fixtures_path(_context, _parameter, value: str | None) -> str | None:
     return value
 
 
+def _generated_messages(_context, _parameter, value: int) -> int:
+    """``--messages``: as many as a fixture's ``generate`` may ask for, no more."""
+    if not 0 <= value <= fixtures.MAX_GENERATED_MESSAGES:
+        raise _UsageLine(f"--messages: {value:,} is out of range; give 0 to "
+                         f"{fixtures.MAX_GENERATED_MESSAGES:,} (as a fixture's generate: messages)")
+    return value
+
+
+def _admin_token(_context, _parameter, value: str | None) -> str | None:
+    """``--admin-token``: a token a client can send. Blank, or with blanks at its ends, or with a
+    control or non-ASCII character, no Authorization header could carry it (servers trim a
+    header's blanks, and headers are ASCII): every control call would then be refused."""
+    if value is None:
+        return None
+    if not value.strip():
+        problem = "it is empty" if not value else "it is blank"
+    elif value != value.strip():
+        problem = "it starts or ends with a blank, which an Authorization header loses"
+    elif any(not " " <= ch <= "~" for ch in value):
+        problem = "it holds a control or non-ASCII character, which an Authorization header cannot carry"
+    else:
+        return value
+    raise _UsageLine(f"--admin-token: {problem}; give printable ASCII, such as a long random word")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
@@ -76,14 +101,15 @@ def _fixtures_path(_context, _parameter, value: str | None) -> str | None:
               help="Fixture file (YAML or JSON) to load instead of the shipped defaults.")
 @click.option("--seed", default=fixtures.DEFAULT_SEED, show_default=True, type=int,
               help="Seed for generated data: the same seed gives the same data.")
-@click.option("--messages", default=0, show_default=True, type=click.IntRange(0),
-              help="Generated messages to add to the default session.")
+@click.option("--messages", default=0, show_default=True, type=int, callback=_generated_messages,
+              help=f"Generated messages to add to the default session "
+                   f"(at most {fixtures.MAX_GENERATED_MESSAGES:,}).")
 @click.option("--auth", type=click.Choice(AUTH_MODES), default=OPEN, show_default=True,
               help="open: unknown well-formed tokens join the default session as Clients; "
                    "strict: only fixture tokens are accepted.")
 @click.option("--journal-size", default=DEFAULT_SIZE, show_default=True, type=click.IntRange(1),
               help="How many requests the journal (GET /_mock/requests) keeps.")
-@click.option("--admin-token", default=None, metavar="TOKEN",
+@click.option("--admin-token", default=None, metavar="TOKEN", callback=_admin_token,
               help="Require 'Authorization: Bearer TOKEN' on every /_mock call.")
 @click.option("--server", "server_name", type=click.Choice(SERVERS), default=SERVERS[0], show_default=True,
               help="granian: the fastest (one worker process); waitress: threads in this process.")

@@ -73,6 +73,8 @@ def _schema_validator() -> DotNetValidator:
 
 
 _VALIDATOR = _schema_validator()
+#: The most messages one ``generate`` (and ``--messages``) may ask for: the schema's own bound.
+MAX_GENERATED_MESSAGES: int = _VALIDATOR.schema["definitions"]["generate"]["properties"]["messages"]["maximum"]
 
 
 def read_document(path: Path | str) -> dict:
@@ -91,6 +93,10 @@ def read_document(path: Path | str) -> dict:
     except yaml.YAMLError as exc:
         raise FixtureError(f"{shown}:{_yaml_place(exc)} not valid YAML or JSON: "
                            f"{_yaml_problem(exc)}") from None
+    except _LoneSurrogate as exc:
+        raise FixtureError(f"{shown}: line {exc.mark.line + 1}, column {exc.mark.column + 1}: a string "
+                           "holds a lone UTF-16 surrogate (an escape such as \\ud800 without its "
+                           "pair), which is not text") from None
     except (ValueError, OverflowError, TypeError, AttributeError):  # what construct_object does not catch
         raise FixtureError(f"{shown}: line {_line(loader)}: not valid YAML or JSON: a value there "
                            "cannot be read") from None
@@ -194,6 +200,31 @@ class _Loader(yaml.SafeLoader):
                 None, None, "a number, date or tagged value there cannot be read",
                 node.start_mark) from None
 
+    def construct_yaml_str(self, node):
+        """A string, with the UTF-16 pairs of its escapes joined (``"\\ud83d\\ude00"`` is one
+        emoji, as JSON reads it; PyYAML leaves two halves) and a lone half refused: the mock
+        could not give such a string back (JSON readers, its own control plane, refuse it)."""
+        value = super().construct_yaml_str(node)
+        if not _SURROGATE.search(value):
+            return value
+        try:
+            return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+        except UnicodeDecodeError:
+            raise _LoneSurrogate(node.start_mark) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:str", _Loader.construct_yaml_str)
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class _LoneSurrogate(Exception):
+    """A string (a key or a value) of a fixture file holds half of a UTF-16 pair."""
+
+    def __init__(self, mark):
+        super().__init__()
+        self.mark = mark
+
 
 #: Nodes aliases may add beyond twice those written out (aliases of ids and names are fine).
 _ALIAS_ALLOWANCE = 100_000
@@ -233,9 +264,18 @@ def build_sessions(document, source: str = "fixtures", *, seed: int = DEFAULT_SE
     tokens = {u.token for s in sessions for u in s.users.values() if u.token}
     for index, (session, raw_session) in enumerate(zip(sessions, document["sessions"])):
         plan = raw_session.get("generate", {})
-        generate(session, seed=_session_seed(seed, index), users=plan.get("users", 0),
-                 messages=plan.get("messages", 0) + (messages if index == 0 else 0),
-                 taken_tokens=tokens)
+        count = plan.get("messages", 0) + (messages if index == 0 else 0)
+        try:
+            generate(session, seed=_session_seed(seed, index), users=plan.get("users", 0),
+                     messages=count, taken_tokens=tokens)
+        except _BeforeYearOne as exc:
+            place = f"sessions[{index}]" + (".generate.messages" if "messages" in plan else "")
+            extra = ("" if not (index == 0 and messages) else " (--messages)" if "messages" not in plan
+                     else f" ({messages:,} of them from --messages)")
+            raise FixtureError(
+                f"{source}: {place}: {count:,} generated messages{extra}, 5 s to 15 min apart before "
+                f"the oldest listed one ({format_datetime(exc.oldest)}), would be older than "
+                f"{format_datetime(_EARLIEST)}, the earliest instant") from None
     return sessions
 
 
@@ -404,10 +444,13 @@ def _generate_messages(session: Session, count: int, rng: random.Random, texts: 
     chattiness = [rng.paretovariate(_CHATTINESS_TAIL) for _ in users]
     authors = rng.choices(users, weights=chattiness, k=count)
     existing = [m.created_at for m in session.messages.values()]
-    moment = min(existing) if existing else _GENERATED_ANCHOR
+    oldest = moment = min(existing) if existing else _GENERATED_ANCHOR
     generated = []
     for author in authors:
-        moment -= timedelta(milliseconds=rng.randrange(5_000, 900_000))  # 5 s to 15 min earlier
+        try:
+            moment -= timedelta(milliseconds=rng.randrange(5_000, 900_000))  # 5 s to 15 min earlier
+        except OverflowError:  # a listed message near 0001-01-01 leaves no room before it
+            raise _BeforeYearOne(oldest) from None
         message = Message(_seeded_id(rng), author.id, _message_text(texts, rng), moment)
         message.reactions = _generated_reactions(message.chat_id, users, rng)
         if rng.random() < _PIN_RATE:
@@ -417,6 +460,20 @@ def _generate_messages(session: Session, count: int, rng: random.Random, texts: 
     ordered = {m.chat_id: m for m in reversed(generated)}
     ordered.update(session.messages)
     session.messages = ordered
+
+
+class _BeforeYearOne(FixtureError):
+    """Generated history would start before the first instant a date can hold; a loader names
+    the place (which :func:`generate` does not know)."""
+
+    def __init__(self, oldest: datetime):
+        super().__init__(f"generated messages before the oldest listed one ({format_datetime(oldest)}) "
+                         f"would be older than {format_datetime(_EARLIEST)}, the earliest instant")
+        self.oldest = oldest
+
+
+#: The first instant (UTC) a message can be at: .NET's DateTimeOffset.MinValue, Python's too.
+_EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
 
 
 def _message_text(texts: list[str], rng: random.Random) -> str:

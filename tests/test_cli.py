@@ -235,3 +235,50 @@ def test_a_broken_stderr_loses_the_lines_but_never_fails_a_request_or_the_loop()
     threading_attempt.start()
     threading_attempt.join()
     assert stream.attempts == 4
+
+
+# -- serve's own usage errors ------------------------------------------------------------------
+@pytest.mark.parametrize("token, problem", [
+    ("", "it is empty"),
+    ("   ", "it is blank"),
+    (" padded", "it starts or ends with a blank, which an Authorization header loses"),
+    ("padded\t", "it starts or ends with a blank, which an Authorization header loses"),
+    ("a\tb", "it holds a control or non-ASCII character, which an Authorization header cannot carry"),
+    ("a\x1bb", "it holds a control or non-ASCII character, which an Authorization header cannot carry"),
+    ("sécret", "it holds a control or non-ASCII character, which an Authorization header cannot carry"),
+])
+def test_an_admin_token_no_client_could_send_is_a_usage_error(token, problem):
+    result = run_cli("serve", "--port", "0", "--admin-token", token)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"Error: --admin-token: {problem}; give printable ASCII, such as a long random word"]
+
+
+def test_an_admin_token_with_inner_blanks_is_taken_and_required():
+    with ServeProcess("--admin-token", "two words") as served:
+        root = served.base_url.removesuffix("/v1")
+        refused = requests.get(root + "/_mock/faults", timeout=10)
+        allowed = requests.get(root + "/_mock/faults", timeout=10,
+                               headers={"Authorization": "Bearer two words"})
+        served.stop()
+    assert (refused.status_code, allowed.status_code) == (401, 200)
+
+
+@pytest.mark.parametrize("count", ["-1", "200001", "99999999999999999999"])
+def test_messages_beyond_the_generate_cap_is_a_usage_error(count):
+    result = run_cli("serve", "--port", "0", "--messages", count)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"Error: --messages: {int(count):,} is out of range; give 0 to 200,000 (as a fixture's generate: messages)"]
+
+
+def test_messages_before_year_one_is_a_one_line_error(tmp_path):
+    own = tmp_path / "year-one.json"
+    own.write_text('{"sessions": [{"id": "s", "users": [{"id": "u", "name": "A", "role": "Host",'
+                   ' "token": "t"}], "messages": [{"chatId": "m", "userId": "u", "message": "hi",'
+                   ' "createdAt": "0001-01-01T00:00:00Z"}]}]}')
+    result = run_cli("serve", "--port", "0", "--fixtures", str(own), "--messages", "5")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"Error: {own}: sessions[0]: 5 generated messages (--messages), 5 s to 15 min apart before the "
+        "oldest listed one (0001-01-01T00:00:00Z), would be older than 0001-01-01T00:00:00Z, the earliest instant"]

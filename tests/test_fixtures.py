@@ -745,3 +745,99 @@ def test_the_plugin_refuses_a_device_as_its_fixtures(pytester):
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         ["*mockchats: cannot read fixtures file /dev/zero: it is a device, not a regular file*"])
+
+
+# -- lone UTF-16 surrogates in a file ----------------------------------------------------------
+LONE = "a string holds a lone UTF-16 surrogate (an escape such as \\ud800 without its pair), which is not text"
+SESSION_WITH_ID = ('{"sessions": [{"id": %s, "users": [{"id": "u", "name": "A", "role": "Host"}]}]}')
+
+
+@pytest.mark.parametrize("name, text, place", [
+    ("value.json", SESSION_WITH_ID % '"\\ud800"', "line 1, column 22"),
+    ("low-half.json", SESSION_WITH_ID % '"ok\\udc00"', "line 1, column 22"),
+    ("reversed-pair.json", SESSION_WITH_ID % '"\\ude00\\ud83d"', "line 1, column 22"),
+    ("key.json", '{"sessions": [{"id": "s", "users": [], "\\ud800": 1}]}', "line 1, column 40"),
+    ("value.yaml", 'sessions:\n- id: s\n  users:\n  - {id: u, name: "A \\ud800", role: Host}\n',
+     "line 4, column 19"),
+    ("long-escape.yaml", 'sessions:\n- id: "\\U0000DFFF"\n  users: []\n', "line 2, column 7"),
+    ("key.yaml", 'sessions:\n- id: s\n  "\\udbff": 1\n  users: []\n', "line 3, column 3"),
+])
+def test_a_lone_surrogate_in_a_file_is_refused_at_its_place(tmp_path, name, text, place):
+    path = long_line_file(tmp_path, text).rename(tmp_path / name)
+    with pytest.raises(FixtureError) as caught:
+        fixtures.load(path)
+    assert str(caught.value) == f"{path}: {place}: {LONE}"
+
+
+def test_an_escaped_surrogate_pair_in_a_file_is_the_one_character_it_encodes(tmp_path):
+    # What json.dumps writes for an emoji by default: the mock reads it as JSON readers do.
+    path = tmp_path / "emoji.json"
+    path.write_text(json.dumps({"sessions": [{"id": "s\U0001F600", "users": [
+        {"id": "u", "name": "A \U0001F600", "role": "Host"}]}]}), encoding="utf-8")
+    assert "\\ud83d\\ude00" in path.read_text(encoding="utf-8")
+    [session] = fixtures.load(path)
+    assert (session.id, session.users["u"].name) == ("s\U0001F600", "A \U0001F600")
+
+
+def test_http_a_lone_surrogate_in_a_file_is_a_400_and_a_pair_loads_and_round_trips(served, tmp_path):
+    lone = long_line_file(tmp_path, SESSION_WITH_ID % '"\\ud800"')
+    assert refused_path(served, str(lone)) == f"{lone}: line 1, column 22: {LONE}"
+    pair = tmp_path / "pair.json"
+    pair.write_text(SESSION_WITH_ID % '"\\ud83d\\ude00"', encoding="utf-8")
+    try:
+        loaded = requests.post(served + "/_mock/scenarios", json={"path": str(pair)}, timeout=10)
+        assert loaded.status_code == 200, loaded.text
+        state = requests.get(served + "/_mock/state", timeout=10)
+        assert state.json()["sessions"][0]["id"] == "\U0001F600"
+        # What the mock exports, it takes back.
+        assert requests.put(served + "/_mock/state", data=state.content, timeout=10,
+                            headers={"Content-Type": "application/json"}).status_code == 200
+    finally:
+        requests.post(served + "/_mock/reset", json={}, timeout=10)
+
+
+def test_serve_refuses_a_lone_surrogate_in_one_line(tmp_path):
+    path = long_line_file(tmp_path, SESSION_WITH_ID % '"\\ud800"')
+    result = serve_with(str(path))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [f"Error: {path}: line 1, column 22: {LONE}"]
+
+
+# -- a file's schema faults in the one wording, wherever the file is loaded ------------------------
+WORDED = [
+    ("sessions:\n- id: s\n  users:\n  - {id: u, name: A, role: Admin}\n",
+     "sessions[0].users[0].role: Must be one of 'Host', 'Client', not 'Admin'."),
+    ("sessions:\n- id: s\n  users:\n  - {id: u, name: A, role: Host}\n  messages:\n"
+     "  - {chatId: m, userId: u, message: hi, createdAt: 'yesterday'}\n",
+     "sessions[0].messages[0].createdAt: Must be an ISO 8601 instant with a time zone "
+     "(e.g. 2025-06-26T08:48:07.13Z), not 'yesterday'."),
+]
+
+
+@pytest.mark.parametrize("text, problem", WORDED)
+def test_http_a_files_schema_fault_is_worded_by_the_describer(served, tmp_path, text, problem):
+    path = long_line_file(tmp_path, text)
+    assert refused_path(served, str(path)) == f"{path}: {problem}"
+
+
+@pytest.mark.parametrize("text, problem", WORDED)
+def test_serve_words_a_files_schema_fault_by_the_describer(tmp_path, text, problem):
+    path = long_line_file(tmp_path, text)
+    result = serve_with(str(path))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [f"Error: {path}: {problem}"]
+
+
+def test_the_plugin_refuses_history_generated_before_year_one(pytester, tmp_path):
+    path = tmp_path / "year-one.yaml"
+    path.write_text("sessions:\n- id: s\n  generate: {messages: 50}\n  users:\n  - {id: u, name: A, role: Host}\n"
+                    "  messages:\n  - {chatId: m, userId: u, message: hi, createdAt: '0001-01-01T00:00:00Z'}\n",
+                    encoding="utf-8")
+    pytester.makepyfile(test_it="def test_it(mockchats):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--mockchats-fixtures", str(path),
+                                           timeout=60)
+    result.assert_outcomes(errors=1)
+    # (fnmatch reads [0] as a character class: ? stands for each bracket)
+    result.stdout.fnmatch_lines([f"*mockchats: {path}: sessions?0?.generate.messages: 50 generated messages, "
+                                 "*would be older than 0001-01-01T00:00:00Z, the earliest instant"])
+    assert "OverflowError" not in result.stdout.str() and "Traceback" not in result.stdout.str()

@@ -412,3 +412,79 @@ def test_a_description_must_be_text(description):
     document["description"] = description
     with pytest.raises(FixtureError, match=r"^fixtures: description:"):
         fixtures.build_sessions(document)
+
+
+# -- generated history that would reach back before year 1 -----------------------------------
+def at_year_one(messages: int = 50, created_at: str = "0001-01-01T00:00:00Z") -> dict:
+    """The reviewer's document: a listed message at the first instant, and history before it."""
+    return {"sessions": [{"id": "s", "generate": {"messages": messages},
+                          "users": [{"id": "u", "name": "A", "role": "Host", "token": "t"}],
+                          "messages": [{"chatId": "m", "userId": "u", "message": "hi",
+                                        "createdAt": created_at}]}]}
+
+
+BEFORE_YEAR_ONE = ("sessions[0].generate.messages: 50 generated messages, 5 s to 15 min apart before "
+                   "the oldest listed one (0001-01-01T00:00:00Z), would be older than "
+                   "0001-01-01T00:00:00Z, the earliest instant")
+
+
+def test_history_generated_before_year_one_is_a_fixture_error_naming_the_place():
+    with pytest.raises(FixtureError) as caught:
+        fixtures.build_sessions(at_year_one())
+    assert str(caught.value) == "fixtures: " + BEFORE_YEAR_ONE
+
+
+def test_messages_argument_before_year_one_names_it(tmp_path):
+    document = at_year_one()
+    del document["sessions"][0]["generate"]
+    with pytest.raises(FixtureError) as caught:
+        fixtures.load(write(tmp_path, document), messages=5)
+    assert str(caught.value).startswith(f"{tmp_path / 'partner.yaml'}: sessions[0]: 5 generated "
+                                        "messages (--messages), 5 s to 15 min apart")
+
+
+def test_history_that_fits_after_year_one_still_loads():
+    # 3 messages of at most 15 min each fit in the hour after the first instant.
+    [session] = fixtures.build_sessions(at_year_one(3, "0001-01-01T01:00:00Z"))
+    assert len(session.messages) == 4
+    assert min(m.created_at for m in session.messages.values()).year == 1
+
+
+@pytest.fixture
+def year_one_server(own_server):
+    """own_server on the default world again after each test, whatever the test loaded."""
+    yield own_server
+    requests.post(f"{own_server}/_mock/reset", json={}, timeout=30)
+
+
+def refused_as_before_year_one(root: str, method: str, path: str, body: dict, source: str) -> None:
+    before = requests.get(f"{root}/_mock/state", timeout=30).json()
+    response = requests.request(method, f"{root}{path}", json=body, timeout=30)
+    assert response.status_code == 400, response.text
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+    detail = response.json()["detail"]
+    # The control plane words an inline document's place its own way ($.document...).
+    assert BEFORE_YEAR_ONE in detail and detail.startswith(source), detail
+    assert requests.get(f"{root}/_mock/state", timeout=30).json() == before
+
+
+def test_http_post_scenarios_document_before_year_one_is_a_400(year_one_server):
+    refused_as_before_year_one(year_one_server, "POST", "/_mock/scenarios",
+                               {"document": at_year_one()}, "")
+
+
+def test_http_put_state_before_year_one_is_a_400(year_one_server):
+    refused_as_before_year_one(year_one_server, "PUT", "/_mock/state", at_year_one(), "")
+
+
+def test_http_post_scenarios_path_before_year_one_is_a_400(year_one_server, tmp_path):
+    path = tmp_path / "year-one.json"
+    path.write_text(json.dumps(at_year_one()), encoding="utf-8")
+    refused_as_before_year_one(year_one_server, "POST", "/_mock/scenarios", {"path": str(path)}, f"{path}: ")
+
+
+def test_generate_called_directly_before_year_one_raises_a_fixture_error():
+    [session] = fixtures.build_sessions(at_year_one(0))
+    with pytest.raises(FixtureError, match=r"^generated messages before the oldest listed one "
+                                           r"\(0001-01-01T00:00:00Z\) would be older than"):
+        fixtures.generate(session, seed=1, messages=5)
