@@ -56,7 +56,11 @@ class AsgiBridge:
         if body_expected and (declared is None or declared <= limit + DRAIN_BYTES):
             body = await _read_body(receive, limit)
             if body is None:
-                return  # the client left before its body was whole: nothing to act on
+                # The body did not arrive whole: its framing was malformed (a bad chunk size)
+                # or the client stopped sending. Either way nothing is acted on; Kestrel says
+                # an empty 400 and closes (left unanswered, granian would say 500).
+                await _refuse(send, 400)
+                return
             if declared is None:  # chunked: the length is what came
                 environ["CONTENT_LENGTH"] = str(len(body))
         environ["wsgi.input"] = io.BytesIO(body)
@@ -91,15 +95,30 @@ class AsgiBridge:
                 close()
         return started[0], started[1], data
 
+
+async def _refuse(send, status: int) -> None:
+    """An empty answer that closes the connection, as Kestrel refuses a malformed request."""
+    try:
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-length", b"0"), (b"connection", b"close"), SERVER_HEADER]})
+        await send({"type": "http.response.body", "body": b""})
+    except Exception:  # the client is gone already: nobody is left to answer
+        pass
+
+
 async def _read_body(receive, limit: int) -> bytes | None:
-    """The whole body, or its first ``limit + 1`` bytes; None if the client went away.
+    """The whole body, or its first ``limit + 1`` bytes; None if it did not come whole
+    (granian reports malformed framing as a disconnect, as it does a client that left).
 
     Past the limit the rest is read and dropped (up to ``DRAIN_BYTES``), so the client,
     still sending, gets its 413 instead of a reset connection.
     """
     parts, size = [], 0
     while True:
-        message = await receive()
+        try:
+            message = await receive()
+        except Exception:  # a server that raises on a broken body instead: the same case
+            return None
         if message["type"] != "http.request":  # http.disconnect
             return None
         if size <= limit:

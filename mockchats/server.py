@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Callable
 
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
-from waitress.parser import HTTPRequestParser
+from waitress.parser import HTTPRequestParser, ParsingError
+from waitress.receiver import ChunkedReceiver
 from waitress.server import create_server
 from waitress.task import WSGITask
+from waitress.utilities import BadRequest
 
 if TYPE_CHECKING:
     from .mock import Mock
@@ -59,10 +61,35 @@ class _KeepAliveTask(WSGITask):
             super().set_close_on_finish()
 
 
+#: The largest chunk size taken: Kestrel reads it into a 32-bit int and refuses what overflows.
+MAX_CHUNK_SIZE = 0x7FFFFFFF
+#: The longest chunk-size line (size and extensions) held while waiting for its end.
+MAX_CHUNK_LINE = 4096
+
+
+class _ChunkedReceiver(ChunkedReceiver):
+    """waitress's chunked decoder, with its chunk-size line bounded: unbounded, a size of
+    thousands of hex digits makes it wait for more data than any body may hold."""
+
+    def received(self, s: bytes) -> int:
+        consumed = super().received(s)
+        if not self.error and (self.chunk_remainder > MAX_CHUNK_SIZE
+                               or len(self.control_line) > MAX_CHUNK_LINE):
+            self.error = BadRequest("Bad chunk size data")
+            self.all_chunks_received = True
+        return consumed
+
+
 class RequestParser(HTTPRequestParser):
-    """waitress's parser, minus a hang: for a request that is complete without a body (an
-    ``Expect: 100-continue`` with none, or one already refused) waitress still sends "100
-    Continue" and then waits for a body that never comes. Kestrel answers such a request."""
+    """waitress's parser, minus a crash and two hangs.
+
+    - For a request that is complete without a body (an ``Expect: 100-continue`` with none,
+      or one already refused) waitress still sends "100 Continue" and then waits for a body
+      that never comes. Kestrel answers such a request.
+    - A Content-Length of over 4300 digits makes its ``int()`` raise, and the connection
+      closes unanswered; Kestrel says 400, as for any Content-Length it cannot read.
+    - A chunk size too large to hold (see ``_ChunkedReceiver``) is a 400 too.
+    """
 
     def received(self, data: bytes) -> int:
         consumed = super().received(data)
@@ -70,10 +97,54 @@ class RequestParser(HTTPRequestParser):
             self.expect_continue = False
         return consumed
 
+    def parse_header(self, header_plus: bytes) -> None:
+        try:
+            super().parse_header(header_plus)
+        except ValueError:  # int() past its digit limit: only digits reach it
+            raise ParsingError("Content-Length is invalid") from None
+        if self.chunked:  # nothing has been fed to it yet
+            self.body_rcv = _ChunkedReceiver(self.body_rcv.buf)
+
 
 class KeepAliveChannel(HTTPChannel):
+    """A connection as Kestrel keeps it: a client that ends its side with a body still owed
+    gets a 400 (the body ended early), where waitress would close without a word."""
+
     task_class = _KeepAliveTask
     parser_class = RequestParser
+    _reading = False
+    _cut_short = None
+
+    def recv(self, buffer_size: int) -> bytes:
+        self._reading = True  # a close from in here is the client's end of stream
+        try:
+            return super().recv(buffer_size)
+        finally:
+            self._reading = False
+
+    def handle_close(self) -> None:
+        request = self.request
+        if (self._reading and self.connected and request is not None and request.headers_finished
+                and not request.completed and request.body_rcv is not None):
+            self._cut_short = request  # answered in handle_read, once waitress has had its say
+            return
+        super().handle_close()
+
+    def handle_read(self) -> None:
+        super().handle_read()
+        request, self._cut_short = self._cut_short, None
+        if request is None:
+            return
+        self.connected = True  # waitress took the end of stream for a client gone: not yet
+        request.error = BadRequest("Unexpected end of request content")
+        request.completed = True
+        request.expect_continue = False
+        with self.requests_lock:
+            self.request = None
+            self.requests.append(request)
+            if len(self.requests) == 1:  # else the task in progress starts it after itself
+                self.server.add_task(self)
+        # The error answer closes the connection once it is sent.
 
 
 class Server(_Addresses):

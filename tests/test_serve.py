@@ -266,3 +266,27 @@ def test_expect_100_continue_without_a_body_is_answered_on_both_servers(fresh):
                     answer += chunk
             assert answer.startswith(b"HTTP/1.1 404 "), (served.base_url, answer[:80])
         waitress.stop()
+
+
+def test_nothing_after_malformed_framing_is_served_on_either_server(fresh):
+    """A bad chunk size ends the connection with a 400 (granian once said 500): a request
+    sent after it on the same connection (here one that would create a chat) never runs."""
+    smuggled = (b"POST /v1/chats HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer alice-token\r\n"
+                b'Content-Type: application/json\r\nContent-Length: 15\r\n\r\n{"message":"x"}')
+    raw = (b"POST /v1/chats HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer alice-token\r\n"
+           b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n" + smuggled)
+    with ServeProcess("--server", "waitress") as waitress:
+        for served in (fresh, waitress):
+            root = served.base_url.removesuffix("/v1")
+            requests.post(root + "/_mock/reset", timeout=10).raise_for_status()
+            parts = urlsplit(root)
+            with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
+                sock.sendall(raw)
+                answer = b""
+                while chunk := sock.recv(65536):
+                    answer += chunk
+            assert answer.startswith(b"HTTP/1.1 400 ") and answer.count(b"HTTP/1.1 ") == 1, answer[:200]
+            assert b"connection: close" in answer.lower()
+            assert requests.get(root + "/_mock/requests", timeout=10).json() == [], served.base_url
+        code, _, err = waitress.stop()
+    assert code == 0 and "uncaptured" not in err, err
