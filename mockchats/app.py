@@ -189,13 +189,13 @@ def _fault_response(req, op: Operation, fault: Fault, mock: "Mock", generation: 
             problem.update(detail=HELD_ACROSS_RESET, traceId=aspnet.trace_id())
             return _json(503, problem, aspnet.PROBLEM_JSON)
     if fault.drop:
-        drop = req.environ.get("mockchats.drop_connection")
-        if drop is None:
+        if "mockchats.drop_connection" not in req.environ:
             raise RuntimeError("dropping a connection needs a mockchats server (mockchats.Server, "
                                "or mockchats serve)")
-        drop()
+        # Dropped once the request is journaled (Api.__call__): a client that sees the
+        # connection error and then reads the journal must find its request there.
         req.environ[DROPPED] = True
-        return _empty(503)  # never reaches the client: its connection is gone
+        return _empty(503)  # never reaches the client: its connection goes first
     if fault.status is None:
         return None
     if fault.body is not None:
@@ -343,6 +343,8 @@ class Api:
         if not (preflight or routed in ("/openapi.json", "/_mock") or routed.startswith("/_mock/")
                 or self.mock.store.generation != generation):
             self._journal(exchange, routed)
+        if environ.get(DROPPED):
+            environ["mockchats.drop_connection"]()
         return body
 
     def _cors_applies(self, routed: str) -> bool:

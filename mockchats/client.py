@@ -186,9 +186,12 @@ def _instant(at: datetime | str) -> str:
     """An ISO 8601 instant for the control plane; a naive datetime is taken as UTC."""
     if not isinstance(at, datetime):
         return at
-    if at.tzinfo is None:
+    if at.utcoffset() is None:
         at = at.replace(tzinfo=timezone.utc)
-    return at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    # Sent with its own offset, not converted here: converting an instant near year 1 or 9999
+    # can overflow, and the server says in words when it is out of range.
+    text = at.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def _parsed(data: bytes) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+from urllib.parse import urlsplit
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -48,12 +49,17 @@ def _validator(name: str) -> jsonschema.protocols.Validator:
                                    "components": {"schemas": SCHEMAS}})
 
 
-def _json_body() -> object:
-    """The request body parsed as JSON; 415 or 400 (nothing changed) otherwise."""
+def _require_json_media() -> None:
+    """415 (nothing changed) unless the request says its body is JSON."""
     media = (request.mimetype or "").lower()
     if media != "application/json" and not media.endswith("+json"):
         sent = f"sent as {quote(media)}" if media else "sent without a Content-Type"
         raise ControlError(415, f"The body is {sent}; send it as application/json.")
+
+
+def _json_body() -> object:
+    """The request body parsed as JSON; 415 or 400 (nothing changed) otherwise."""
+    _require_json_media()
     try:
         return read_json(request.get_data(cache=False))
     except JsonRefused as exc:
@@ -88,16 +94,39 @@ def _fault_errors(settings: dict, spec: Spec) -> dict[str, list[str]]:
         # The fault's own {placeholders} stand for any segment, as a request's would.
         sample = kestrel_segments(re.sub(r"\{\w+\}", "x", settings["path"]), None)
         routes = RouteTable([(op, spec.base_path + op.path) for op in operations.values()])
-        if next(routes.matches(sample), None) is None:
+        matched = {op.operation_id for op, _ in routes.matches(sample)}
+        if not matched:
             errors["$.path"] = [f"{quote(settings['path'])} is the path of no operation (paths start with "
                                 "the base path, e.g. /v1/chats/{chatId})."]
+        elif settings.get("operationId") in operations and settings["operationId"] not in matched:
+            # All the fault's conditions must hold at once: this one never would.
+            op = operations[settings["operationId"]]
+            errors["$.path"] = [f"{quote(settings['path'])} is not the path of {op.operation_id} "
+                                f"({spec.base_path + op.path}), so the fault could never match."]
+    if ("method" in settings and settings.get("operationId") in operations
+            and settings["method"].upper() in methods):
+        op = operations[settings["operationId"]]
+        if settings["method"].upper() != op.method.upper():
+            errors["$.method"] = [f"{op.operation_id} is a {op.method.upper()} call, not "
+                                  f"{settings['method'].upper()}, so the fault could never match."]
     for name in settings.get("headers", {}):
         if not _HEADER_NAME.fullmatch(name) or name.lower() in _RESERVED_HEADERS:
             errors.setdefault("$.headers", []).append(f"{quote(name)} cannot be set by a fault.")
-    if not any(key in settings for key in ("status", "delayMs", "drop")):
-        errors["$"] = ["A fault needs an effect: status, delayMs or drop."]
+    if "body" in settings and settings.get("status") in _BODILESS:
+        errors["$.body"] = [f"A {settings['status']} answer carries no body; leave body out or pick "
+                            "another status."]
+    if not ("status" in settings or settings.get("delayMs", 0) > 0 or settings.get("drop") is True):
+        # drop false and a delay of 0 ms are the defaults: on their own they would do nothing.
+        errors["$"] = ["A fault needs an effect: a status, a delayMs above 0, or drop true."]
     return errors
 
+
+#: Statuses whose answer cannot carry a body (RFC 9110): a fault's body would be dropped.
+_BODILESS = {204, 205, 304}
+
+#: The clock's range, .NET's DateTime.MinValue and MaxValue: the whole last second of 9999 is in it
+#: (Python keeps 6 fractional digits, so 23:59:59.9999999 is held as 23:59:59.999999).
+FIRST_INSTANT, LAST_INSTANT = "0001-01-01T00:00:00Z", "9999-12-31T23:59:59.9999999Z"
 
 _YEAR = re.compile(r"\s*[+-]?(\d+)-")
 
@@ -114,10 +143,9 @@ def _instant(text: str):
             raise ControlError(400, "freeze must be an ISO 8601 instant with a time zone "
                                     "(e.g. 2030-01-01T00:00:00Z), or \"now\".",
                                {"$.freeze": [f"{quote(text)} is not an instant with a time zone."]}) from None
-    raise ControlError(400, "freeze is out of range: the clock holds instants from 0001-01-01T00:00:00Z "
-                            "to 9999-12-31T23:59:59Z.",
-                       {"$.freeze": [f"{quote(text)} is outside 0001-01-01T00:00:00Z to "
-                                     "9999-12-31T23:59:59Z (UTC)."]})
+    raise ControlError(400, f"freeze is out of range: the clock holds instants from {FIRST_INSTANT} "
+                            f"to {LAST_INSTANT} (.NET's DateTime range).",
+                       {"$.freeze": [f"{quote(text)} is outside {FIRST_INSTANT} to {LAST_INSTANT} (UTC)."]})
 
 
 def _clip_middle(text: str, size: int = 300) -> str:
@@ -149,6 +177,43 @@ def is_loopback_host(host: str) -> bool:
     return bool(found) and all(is_loopback_address(info[4][0]) for info in found)
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin_parts(scheme: str, netloc: str) -> tuple[str, str, int | None] | None:
+    """An origin's (scheme, host, port), the port made explicit; None when it cannot be read."""
+    try:
+        parts = urlsplit(f"{scheme}://{netloc}")
+        port = parts.port or _DEFAULT_PORTS.get(scheme.lower())
+    except ValueError:
+        return None
+    return scheme.lower(), (parts.hostname or "").lower(), port
+
+
+def cross_site_reason(headers, scheme: str, host: str) -> str | None:
+    """Why a request comes from a web page of another site, or None when it does not.
+
+    A browser says where a request comes from: ``Origin`` (sent on every cross-origin fetch and
+    form post) and ``Sec-Fetch-Site``. Programs (curl, requests, the pytest plugin) send neither,
+    and a page the mock itself serves sends its own origin: both pass.
+    """
+    site = (headers.get("Sec-Fetch-Site") or "").strip().lower()
+    if site in ("cross-site", "same-site"):
+        return f"Sec-Fetch-Site: {site}"
+    origin = headers.get("Origin")
+    if origin is None:
+        return None
+    own = _origin_parts(scheme, host)
+    given = origin.strip()
+    theirs = None
+    if "://" in given and given.lower() != "null":
+        given_scheme, _, netloc = given.partition("://")
+        theirs = None if "/" in netloc else _origin_parts(given_scheme, netloc)
+    if theirs is not None and own is not None and theirs == own:
+        return None
+    return f"Origin {quote(given)} is not the mock's own origin"
+
+
 def _json(status: int, body) -> Response:
     return Response(aspnet.dumps(body), status=status, content_type=aspnet.JSON)
 
@@ -172,6 +237,8 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
         """The request's JSON body, validated against ``schema``; 400 otherwise."""
         if not request.get_data(cache=True).strip():
             if optional:
+                if request.mimetype:  # said to be something else: a form post from a web page, say
+                    _require_json_media()
                 return {}
             raise ControlError(400, "A JSON body is required.", {"$": ["A JSON body is required."]})
         value = _json_body()
@@ -196,6 +263,16 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
                                + (f" (and {more})" if more else ""), errors)
         return value
 
+    def refuse_query(call: str) -> None:
+        """A DELETE removes all it names: a query (a filter, say) would be silently ignored, so
+        it is refused instead of removing more than was asked."""
+        names = list(dict.fromkeys(request.args))
+        if names:
+            shown = ", ".join(quote(n) for n in names[:5]) + (", …" if len(names) > 5 else "")
+            message = f"{call} takes no query parameters; it removes everything. Given: {shown}."
+            raise ControlError(400, message, {name: [f"{call} takes no query parameters."]
+                                              for name in names[:20]})
+
     def session_ids() -> list[str]:
         """The live sessions' ids, in order, without copying their messages (each has a user)."""
         return list(dict.fromkeys(user.session_id for user in mock.store.users()))
@@ -211,7 +288,10 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
                           for u in session.users.values()],
                 "messages": len(session.messages)}
 
-    def load_sessions(load):
+    def load_sessions(load, root: str | None = None):
+        """``load()``'s sessions; its refusal as a 400 (404 for an unknown scenario). With
+        ``root``, the document came in this request's body at ``root``: a rule it breaks is
+        keyed by its JSON path there, as schema errors are."""
         try:
             return load()
         except fixtures.UnknownScenario as exc:
@@ -220,6 +300,11 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
                     else "unknown scenario")
             raise ControlError(404, f"{what} {quote(exc.name)}; known scenarios: {', '.join(exc.known)}") from None
         except fixtures.FixtureError as exc:
+            if root and exc.place and exc.reason:
+                place = root + ("" if exc.place.startswith("[") else ".") + exc.place
+                message = _clip_middle(exc.reason[:1].upper() + exc.reason[1:].rstrip(".") + ".")
+                raise ControlError(400, _clip_middle(f"The document does not hold together: {place}: {message}"),
+                                   {place: [message]}) from None
             message = _clip_middle(str(exc))
             raise ControlError(400, message, {"$": [message]}) from None
 
@@ -232,6 +317,13 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
 
     @plane.before_request
     def require_admin_token():
+        foreign = cross_site_reason(request.headers, request.scheme, request.host)
+        if foreign:
+            # Checked first and always, token or not: a page in the developer's browser reaches
+            # a loopback server too, and a "simple" request (a form post, text/plain) is sent
+            # without a preflight, so leaving out CORS headers alone does not stop it.
+            raise ControlError(403, f"The control plane refuses requests from web pages of other sites "
+                                    f"({foreign}); call it from a program, or from a page the mock serves.")
         if mock.admin_token is None:
             # Without a token only this machine may drive the mock: a server listening beyond it
             # would otherwise let anyone on the network reset, replace or read its world.
@@ -306,7 +398,7 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
         if not request.get_data(cache=True).strip():  # as the other calls: a missing body is a 400, not a 415
             raise ControlError(400, "A JSON body is required.", {"$": ["A JSON body is required."]})
         document = body("FixtureDocument")  # the schema first: its errors said in words
-        sessions = load_sessions(lambda: fixtures.build_sessions(document, "state"))
+        sessions = load_sessions(lambda: fixtures.build_sessions(document, "state"), "$")
         mock.store.replace(sessions)
         mock.scenario = None
         return _json(200, status())
@@ -367,7 +459,8 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
             name = options["path"]
         else:
             # The seed counts for a document's `generate` as for a file's.
-            sessions = load_sessions(lambda: fixtures.build_sessions(options["document"], "document", seed=seed))
+            sessions = load_sessions(lambda: fixtures.build_sessions(options["document"], "document", seed=seed),
+                                      "$.document")
             name = "document"
         return switch_to(sessions, name, seed)
 
@@ -503,10 +596,12 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
         """Clear every fault.
         ---
         delete:
-          summary: Remove every fault
+          summary: Remove every fault (takes no query parameters)
           responses:
             '204': {description: No faults remain}
+            '400': {$ref: '#/components/responses/BadRequest'}
         """
+        refuse_query("DELETE /_mock/faults")
         mock.faults.clear()
         return _empty(204)
 
@@ -520,8 +615,10 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
             - {name: fault_id, in: path, required: true, schema: {type: string}}
           responses:
             '204': {description: Removed}
+            '400': {$ref: '#/components/responses/BadRequest'}
             '404': {$ref: '#/components/responses/NotFound'}
         """
+        refuse_query("DELETE /_mock/faults/{id}")
         if not mock.faults.remove(fault_id):
             raise ControlError(404, f"No fault {quote(fault_id)}.")
         return _empty(204)
@@ -563,10 +660,10 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
                 by = timedelta(seconds=change["advanceSeconds"])
                 mock.clock.now() + by
             except OverflowError:
-                raise ControlError(400, "advanceSeconds moves the clock past 9999-12-31T23:59:59Z, the last "
+                raise ControlError(400, f"advanceSeconds moves the clock past {LAST_INSTANT}, the last "
                                         "instant it can show.",
                                    {"$.advanceSeconds": [f"{quote(change['advanceSeconds'])} seconds from now is "
-                                                         "past 9999-12-31T23:59:59Z."]}) from None
+                                                         f"past {LAST_INSTANT}."]}) from None
             mock.clock.advance(by)
         else:
             mock.clock.real()
@@ -610,9 +707,14 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
         ---
         delete:
           summary: Forget every recorded request
+          description: >-
+            Takes no query parameters: a filter here would not be applied, so one is refused (400)
+            rather than the whole journal cleared.
           responses:
             '204': {description: The journal is empty}
+            '400': {$ref: '#/components/responses/BadRequest'}
         """
+        refuse_query("DELETE /_mock/requests")
         mock.journal.clear()
         return _empty(204)
 
@@ -666,7 +768,9 @@ def _build_document(app) -> dict:
         "description": "Only with --admin-token: no or another bearer token (empty body)",
         "headers": {"WWW-Authenticate": {"schema": {"type": "string"}, "example": "Bearer"}}})
     spec.components.response("Forbidden", {
-        "description": "Only without --admin-token: the client is not on the server's own machine",
+        "description": "A web page of another site sent it (an Origin other than the mock's own, or "
+                       "Sec-Fetch-Site cross-site or same-site); or, only without --admin-token, the "
+                       "client is not on the server's own machine",
         "content": {"application/problem+json": {"schema": "Problem"}}})
     spec.components.response("UnsupportedMediaType", {
         "description": "The body is not sent as JSON; nothing changed",

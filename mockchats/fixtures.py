@@ -55,7 +55,19 @@ _MAX_MESSAGE_UNITS = 280
 
 
 class FixtureError(ValueError):
-    """A fixture document is unreadable or invalid; the message names the place."""
+    """A fixture document is unreadable or invalid; the message names the place.
+
+    A fault inside a valid-looking document also carries its ``place`` (``sessions[0].users[1]``)
+    and its ``reason`` apart, so the control plane can key it by JSON path without reading words.
+    """
+
+    def __init__(self, message: str, *, place: str | None = None, reason: str | None = None):
+        super().__init__(message)
+        self.place, self.reason = place, reason
+
+
+def _fault_at(source: str, place: str, reason: str) -> FixtureError:
+    return FixtureError(f"{source}: {place}: {reason}", place=place, reason=reason)
 
 
 class UnknownScenario(FixtureError):
@@ -259,7 +271,7 @@ def build_sessions(document, source: str = "fixtures", *, seed: int = DEFAULT_SE
     """
     error = next(iter(sorted(_VALIDATOR.iter_errors(document), key=lambda e: list(e.path))), None)
     if error is not None:
-        raise FixtureError(f"{source}: {place_of(error.absolute_path, root='')}: {describe(error)}")
+        raise _fault_at(source, place_of(error.absolute_path, root=""), describe(error))
     sessions = _listed_sessions(document, source)
     tokens = {u.token for s in sessions for u in s.users.values() if u.token}
     for index, (session, raw_session) in enumerate(zip(sessions, document["sessions"])):
@@ -272,8 +284,8 @@ def build_sessions(document, source: str = "fixtures", *, seed: int = DEFAULT_SE
             place = f"sessions[{index}]" + (".generate.messages" if "messages" in plan else "")
             extra = ("" if not (index == 0 and messages) else " (--messages)" if "messages" not in plan
                      else f" ({messages:,} of them from --messages)")
-            raise FixtureError(
-                f"{source}: {place}: {count:,} generated messages{extra}, 5 s to 15 min apart before "
+            raise _fault_at(
+                source, place, f"{count:,} generated messages{extra}, 5 s to 15 min apart before "
                 f"the oldest listed one ({format_datetime(exc.oldest)}), would be older than "
                 f"{format_datetime(_EARLIEST)}, the earliest instant") from None
     return sessions
@@ -288,8 +300,7 @@ def _listed_sessions(document: dict, source: str) -> list[Session]:
     def unique(kind: str, value: str, place: str) -> None:
         key = f"{kind}:{value}"
         if key in seen_ids:
-            raise FixtureError(f"{source}: {place}: {kind} {quote(value)} is already used at "
-                               f"{seen_ids[key]}")
+            raise _fault_at(source, place, f"{kind} {quote(value)} is already used at {seen_ids[key]}")
         seen_ids[key] = place
 
     for s_index, raw_session in enumerate(document["sessions"]):
@@ -302,20 +313,20 @@ def _listed_sessions(document: dict, source: str) -> list[Session]:
             token = raw_user.get("token")
             if token is not None:
                 if token in tokens:
-                    raise FixtureError(f"{source}: {u_place}.token: token {quote(token)} is already "
-                                       f"used at {tokens[token]}")
+                    raise _fault_at(source, f"{u_place}.token",
+                                    f"token {quote(token)} is already used at {tokens[token]}")
                 tokens[token] = f"{u_place}.token"
             session.users[raw_user["id"]] = User(raw_user["id"], raw_user["name"], raw_user["role"],
                                                  token, session.id)
         for m_index, raw in enumerate(raw_session.get("messages", [])):
             m_place = f"{s_place}.messages[{m_index}]"
             unique("chatId", raw["chatId"], f"{m_place}.chatId")
-            _require_member(session, raw["userId"], f"{source}: {m_place}.userId")
+            _require_member(session, raw["userId"], source, f"{m_place}.userId")
             try:
                 created_at = parse_datetime(raw["createdAt"])
             except ValueError:
-                raise FixtureError(f"{source}: {m_place}.createdAt: {quote(raw['createdAt'])} "
-                                   "is not a valid instant") from None
+                raise _fault_at(source, f"{m_place}.createdAt",
+                                f"{quote(raw['createdAt'])} is not a valid instant") from None
             message = Message(raw["chatId"], raw["userId"], raw["message"], created_at,
                               pin_id=raw.get("pinId"))
             if message.pin_id:
@@ -324,11 +335,11 @@ def _listed_sessions(document: dict, source: str) -> list[Session]:
             for r_index, raw_reaction in enumerate(raw.get("reactions", [])):
                 r_place = f"{m_place}.reactions[{r_index}]"
                 unique("reaction id", raw_reaction["id"], f"{r_place}.id")
-                _require_member(session, raw_reaction["userId"], f"{source}: {r_place}.userId")
+                _require_member(session, raw_reaction["userId"], source, f"{r_place}.userId")
                 pair = (raw_reaction["userId"], raw_reaction["reaction"])
                 if pair in given:
-                    raise FixtureError(f"{source}: {r_place}: user {quote(pair[0])} already gave "
-                                       f"{pair[1]} to this message")
+                    raise _fault_at(source, r_place, f"user {quote(pair[0])} already gave {pair[1]} "
+                                                     "to this message")
                 given.add(pair)
                 message.reactions.append(Reaction(raw_reaction["id"], message.chat_id,
                                                   raw_reaction["userId"], raw_reaction["reaction"]))
@@ -545,9 +556,9 @@ def _seeded_id(rng: random.Random) -> str:
     return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
-def _require_member(session: Session, user_id: str, place: str) -> None:
+def _require_member(session: Session, user_id: str, source: str, place: str) -> None:
     if user_id not in session.users:
-        raise FixtureError(f"{place}: {quote(user_id)} is not a user of session {quote(session.id)}")
+        raise _fault_at(source, place, f"{quote(user_id)} is not a user of session {quote(session.id)}")
 
 
 #: The most of a path a message shows.

@@ -53,7 +53,8 @@ def read_json(data: bytes) -> object:
     refuse or cannot give back: text that is not UTF-8, NaN and Infinity, numbers out of a
     double's range (``1e999``) or past Python's 4300 digits, nesting deeper than 64
     (System.Text.Json's limit), and strings holding a lone UTF-16 surrogate (``"\\ud800"``).
-    It never raises anything else.
+    Each is placed by its JSON path; text that is not JSON is said in System.Text.Json's
+    reader's words, with its line and column. It never raises anything else.
     """
     try:
         text = data.decode("utf-8-sig")
@@ -64,18 +65,91 @@ def read_json(data: bytes) -> object:
     except JsonRefused:
         raise
     except json.JSONDecodeError as exc:
-        raise JsonRefused("$", f"{exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+        raise JsonRefused("$", f"{_reader_words(exc.msg, text, exc.pos).rstrip('.')} "
+                               f"(line {exc.lineno}, column {exc.colno}).") from None
     except RecursionError:
         raise JsonRefused("$", f"the body nests deeper than {MAX_DEPTH} levels.") from None
     except ValueError:  # int() past its digits: the one other ValueError the reader raises
-        raise JsonRefused("$", f"a number has more than {MAX_DIGITS} digits.") from None
+        # Read again (the slow way, only now) with each such number kept as a marker, so the
+        # walk below names its place as it does for a float out of range.
+        try:
+            value = json.loads(text, parse_constant=_refuse_constant, parse_int=_whole_number)
+        except RecursionError:
+            raise JsonRefused("$", f"the body nests deeper than {MAX_DEPTH} levels.") from None
     if not _carried(value, text):
         _refuse_where(value)
     return value
 
 
+class _TooManyDigits:
+    """Stands for a whole number past Python's digit limit while its place is looked for."""
+
+
+def _whole_number(digits: str) -> object:
+    return int(digits) if len(digits.lstrip("-")) <= MAX_DIGITS else _TooManyDigits()
+
+
+def _shown(char: str) -> str:
+    """A character as System.Text.Json's reader shows it, itself when printable ASCII, else its
+    (first UTF-8) byte in hex; in double quotes where the reader uses single ones, so that
+    ``'u'`` or ``'{'`` never reads like a Python repr."""
+    byte = char.encode("utf-8", "surrogatepass")[0]
+    if not 0x20 <= byte < 0x7F:
+        return f"byte 0x{byte:02X}"
+    return "'\"'" if char == '"' else f'"{char}"'
+
+
+def _words(text: str) -> str:
+    """Single-quoted characters in the reader's fixed texts, said as :func:`_shown` says them."""
+    return re.sub(r"'(.)'", lambda m: _shown(m.group(1)), text)
+
+
+_NOT_HEX = re.compile(r"[^0-9A-Fa-f]")
+
+
+def _reader_words(msg: str, text: str, pos: int) -> str:
+    """Python's JSON reader error said as System.Text.Json's reader says it (its words, not
+    Python's), for the text ``text`` and the error at character ``pos``."""
+    at = text[pos] if pos < len(text) else None
+    before = text[:pos].rstrip()
+    if msg.startswith("Unterminated string"):
+        return "Expected end of string, but instead reached end of data."
+    if at is None or (msg == "Expecting value" and not text[pos:].strip()):
+        if not text.strip():
+            return ("The input does not contain any JSON tokens. Expected the input to start with a "
+                    "valid JSON token.")
+        return ("Expected depth to be zero at the end of the JSON payload. There is an open JSON "
+                "object or array that should be closed.")
+    if (msg.startswith("Expecting value") and at == "]" or msg.startswith("Expecting property name")
+            and at == "}") and before.endswith(","):
+        kind = "array" if at == "]" else "object"
+        return f"The JSON {kind} contains a trailing comma at the end which is not supported in this mode."
+    if msg.startswith("Expecting value"):
+        return f"{_shown(at)} is an invalid start of a value."
+    if msg.startswith("Expecting property name"):
+        return f"{_shown(at)} is an invalid start of a property name. Expected a {_shown(chr(34))}."
+    if msg.startswith("Expecting ':'"):
+        return f"{_shown(at)} is invalid after a property name. Expected a {_shown(':')}."
+    if msg.startswith("Expecting ','"):
+        return f"{_shown(at)} is invalid after a value. " + _words("Expected either ',', '}', or ']'.")
+    if msg.startswith("Extra data"):
+        return f"{_shown(at)} is invalid after a single JSON value. Expected end of data."
+    if msg.startswith("Invalid control character"):
+        return f"{_shown(at)} is invalid within a JSON string. The string should be correctly escaped."
+    if msg.startswith("Invalid \\uXXXX"):
+        bad = _NOT_HEX.search(text, pos + 1, pos + 5)
+        shown = _shown(bad.group()) if bad else "the end of data"
+        return f"{shown} is not a hex digit, in a \\uXXXX escape within a JSON string."
+    if msg.startswith("Invalid \\escape") and pos + 1 < len(text):
+        return (f"{_shown(text[pos + 1])} is not a valid escapable character within a JSON string. "
+                "The string should be correctly escaped.")
+    return f"The body is not valid JSON at {_shown(at)}."
+
+
 def _fault(item: object, depth: int) -> str | None:
     """What is wrong with one value itself (not its children), or None."""
+    if isinstance(item, _TooManyDigits):
+        return f"a number has more than {MAX_DIGITS} digits."
     if isinstance(item, str):
         return "a string holds a lone UTF-16 surrogate, which is not text." if _SURROGATE.search(item) else None
     if isinstance(item, float):
@@ -120,6 +194,8 @@ def _carried(value: object, text: str) -> bool:
                     return False
             elif kind is dict or kind is list:
                 stack.append((child, depth + 1))
+            elif kind is _TooManyDigits:
+                return False
     return True
 
 

@@ -11,6 +11,7 @@ import json
 import re
 import socket
 import subprocess
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 import pytest
@@ -25,7 +26,8 @@ from test_control import PROBLEM, ZED_AND_YAN, Plane, assert_problem, control_do
 #: What a message for a person never holds: Python's words and reprs, jsonschema's phrasing.
 PYTHONISMS = re.compile(r"\bNone\b|\bTrue\b|\bFalse\b|\{'|\['|u'|Traceback|Error\b|"
                         r"is not of type|is not one of|is not valid under|Additional properties|"
-                        r"sys\.set_int_max_str_digits|Expecting value: line")
+                        r"sys\.set_int_max_str_digits|Expecting value: line|Expecting |enclosed in double quotes|"
+                        r"Invalid control character")
 
 
 @pytest.fixture(autouse=True)
@@ -242,9 +244,9 @@ def test_an_unknown_session_is_no_session_and_an_unknown_message_names_its_sessi
                                      "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
 def test_an_instant_out_of_range_says_so(plane, instant):
     problem = refused(plane.post("/clock", json={"freeze": instant}))
-    assert "out of range" in problem["detail"] and "9999-12-31T23:59:59Z" in problem["detail"]
+    assert "out of range" in problem["detail"] and "9999-12-31T23:59:59.9999999Z" in problem["detail"]
     assert problem["errors"]["$.freeze"] == [f"'{instant}' is outside 0001-01-01T00:00:00Z to "
-                                             "9999-12-31T23:59:59Z (UTC)."]
+                                             "9999-12-31T23:59:59.9999999Z (UTC)."]
     assert plane.ok("GET", "/clock")["frozen"] is False
 
 
@@ -259,7 +261,7 @@ def test_advancing_past_the_end_of_time_says_so(plane, seconds):
     response = plane.post("/clock", data=f'{{"advanceSeconds": {seconds}}}',
                           headers={"Content-Type": "application/json"})
     problem = refused(response)
-    assert "past 9999-12-31T23:59:59Z" in problem["detail"]
+    assert "past 9999-12-31T23:59:59.9999999Z" in problem["detail"]
     assert plane.ok("GET", "/clock")["frozen"] is False
 
 
@@ -273,8 +275,9 @@ def test_a_body_not_sent_as_json_says_how_it_was_sent(plane, content_type, said)
 
 # -- JSON that Python reads but no one can give back ------------------------------------------
 HOSTILE = [
-    ("huge int", '{"seed": ' + "1" * 5000 + "}", "$", "A number has more than 4300 digits."),
-    ("huge negative int", '{"seed": -' + "9" * 4301 + "}", "$", "A number has more than 4300 digits."),
+    ("huge int", '{"seed": ' + "1" * 5000 + "}", "$.seed", "A number has more than 4300 digits."),
+    ("huge negative int", '{"seed": -' + "9" * 4301 + "}", "$.seed", "A number has more than 4300 digits."),
+    ("huge int deep", '{"a": [1, {"b": ' + "7" * 4301 + "}]}", "$.a[1].b", "A number has more than 4300 digits."),
     ("float overflow", '{"seed": 1e999}', "$.seed", "out of range"),
     ("negative float overflow", '{"seed": -1e999}', "$.seed", "out of range"),
     ("float overflow without an exponent", '{"seed": [1' + "0" * 400 + '.5]}', "$.seed[0]", "out of range"),
@@ -283,9 +286,19 @@ HOSTILE = [
     ("nesting past 64", '{"a": ' + "[" * 70 + "]" * 70 + "}", "$.a" + "[0]" * 63, "deeper than 64"),
     ("lone surrogate", '{"scenario": "\\ud800"}', "$.scenario", "lone UTF-16 surrogate"),
     ("lone surrogate key", '{"\\udfff": 1}', "$", "lone UTF-16 surrogate"),
-    ("raw NUL", '{"scenario": "a\x00"}', "$", "Invalid control character"),
+    ("raw NUL", '{"scenario": "a\x00"}', "$", "Byte 0x00 is invalid within a JSON string. The string should be correctly escaped (line 1, column 16)."),
     ("not UTF-8", b'{"scenario": "\xff"}', "$", "not UTF-8"),
-    ("truncated", '{"seed": ', "$", "line 1, column 10"),
+    ("truncated", '{"seed": ', "$", "There is an open JSON object or array that should be closed "
+                                     "(line 1, column 10)."),
+    ("not JSON", "hello", "$", '"h" is an invalid start of a value (line 1, column 1).'),
+    ("not JSON, u", "u", "$", '"u" is an invalid start of a value (line 1, column 1).'),
+    ("unquoted property name", "{", "$", "Expected depth to be zero at the end of the JSON payload"),
+    ("property name without quotes", "{seed: 1}", "$",
+     '"s" is an invalid start of a property name. Expected a \'"\' (line 1, column 2).'),
+    ("bare NUL", "\x00", "$", "Byte 0x00 is an invalid start of a value (line 1, column 1)."),
+    ("trailing comma", '{"seed": 1,}', "$", "trailing comma"),
+    ("two values", '{} {}', "$", '"{" is invalid after a single JSON value. Expected end of data'),
+    ("a missing comma", '[1 [2]]', "$", '"[" is invalid after a value. Expected either ",", "}", or "]"'),
 ]
 PLACES = [("POST", "/reset"), ("POST", "/clock"), ("POST", "/faults"), ("PUT", "/state"),
           ("POST", "/scenarios"), ("POST", "/scenarios/default"), ("POST", "/sessions"), ("POST", "/pins")]
@@ -525,3 +538,181 @@ def test_the_proxys_journal_refuses_and_filters_alike(server):
         assert [e["json"] for e in requests.get(journal, timeout=10).json()] == [None, None]
     finally:
         started.stop()
+
+
+# -- web pages of other sites cannot drive the control plane (cross-site request forgery) ----
+EVIL = "https://evil.example"
+
+
+def own_origin(root_url: str) -> str:
+    parts = urlsplit(root_url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def something_to_lose(plane, api) -> dict:
+    api.create("something to lose")
+    plane.ok("POST", "/faults", 201, json={"operationId": "listChats", "status": 503, "times": 5})
+    plane.ok("POST", "/clock", json={"freeze": "2030-01-01T00:00:00Z"})
+    return plane.world()
+
+
+@pytest.mark.parametrize("method, path, headers, data", [
+    # What a page can send with a form or fetch(..., {mode: "no-cors"}): no preflight, no CORS needed.
+    ("POST", "/reset", {"Origin": EVIL}, None),
+    ("POST", "/reset", {"Origin": EVIL, "Content-Type": "text/plain"}, b""),
+    ("POST", "/scenarios/empty", {"Origin": EVIL, "Content-Type": "application/x-www-form-urlencoded"}, b""),
+    ("POST", "/reset", {"Origin": EVIL, "Content-Type": "application/json"}, b'{"seed": 9}'),
+    ("DELETE", "/requests", {"Origin": EVIL}, None),
+    ("DELETE", "/faults", {"Origin": "null"}, None),  # a sandboxed frame or a file:// page
+    ("POST", "/clock", {"Origin": "http://127.0.0.1:1", "Content-Type": "text/plain"}, b'{"real": true}'),
+    ("GET", "/state", {"Origin": EVIL}, None),
+    ("POST", "/reset", {"Sec-Fetch-Site": "cross-site"}, None),  # a navigation: no Origin, but this
+    ("POST", "/reset", {"Sec-Fetch-Site": "same-site"}, None),
+])
+def test_a_web_page_of_another_site_is_refused_and_changes_nothing(plane, api, method, path, headers, data):
+    before = something_to_lose(plane, api)
+    problem = refused(plane.request(method, path, headers=headers, data=data), 403)
+    assert "web pages of other sites" in problem["detail"]
+    assert ("Sec-Fetch-Site" in problem["detail"]) == ("Origin" not in headers)
+    assert plane.world() == before  # not reset, not loaded, not cleared, and nothing journaled
+
+
+def test_the_mocks_own_origin_and_programs_without_one_still_drive_it(plane, server):
+    own = own_origin(server.root_url)
+    assert plane.ok("POST", "/scenarios/empty", headers={"Origin": own, "Sec-Fetch-Site": "same-origin"},
+                    json={})["messages"] == 0
+    assert plane.ok("POST", "/reset", headers={"Origin": own})["messages"] == 24
+    plane.ok("POST", "/scenarios/empty", headers={"Origin": own.upper()})
+    assert plane.ok("POST", "/reset", headers={"Sec-Fetch-Site": "none"})["messages"] == 24
+    plane.ok("POST", "/scenarios/empty")
+    assert plane.ok("POST", "/reset")["messages"] == 24  # curl, requests, the plugin: no Origin
+
+
+def test_the_same_host_on_another_port_or_scheme_is_another_origin(plane, server):
+    parts = urlsplit(server.root_url)
+    for origin in (f"{parts.scheme}://{parts.hostname}:{parts.port + 1}", f"https://{parts.netloc}",
+                   f"{own_origin(server.root_url)}/ui", f"{own_origin(server.root_url)}.evil.example"):
+        refused(plane.post("/reset", headers={"Origin": origin}), 403)
+
+
+def test_an_admin_token_does_not_let_another_site_in():
+    with ServeProcess("--admin-token", "T") as process:
+        plane = Plane(own_origin(process.base_url), token="T")
+        before = plane.world()
+        refused(plane.post("/reset", headers={"Origin": EVIL, "Content-Type": "text/plain"}, data=b""), 403)
+        refused(plane.post("/reset", headers={"Sec-Fetch-Site": "cross-site"}), 403)
+        assert plane.world() == before
+        assert plane.ok("POST", "/reset", headers={"Origin": own_origin(plane.root_url)})
+
+
+@pytest.mark.parametrize("path, content_type", [("/reset", "text/plain"),
+                                                ("/scenarios/empty", "application/x-www-form-urlencoded"),
+                                                ("/scenarios/empty", "multipart/form-data; boundary=x")])
+def test_an_empty_body_said_to_be_something_else_than_json_is_a_415(plane, api, path, content_type):
+    before = something_to_lose(plane, api)
+    problem = refused(plane.post(path, headers={"Content-Type": content_type}, data=b""), 415)
+    assert "application/json" in problem["detail"]
+    assert plane.world() == before
+
+
+# -- a DELETE removes all it names, so it takes no filter ------------------------------------
+@pytest.mark.parametrize("path, query", [("/requests", "?status=4xx"), ("/requests", "?operationId=createChat"),
+                                         ("/faults", "?operationId=listChats"), ("/faults/nope", "?x=1")])
+def test_a_delete_with_a_query_is_refused_and_removes_nothing(plane, api, path, query):
+    api.create("kept in the journal")
+    api.messages()
+    before = something_to_lose(plane, api)
+    problem = refused(plane.delete(path + query))
+    assert "takes no query parameters" in problem["detail"]
+    assert list(problem["errors"]) == [query[1:].split("=")[0]]
+    assert plane.world() == before
+    assert plane.ok("DELETE", "/requests", 204) is None and plane.ok("GET", "/requests") == []
+
+
+# -- a fault that could never do anything --------------------------------------------------
+@pytest.mark.parametrize("fault, place, said", [
+    ({"operationId": "createChat", "drop": False}, "$", "A fault needs an effect"),
+    ({"operationId": "createChat", "delayMs": 0}, "$", "A fault needs an effect"),
+    ({"operationId": "createChat", "method": "GET", "status": 500}, "$.method",
+     "createChat is a POST call, not GET, so the fault could never match."),
+    ({"operationId": "createChat", "path": "/v1/chats/{chatId}/reactions", "status": 500}, "$.path",
+     "is not the path of createChat"),
+    ({"operationId": "listChats", "status": 204, "body": "xyz"}, "$.body", "A 204 answer carries no body"),
+    ({"path": "/v1/chats", "status": 304, "body": {"a": 1}}, "$.body", "A 304 answer carries no body"),
+    ({"method": "POST", "status": 205, "body": None}, "$.body", "A 205 answer carries no body"),
+])
+def test_a_fault_that_can_never_act_is_refused(plane, api, fault, place, said):
+    before = plane.world()
+    problem = refused(plane.post("/faults", json=fault))
+    assert place in problem["errors"] and said in problem["errors"][place][0], problem
+    assert plane.world() == before
+
+
+def test_a_fault_whose_conditions_agree_is_still_taken(plane, api):
+    plane.ok("POST", "/faults", 201, json={"operationId": "createChat", "method": "post", "path": "/v1/chats",
+                                           "status": 204, "times": 1})
+    assert plane.ok("POST", "/faults", 201, json={"operationId": "listChats", "drop": True, "delayMs": 0})
+    assert plane.ok("POST", "/faults", 201, json={"operationId": "deleteChat", "delayMs": 1, "times": 1})
+
+
+# -- the clock's last instant is the whole last second of 9999 (.NET's DateTime.MaxValue) -------
+@pytest.mark.parametrize("instant, shown", [("9999-12-31T23:59:59Z", "9999-12-31T23:59:59Z"),
+                                            ("9999-12-31T23:59:59.999999Z", "9999-12-31T23:59:59.999999Z"),
+                                            ("9999-12-31T23:59:59.9999999Z", "9999-12-31T23:59:59.999999Z")])
+def test_the_clock_holds_the_whole_last_second(plane, instant, shown):
+    assert plane.ok("POST", "/clock", json={"freeze": instant}) == {"now": shown, "frozen": True}
+    problem = refused(plane.post("/clock", json={"advanceSeconds": 1}))
+    assert problem["errors"]["$.advanceSeconds"] == ["1 seconds from now is past 9999-12-31T23:59:59.9999999Z."]
+    assert plane.ok("GET", "/clock") == {"now": shown, "frozen": True}
+
+
+@pytest.mark.parametrize("at", [datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1))),
+                                datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-1)))])
+def test_the_client_lets_the_server_say_an_instant_is_out_of_range(server, at):
+    with pytest.raises(ControlError) as raised:
+        Control(server.root_url).freeze_clock(at)
+    assert raised.value.status == 400 and "out of range" in str(raised.value)
+    assert Control(server.root_url).clock()["frozen"] is False
+
+
+def test_the_client_sends_an_instant_with_its_own_offset(server):
+    control = Control(server.root_url)
+    assert control.freeze_clock(datetime(2030, 1, 1, 1, 0, tzinfo=timezone(timedelta(hours=1))))["now"] \
+        == "2030-01-01T00:00:00Z"
+    assert control.freeze_clock(datetime(2030, 1, 1, 0, 0, 0, 500))["now"] == "2030-01-01T00:00:00.0005Z"
+
+
+# -- a rule an inline document breaks is keyed by its JSON path -------------------------------
+def broken_document(plane, breaks: str) -> dict:
+    document = plane.ok("GET", "/state")
+    session = document["sessions"][0]
+    message = next(m for m in session["messages"] if m.get("reactions"))
+    session["messages"] = [message]
+    document["sessions"] = [session]
+    if breaks == "duplicate reaction":
+        first = message["reactions"][0]
+        message["reactions"] = [first, {**first, "id": "another-reaction-id"}]
+    elif breaks == "createdAt":
+        message["createdAt"] = "0001-01-01T00:00:00+01:00"
+    else:
+        message["userId"] = "no-such-user"
+    return document
+
+
+@pytest.mark.parametrize("breaks, place, said", [
+    ("duplicate reaction", "sessions[0].messages[0].reactions[1]", "already gave"),
+    ("createdAt", "sessions[0].messages[0].createdAt", "is not a valid instant"),
+    ("userId", "sessions[0].messages[0].userId", "'no-such-user' is not a user of session"),
+])
+def test_a_rule_an_inline_document_breaks_is_keyed_by_its_json_path(plane, api, breaks, place, said):
+    document = broken_document(plane, breaks)
+    before = something_to_lose(plane, api)
+    for method, path, body, root in [("POST", "/scenarios", {"document": document}, "$.document."),
+                                     ("PUT", "/state", document, "$.")]:
+        problem = refused(plane.request(method, path, json=body))
+        assert list(problem["errors"]) == [root + place], problem
+        (message,) = problem["errors"][root + place]
+        assert said in message and not message.startswith(("document:", "state:")), message
+        assert not message[0].islower() and message.endswith("."), message
+        assert root + place in problem["detail"]
+    assert plane.world() == before
