@@ -115,6 +115,10 @@ def _fault_errors(settings: dict, spec: Spec) -> dict[str, list[str]]:
     if "body" in settings and settings.get("status") in _BODILESS:
         errors["$.body"] = [f"A {settings['status']} answer carries no body; leave body out or pick "
                             "another status."]
+    for field in ("body", "headers"):
+        if field in settings and "status" not in settings:
+            # Only a fault's own answer carries them: a delay or a drop would ignore them.
+            errors[f"$.{field}"] = [f"{field} is part of the fault's answer; give the status it goes with."]
     if not ("status" in settings or settings.get("delayMs", 0) > 0 or settings.get("drop") is True):
         # drop false and a delay of 0 ms are the defaults: on their own they would do nothing.
         errors["$"] = ["A fault needs an effect: a status, a delayMs above 0, or drop true."]

@@ -640,6 +640,10 @@ def test_a_delete_with_a_query_is_refused_and_removes_nothing(plane, api, path, 
     ({"operationId": "listChats", "status": 204, "body": "xyz"}, "$.body", "A 204 answer carries no body"),
     ({"path": "/v1/chats", "status": 304, "body": {"a": 1}}, "$.body", "A 304 answer carries no body"),
     ({"method": "POST", "status": 205, "body": None}, "$.body", "A 205 answer carries no body"),
+    ({"operationId": "listChats", "delayMs": 50, "body": "late"}, "$.body",
+     "body is part of the fault's answer; give the status it goes with."),
+    ({"operationId": "listChats", "drop": True, "headers": {"Retry-After": "1"}}, "$.headers",
+     "headers is part of the fault's answer; give the status it goes with."),
 ])
 def test_a_fault_that_can_never_act_is_refused(plane, api, fault, place, said):
     before = plane.world()
