@@ -21,30 +21,15 @@ import mockchats
 from mockchats import Control, ControlError
 from mockchats.control import is_loopback_address, is_loopback_host
 from serving import ServeProcess
-from test_control import PROBLEM, ZED_AND_YAN, Plane, assert_problem, control_document, conform
+# The control tests' own fixtures (fresh is autouse: every test here starts and ends in the start world).
+from test_control import (PROBLEM, ZED_AND_YAN, Plane, assert_problem, conform, control_document,  # noqa: F401
+                          default_session, fresh, plane)
 
 #: What a message for a person never holds: Python's words and reprs, jsonschema's phrasing.
 PYTHONISMS = re.compile(r"\bNone\b|\bTrue\b|\bFalse\b|\{'|\['|u'|Traceback|Error\b|"
                         r"is not of type|is not one of|is not valid under|Additional properties|"
                         r"sys\.set_int_max_str_digits|Expecting value: line|Expecting |enclosed in double quotes|"
                         r"Invalid control character")
-
-
-@pytest.fixture(autouse=True)
-def fresh(mock):
-    mock.reset()
-    yield
-    mock.reset()
-
-
-@pytest.fixture
-def plane(server) -> Plane:
-    return Plane(server.root_url)
-
-
-@pytest.fixture
-def default_session(plane) -> str:
-    return plane.ok("GET", "/state")["sessions"][0]["id"]
 
 
 def assert_human(problem: dict) -> None:
