@@ -24,7 +24,9 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 serve: $(VENV)/.serve-installed
 	$(BIN)/mockchats serve $(ARGS)
 
+# The style first (seconds), then the suite.
 test: $(VENV)/.test-installed
+	$(BIN)/ruff check mockchats tests bench
 	$(BIN)/python -m pytest -n 2 $(ARGS)
 
 # mockchats against Prism, WireMock and a bare Flask floor; see bench/bench.py.

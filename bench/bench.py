@@ -36,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -764,7 +764,7 @@ def main(argv: list[str] | None = None) -> int:
     run_main = not args.servers_only
     run_servers = args.servers or args.servers_only or not quick
     readme = args.readme or (None if quick else Path("/tmp/readme-bench.md"))
-    started_at = datetime.now(timezone.utc)
+    started_at = datetime.now(UTC)
     command = "make bench" + (" QUICK=1" if quick else "") + (" SERVERS=1" if args.servers_only else "")
     if argv is None and len(sys.argv) > 1:
         command += f"  ({Path(sys.argv[0]).name} {' '.join(sys.argv[1:])})"

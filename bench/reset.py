@@ -13,7 +13,7 @@ import json
 import platform
 import statistics
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -65,7 +65,7 @@ def main() -> None:
               f" {r['http_ms']['p50']:>9.3f} / {r['http_ms']['p99']:<8.3f} {r['reference_http_ms']['p50']:>18.3f}")
     out = Path(__file__).parent / "results" / "reset.json"
     out.write_text(json.dumps({
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine()},
         "results": results,
     }, indent=2))

@@ -61,7 +61,7 @@ class StartupError(RuntimeError):
     """The spec and the handlers do not describe the same operations."""
 
 
-def create_app(mock: "Mock", *, spec: Spec | None = None) -> Flask:
+def create_app(mock: Mock, *, spec: Spec | None = None) -> Flask:
     """Build the WSGI app serving ``mock``: the operations of ``spec``, the control plane
     and ``/openapi.json``."""
     from .control import control_plane  # the control plane sits on top of the app
@@ -117,7 +117,7 @@ def _check_handlers(spec: Spec) -> None:
         raise StartupError("; ".join(problems))
 
 
-def _dispatch(req: Request, op: Operation, binder: RequestBinder, mock: "Mock", exchange: Exchange,
+def _dispatch(req: Request, op: Operation, binder: RequestBinder, mock: Mock, exchange: Exchange,
               path: dict[str, str], generation: int) -> Response:
     """Serve one request for ``op``: fault, token, binding, handler, response.
 
@@ -139,7 +139,7 @@ def _dispatch(req: Request, op: Operation, binder: RequestBinder, mock: "Mock", 
     return response
 
 
-def _operate(req, op: Operation, binder: RequestBinder, mock: "Mock", exchange: Exchange,
+def _operate(req, op: Operation, binder: RequestBinder, mock: Mock, exchange: Exchange,
              path: dict) -> Response:
     violations, warnings = exchange.violations, exchange.warnings
     environ = req.environ  # headers read straight from it: Werkzeug's view costs more than the rest
@@ -176,7 +176,7 @@ def _operate(req, op: Operation, binder: RequestBinder, mock: "Mock", exchange: 
     return _json(op.success_status, result)
 
 
-def _fault_response(req, op: Operation, fault: Fault, mock: "Mock", generation: int) -> Response | None:
+def _fault_response(req, op: Operation, fault: Fault, mock: Mock, generation: int) -> Response | None:
     """What an injected fault answers; None when it only delays the normal answer.
 
     A request held past a reset, a scenario load or a state import belongs to a world
@@ -273,7 +273,7 @@ class Api:
     sent it. Partner requests are journaled; the control plane and ``/openapi.json`` are not.
     """
 
-    def __init__(self, flask_app: Flask, mock: "Mock", spec: Spec):
+    def __init__(self, flask_app: Flask, mock: Mock, spec: Spec):
         self._flask_wsgi = flask_app.wsgi_app
         self.mock = mock
         #: path template -> method -> endpoint.
@@ -358,7 +358,7 @@ class Api:
     def _answer(self, environ, method: str, matches: list, exchange: Exchange,
                 generation: int) -> Response:
         """The answer of the operation the path and method select: 405 when none takes the method."""
-        for template, canonical in matches:
+        for template, canonical in matches:  # noqa: B007  canonical is the match the loop stopped at
             endpoint = self._endpoints[template].get(method)
             if endpoint is not None:
                 break

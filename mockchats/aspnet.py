@@ -12,7 +12,7 @@ import json
 import re
 import secrets
 from collections import OrderedDict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http import HTTPStatus
 
 import jsonschema
@@ -66,7 +66,7 @@ def problem(status: int) -> dict:
     return body
 
 
-def validation_problem(errors: "OrderedDict[str, list[str]] | dict[str, list[str]]") -> dict:
+def validation_problem(errors: OrderedDict[str, list[str]] | dict[str, list[str]]) -> dict:
     """A ValidationProblemDetails body: type, title, status, errors, traceId, in that order."""
     return {
         "type": _PROBLEM_DEFAULTS[400][0],
@@ -110,7 +110,7 @@ def format_datetime(value: datetime) -> str:
     Round-trip ("O") format with the fraction's trailing zeros cut, and no fraction
     at all on a whole second: ``2025-06-26T08:48:07.13Z``.
     """
-    value = value.astimezone(timezone.utc)
+    value = value.astimezone(UTC)
     text = (f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
             f"T{value.hour:02d}:{value.minute:02d}:{value.second:02d}")
     if value.microsecond:
@@ -130,7 +130,7 @@ def parse_datetime(text: str) -> datetime:
     if value.tzinfo is None:
         raise ValueError(f"{text!r} has no time zone")
     try:
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
     except OverflowError:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
         raise InstantOutOfRange(f"{text!r} is out of range: before year 1 or after year 9999 in UTC") from None
 

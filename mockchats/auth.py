@@ -10,8 +10,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import re
 import random
+import re
 import uuid
 
 from . import wordlists

@@ -49,7 +49,7 @@ _JSON_BLANKS = " \t\r\n"
 class BindingFailed(Exception):
     """The request cannot reach the operation: a 400 with ``errors``, or a 415."""
 
-    def __init__(self, status: int, errors: "OrderedDict[str, list[str]] | None" = None):
+    def __init__(self, status: int, errors: OrderedDict[str, list[str]] | None = None):
         super().__init__(status, errors)
         self.status = status
         self.errors = errors or OrderedDict()
@@ -300,7 +300,7 @@ class RequestBinder:
             raise BindingFailed(400, errors)
         return present
 
-    def _annotation_errors(self, values: dict) -> "OrderedDict[str, list[str]]":
+    def _annotation_errors(self, values: dict) -> OrderedDict[str, list[str]]:
         """DataAnnotations on the DTO: every failing rule of a property, [Required] first."""
         failed: dict[str, set[str]] = {name: {"required"} for name in self._required if name not in values}
         for name, value in values.items():

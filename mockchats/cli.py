@@ -25,7 +25,6 @@ from .mock import build
 from .proxy import DEFAULT_MAX_BODY_BYTES
 from .server import SERVERS, GranianServer, Server
 
-
 #: ``-h`` as well as ``--help``, on the group and on every command.
 HELP_OPTIONS = ["-h", "--help"]
 

@@ -8,7 +8,7 @@ so importing this module (and the pytest plugin) stays cheap.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote, urlencode
@@ -187,7 +187,7 @@ def _instant(at: datetime | str) -> str:
     if not isinstance(at, datetime):
         return at
     if at.utcoffset() is None:
-        at = at.replace(tzinfo=timezone.utc)
+        at = at.replace(tzinfo=UTC)
     # Sent with its own offset, not converted here: converting an instant near year 1 or 9999
     # can overflow, and the server says in words when it is out of range.
     text = at.isoformat()

@@ -6,7 +6,7 @@ forward, and get predictable timestamps. Thread-safe; reading it is cheap.
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 
 class Clock:
@@ -22,9 +22,9 @@ class Clock:
         if frozen is not None:
             return frozen
         try:
-            return datetime.now(timezone.utc) + self._offset
+            return datetime.now(UTC) + self._offset
         except OverflowError:  # advanced to the end of time and still running: stay there
-            return datetime.max.replace(tzinfo=timezone.utc)
+            return datetime.max.replace(tzinfo=UTC)
 
     @property
     def frozen(self) -> bool:
@@ -34,7 +34,7 @@ class Clock:
     def freeze(self, at: datetime | None = None) -> datetime:
         """Stop time at ``at`` (default: the clock's current reading)."""
         with self._lock:
-            self._frozen = (at or self.now()).astimezone(timezone.utc)
+            self._frozen = (at or self.now()).astimezone(UTC)
             return self._frozen
 
     def advance(self, by: timedelta) -> datetime:

@@ -23,9 +23,10 @@ import sys
 import time
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import requests
@@ -434,7 +435,8 @@ class ContractRun:
         self.call("listChats", "Take=0", 400, "GET", "/chats", params={"Take": "0"})
         self.call("listChats", "Take=21", 400, "GET", "/chats", params={"Take": "21"})
         messages = _json_field(page, "messages")
-        return next((m for m in (messages if isinstance(messages, list) else []) if isinstance(m, dict) and isinstance(m.get("pinned"), dict)
+        listed = messages if isinstance(messages, list) else []
+        return next((m for m in listed if isinstance(m, dict) and isinstance(m.get("pinned"), dict)
                      and m["pinned"].get("id") and m.get("chatId")), None)
 
     def _create_chat(self, *, as_: str, name: str) -> str | None:

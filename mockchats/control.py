@@ -11,9 +11,9 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-from urllib.parse import urlsplit
 from datetime import timedelta
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import jsonschema
 from apispec import APISpec
@@ -228,7 +228,7 @@ def _empty(status: int, headers: dict | None = None) -> Response:
     return response
 
 
-def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
+def control_plane(mock: Mock, spec: Spec) -> Blueprint:
     """The ``/_mock`` blueprint working on ``mock``, whose partner API ``spec`` describes."""
     plane = Blueprint("control", __name__, url_prefix="/_mock")
     validators = {name: _validator(name) for name in
@@ -684,7 +684,8 @@ def control_plane(mock: "Mock", spec: Spec) -> Blueprint:
             the API does not have, and a malformed status or limit are refused with a 400 that
             lists what is known: a filter that cannot match would hide a typo behind an empty list.
           parameters:
-            - {name: operationId, in: query, schema: {type: string}, description: 'An operation of the API, e.g. createChat'}
+            - {name: operationId, in: query, schema: {type: string},
+               description: 'An operation of the API, e.g. createChat'}
             - {name: method, in: query, schema: {type: string}, description: In any case}
             - {name: path, in: query, schema: {type: string}, description: 'As requested, e.g. /v1/chats (any case)'}
             - name: status

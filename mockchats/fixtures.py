@@ -21,14 +21,14 @@ import os
 import random
 import re
 import stat
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
 
+from . import wordlists
 from .aspnet import DotNetValidator, format_datetime, parse_datetime
 from .resources import DEFAULT_FIXTURES_PATH, FIXTURE_SCHEMA_PATH, data_path
-from . import wordlists
 from .store import CLIENT, THUMBS_DOWN, THUMBS_UP, Message, Reaction, Session, User
 from .wording import clip, describe, place_of, quote
 
@@ -39,7 +39,7 @@ SCENARIOS_DIR = data_path("fixtures/scenarios")
 DEFAULT_SCENARIO = "default"
 
 #: Where generated history ends when the fixtures hold no message to anchor it.
-_GENERATED_ANCHOR = datetime(2025, 6, 26, 8, 0, tzinfo=timezone.utc)
+_GENERATED_ANCHOR = datetime(2025, 6, 26, 8, 0, tzinfo=UTC)
 #: How many sentences each generation draws up front; messages pick from them, since
 #: a sentence per message would make 100,000 messages take many seconds.
 _SENTENCE_POOL_SIZE = 400
@@ -120,7 +120,7 @@ def read_document(path: Path | str) -> dict:
             loader.dispose()
 
 
-def _line(loader: "_Loader | None") -> int:
+def _line(loader: _Loader | None) -> int:
     """Where the loader stopped: the place to name when PyYAML's error carries none."""
     return loader.line + 1 if loader is not None else 1
 
@@ -484,7 +484,7 @@ class _BeforeYearOne(FixtureError):
 
 
 #: The first instant (UTC) a message can be at: .NET's DateTimeOffset.MinValue, Python's too.
-_EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
 def _message_text(texts: list[str], rng: random.Random) -> str:

@@ -15,7 +15,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
 from .aspnet import format_datetime
@@ -326,7 +326,7 @@ class Exchange:
         user = self.user
         entry = {
             "id": self.id,
-            "time": format_datetime(datetime.fromtimestamp(self.time, timezone.utc)),
+            "time": format_datetime(datetime.fromtimestamp(self.time, UTC)),
             "method": self.method,
             "path": self.path,
             "query": parse_qs(query, keep_blank_values=True),

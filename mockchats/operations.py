@@ -7,9 +7,9 @@ app turns into responses. Nothing here knows Flask.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable
 
 import orjson
 

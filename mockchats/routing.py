@@ -9,7 +9,8 @@ them, so both live here once.
 from __future__ import annotations
 
 import re
-from typing import Generic, Iterator, TypeVar
+from collections.abc import Iterator
+from typing import Generic, TypeVar
 from urllib.parse import parse_qsl, unquote_to_bytes
 
 import werkzeug.urls  # noqa: F401  registers the "werkzeug.url_quote" codec error handler

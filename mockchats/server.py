@@ -15,7 +15,8 @@ import socket
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
@@ -166,7 +167,7 @@ class Server(_Addresses):
         on_ready()
         self._server.run()
 
-    def start(self) -> "Server":
+    def start(self) -> Server:
         """Serve in a daemon thread and return at once."""
         self._thread = threading.Thread(target=self._server.run, name="mockchats", daemon=True)
         self._thread.start()
@@ -206,7 +207,7 @@ class GranianServer(_Addresses):
     the worker (logging threads do not survive a fork, so they start there).
     """
 
-    def __init__(self, mock: "Mock", host: str = "127.0.0.1", port: int = 8080,
+    def __init__(self, mock: Mock, host: str = "127.0.0.1", port: int = 8080,
                  in_worker: Callable[[], None] = lambda: None):
         if not hasattr(os, "fork"):
             raise OSError("granian serving needs fork(); use --server waitress on this platform")

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable, Iterable
+from datetime import UTC, datetime
 
 from sortedcontainers import SortedList
 
@@ -80,13 +80,13 @@ class Message:
     pin_id: str | None = None
     #: The last view made of this message; every change goes through Session.change,
     #: which drops it. Forks share unchanged messages, so a view outlives a reset.
-    _view: "MessageView | None" = field(default=None, repr=False, compare=False)
+    _view: MessageView | None = field(default=None, repr=False, compare=False)
 
     def reaction_count(self, name: str) -> int:
         """How many users gave the reaction ``name``."""
         return sum(1 for r in self.reactions if r.name == name)
 
-    def clone(self) -> "Message":
+    def clone(self) -> Message:
         # Users and reactions are immutable and shared; only the mutable parts are copied.
         """A copy that can change without touching this one."""
         return Message(self.chat_id, self.user_id, self.text, self.created_at,
@@ -110,11 +110,11 @@ class Session:
     _owned: set = field(default_factory=set, repr=False, compare=False)
     _indexes: dict = field(default_factory=dict, repr=False, compare=False)
 
-    def fork(self) -> "Session":
+    def fork(self) -> Session:
         """A copy that shares unchanged messages with this one (this one must not change)."""
         return Session(self.id, dict(self.users), dict(self.messages))
 
-    def copy(self) -> "Session":
+    def copy(self) -> Session:
         """A fully independent copy (for export)."""
         return Session(self.id, dict(self.users),
                        {chat_id: m.clone() for chat_id, m in self.messages.items()})
@@ -205,7 +205,7 @@ def canonical_sort_key(value: str) -> str | None:
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 #: Seeded from the OS once per process; ids must be unique, not secret.

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 import requests
+from conformance import check, operation_for
 
 import mockchats
-from conformance import check, operation_for
 
 TOKENS = {"host": "host-token", "alice": "alice-token", "bob": "bob-token"}
 

@@ -9,10 +9,10 @@ import base64
 import json
 
 import pytest
-
-import mockchats
 from conftest import Api
 from expect import assert_forbidden, assert_unauthorized, nothing_changes
+
+import mockchats
 
 INVALID_TOKEN = 'Bearer error="invalid_token"'
 

@@ -10,7 +10,6 @@ import json
 import re
 
 import pytest
-
 from expect import nothing_changes
 
 VALIDATION_TYPE = "https://tools.ietf.org/html/rfc9110#section-15.5.1"
@@ -533,7 +532,7 @@ def test_bmp_text_is_written_literally_and_emoji_as_upper_case_surrogate_pairs(a
     text = f"héllo 中文 {EMOJI}"
     response = post_chat(api, json.dumps({"message": text}, ensure_ascii=False))
     assert response.status_code == 200
-    assert "héllo 中文 \\uD83D\\uDE00".encode("utf-8") in response.content
+    assert "héllo 中文 \\uD83D\\uDE00".encode() in response.content
     assert response.json()["message"] == text
 
 

@@ -25,7 +25,8 @@ CONTRACT = Contract(SPEC)
 BINDERS = {op.operation_id: RequestBinder(op) for op in SPEC.operations}
 BODY_OPERATIONS = sorted(op.operation_id for op in SPEC.operations if op.body_schema is not None)
 #: MOCKCHATS_FUZZ_EXAMPLES=20000 hunts longer than the suite's quick pass.
-FUZZ = settings(max_examples=int(os.environ.get("MOCKCHATS_FUZZ_EXAMPLES", "300")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=int(os.environ.get("MOCKCHATS_FUZZ_EXAMPLES", "300")), deadline=None,
+                suppress_health_check=[HealthCheck.too_slow])
 #: Longest message an error may carry: it names the place and at most a character or a short value.
 MAX_MESSAGE = 400
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from conformance import check, operation_for
-from mockchats.cli import LinesPerLoopTurn
 from serving import ServeProcess
+
+from mockchats.cli import LinesPerLoopTurn
 
 HOST = {"Authorization": "Bearer host-token"}
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,6 +155,14 @@ def test_make_serve_installs_only_what_serving_needs(tmp_path):
     assert planned("test")[-1].endswith(" install --quiet -e '.[test]'")
 
 
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_test_checks_the_style_before_the_suite(tmp_path):
+    dry_run = subprocess.run(["make", "-n", "test", f"VENV={tmp_path / 'venv'}"], cwd=ROOT, capture_output=True,
+                             text=True, timeout=30, check=True).stdout.splitlines()
+    ruff = next(i for i, line in enumerate(dry_run) if "ruff check mockchats tests bench" in line)
+    assert ruff < next(i for i, line in enumerate(dry_run) if " -m pytest " in line)
+
+
 class _Writes(io.StringIO):
     """A stream that remembers each write separately."""
 
@@ -225,7 +233,7 @@ def test_a_broken_stderr_loses_the_lines_but_never_fails_a_request_or_the_loop()
     logger = _access_logger(stream)
 
     async def serve_requests():
-        for turn in range(3):
+        for _turn in range(3):
             logger.info("a request")  # must not raise
             await asyncio.sleep(0)
         return stream.attempts

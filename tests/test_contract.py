@@ -277,7 +277,8 @@ def test_a_conforming_listing_passes_with_nullable_pinned_either_way():
 @pytest.mark.parametrize("change, violation", [
     ({"pinned": "yes"}, "body $.messages[0].pinned: Must be an object, not a string."),
     ({"createdAt": "yesterday"}, "body $.messages[0].createdAt: Must be a date-time, not 'yesterday'."),
-    ({"extra": 1}, "body $.messages[0]: 'extra' is not a property here; known: chatId, createdAt, message, pinned, reactions, user."),
+    ({"extra": 1}, "body $.messages[0]: 'extra' is not a property here; "
+                   "known: chatId, createdAt, message, pinned, reactions, user."),
     ({"reactions": [{"name": ":smile:", "count": 1, "users": []}]},
      "body $.messages[0].reactions[0].name: Must be one of ':thumbs_up:', ':thumbs_down:', not ':smile:'."),
 ])

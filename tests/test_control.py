@@ -13,18 +13,18 @@ import json
 import re
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 import yaml
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from openapi_spec_validator import validate as validate_spec
+from serving import ServeProcess
 
 import mockchats
 from mockchats import Control, ControlError, fixtures
 from mockchats.aspnet import parse_datetime
-from serving import ServeProcess
 
 PROBLEM = "application/problem+json; charset=utf-8"
 JSON = "application/json; charset=utf-8"
@@ -273,7 +273,7 @@ def test_reset_returns_to_the_loaded_state_real_time_no_faults_no_journal(plane,
     assert plane.ok("GET", "/requests") == []
     clock = plane.ok("GET", "/clock")
     assert clock["frozen"] is False
-    assert abs(parse_datetime(clock["now"]) - datetime.now(timezone.utc)) < timedelta(seconds=5)
+    assert abs(parse_datetime(clock["now"]) - datetime.now(UTC)) < timedelta(seconds=5)
     assert api.get("/chats", token="someone-new").status_code == 200  # open again
 
 
@@ -656,7 +656,7 @@ def test_freeze_advance_and_real(plane, api):
     assert listed["first"] == "2030-01-01T00:00:00Z" and listed["fourth"] == "2030-01-01T00:01:30.25Z"
     assert plane.ok("POST", "/clock", json={"real": True})["frozen"] is False
     created = parse_datetime(api.create("now")["createdAt"])
-    assert abs(created - datetime.now(timezone.utc)) < timedelta(seconds=5)
+    assert abs(created - datetime.now(UTC)) < timedelta(seconds=5)
 
 
 def test_freeze_at_an_offset_is_written_in_utc(plane, api):
@@ -667,7 +667,7 @@ def test_freeze_at_an_offset_is_written_in_utc(plane, api):
 def test_freeze_now_stops_time_at_the_present(plane, api):
     clock = plane.ok("POST", "/clock", json={"freeze": "now"})
     assert clock["frozen"] is True
-    assert abs(parse_datetime(clock["now"]) - datetime.now(timezone.utc)) < timedelta(seconds=5)
+    assert abs(parse_datetime(clock["now"]) - datetime.now(UTC)) < timedelta(seconds=5)
     time.sleep(0.02)
     assert api.create("a")["createdAt"] == clock["now"] == plane.ok("GET", "/clock")["now"]
 
@@ -675,16 +675,16 @@ def test_freeze_now_stops_time_at_the_present(plane, api):
 def test_advance_a_running_clock(plane, api):
     clock = plane.ok("POST", "/clock", json={"advanceSeconds": 3600})
     assert clock["frozen"] is False
-    ahead = parse_datetime(api.create("later")["createdAt"]) - datetime.now(timezone.utc)
+    ahead = parse_datetime(api.create("later")["createdAt"]) - datetime.now(UTC)
     assert timedelta(seconds=3595) < ahead < timedelta(seconds=3605)
     assert plane.ok("POST", "/reset")
-    behind = parse_datetime(api.create("now")["createdAt"]) - datetime.now(timezone.utc)
+    behind = parse_datetime(api.create("now")["createdAt"]) - datetime.now(UTC)
     assert abs(behind) < timedelta(seconds=5)
 
 
 # -- journal ----------------------------------------------------------------------------------
 def test_a_journal_entry_says_everything(plane, api):
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     api.post("/chats", as_="alice", json={"message": "journaled"}, params={"x": ["1", "2"]})
     (entry,) = plane.ok("GET", "/requests")
     assert entry["method"] == "POST" and entry["path"] == "/v1/chats"
@@ -694,7 +694,7 @@ def test_a_journal_entry_says_everything(plane, api):
     assert entry["operationId"] == "createChat" and entry["status"] == 200
     assert isinstance(entry["durationMs"], (int, float)) and entry["durationMs"] >= 0
     assert entry["violations"] == [] and entry["warnings"] == []
-    assert before - timedelta(seconds=1) <= parse_datetime(entry["time"]) <= datetime.now(timezone.utc)
+    assert before - timedelta(seconds=1) <= parse_datetime(entry["time"]) <= datetime.now(UTC)
 
 
 def test_the_journal_keeps_the_first_64_kib_of_a_body_and_decodes_the_query(plane, api):
@@ -935,7 +935,8 @@ def test_a_body_that_is_not_json_is_415_and_changes_nothing(plane, busy, default
 
 
 # -- the admin token --------------------------------------------------------------------------
-CALLS = [("GET", ""), ("POST", "/pins"), ("POST", "/reset"), ("GET", "/state"), ("PUT", "/state"), ("GET", "/scenarios"),
+CALLS = [("GET", ""), ("POST", "/pins"), ("POST", "/reset"), ("GET", "/state"), ("PUT", "/state"),
+         ("GET", "/scenarios"),
          ("POST", "/scenarios/default"), ("POST", "/scenarios"), ("GET", "/sessions"), ("POST", "/sessions"),
          ("POST", "/sessions/x/pins"), ("GET", "/faults"), ("POST", "/faults"), ("DELETE", "/faults"),
          ("DELETE", "/faults/x"), ("GET", "/clock"), ("POST", "/clock"), ("GET", "/requests"),
@@ -1093,8 +1094,8 @@ def test_partner_requests_during_resets_and_scenario_loads_never_get_a_500(plane
 
 
 def test_a_running_clock_advanced_to_the_end_of_time_keeps_answering(plane, api):
-    now = datetime.now(timezone.utc)
-    seconds = (datetime(9999, 12, 31, 23, 59, 58, tzinfo=timezone.utc) - now).total_seconds()
+    now = datetime.now(UTC)
+    seconds = (datetime(9999, 12, 31, 23, 59, 58, tzinfo=UTC) - now).total_seconds()
     assert plane.post("/clock", json={"advanceSeconds": seconds}).status_code == 200
     time.sleep(2.5)
     assert plane.get("/clock").status_code == 200

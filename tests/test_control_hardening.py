@@ -16,14 +16,24 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from serving import ServeProcess
+
+# The control tests' own fixtures (fresh is autouse: every test here starts and ends in the start world).
+from test_control import (  # noqa: F401
+    PROBLEM,
+    ZED_AND_YAN,
+    Plane,
+    assert_problem,
+    conform,
+    control_document,
+    default_session,
+    fresh,
+    plane,
+)
 
 import mockchats
 from mockchats import Control, ControlError
 from mockchats.control import is_loopback_address, is_loopback_host
-from serving import ServeProcess
-# The control tests' own fixtures (fresh is autouse: every test here starts and ends in the start world).
-from test_control import (PROBLEM, ZED_AND_YAN, Plane, assert_problem, conform, control_document,  # noqa: F401
-                          default_session, fresh, plane)
 
 #: What a message for a person never holds: Python's words and reprs, jsonschema's phrasing.
 PYTHONISMS = re.compile(r"\bNone\b|\bTrue\b|\bFalse\b|\{'|\['|u'|Traceback|Error\b|"
@@ -271,7 +281,8 @@ HOSTILE = [
     ("nesting past 64", '{"a": ' + "[" * 70 + "]" * 70 + "}", "$.a" + "[0]" * 63, "deeper than 64"),
     ("lone surrogate", '{"scenario": "\\ud800"}', "$.scenario", "lone UTF-16 surrogate"),
     ("lone surrogate key", '{"\\udfff": 1}', "$", "lone UTF-16 surrogate"),
-    ("raw NUL", '{"scenario": "a\x00"}', "$", "Byte 0x00 is invalid within a JSON string. The string should be correctly escaped (line 1, column 16)."),
+    ("raw NUL", '{"scenario": "a\x00"}', "$",
+     "Byte 0x00 is invalid within a JSON string. The string should be correctly escaped (line 1, column 16)."),
     ("not UTF-8", b'{"scenario": "\xff"}', "$", "not UTF-8"),
     ("truncated", '{"seed": ', "$", "There is an open JSON object or array that should be closed "
                                      "(line 1, column 10)."),

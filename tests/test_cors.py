@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-
 from serving import ServeProcess
 
 ORIGIN = "http://localhost:5173"
@@ -146,8 +145,9 @@ def test_a_request_without_origin_gets_no_cors_headers(fresh):
         assert_no_cors(response)
 
 
-@pytest.mark.parametrize("method, path", [("GET", "/_mock/clock"), ("POST", "/_mock/reset"), ("GET", "/_mock/openapi.json"),
-                                          ("GET", "/_mock/requests"), ("GET", "/_mock/nothing")])
+@pytest.mark.parametrize("method, path", [("GET", "/_mock/clock"), ("POST", "/_mock/reset"),
+                                          ("GET", "/_mock/openapi.json"), ("GET", "/_mock/requests"),
+                                          ("GET", "/_mock/nothing")])
 def test_the_control_plane_never_answers_a_page(fresh, method, path):
     answer = _cross(method, fresh + path)
     assert answer.status_code < 500

@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-
 from expect import data_of
 from serving import ServeProcess
-from mockchats import FixtureError
-from mockchats import fixtures
+
+from mockchats import FixtureError, fixtures
 from mockchats.aspnet import utf16_length
 from mockchats.resources import DEFAULT_FIXTURES_PATH
 from mockchats.store import CLIENT, HOST, REACTIONS

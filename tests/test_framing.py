@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from serving import ServeProcess
 
 from mockchats.proxy import ContractProxy, ProxyServer
-from serving import ServeProcess
 
 HEAD = (b"POST /v1/chats HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer alice-token\r\n"
         b"Content-Type: application/json\r\n")

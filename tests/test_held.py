@@ -12,9 +12,9 @@ import time
 
 import pytest
 import requests
+from serving import ServeProcess
 
 import mockchats
-from serving import ServeProcess
 
 ALICE = {"Authorization": "Bearer alice-token"}
 DETAIL = "The mock's world changed while this request was held."

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import pytest
 import requests
+from expect import nothing_changes
+from test_binding import BODY_REQUIRED, assert_json_failure, assert_validation_problem
 
 import mockchats
-from expect import nothing_changes
 from mockchats.proxy import ContractProxy
-from test_binding import BODY_REQUIRED, assert_json_failure, assert_validation_problem
 
 JSON = {"Content-Type": "application/json"}
 HUGE = "1" * 4301  # one digit past int()'s limit

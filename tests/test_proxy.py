@@ -13,14 +13,14 @@ import sys
 
 import pytest
 import requests
+from conformance import check, operation_for
+from serving import ServeProcess
+from test_contract import wrong_chats_app
 
 import mockchats
 import mockchats.cli
-from conformance import check, operation_for
 from mockchats.contract import Contract
 from mockchats.proxy import ContractProxy, ProxyServer
-from serving import ServeProcess
-from test_contract import wrong_chats_app
 
 HOST = {"Authorization": "Bearer host-token"}
 ALICE = {"Authorization": "Bearer alice-token"}

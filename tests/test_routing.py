@@ -12,11 +12,11 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 import yaml
+from conformance import check, operation_for
 from openapi_spec_validator import validate
 from requests.structures import CaseInsensitiveDict
 
 import mockchats
-from conformance import check, operation_for
 from mockchats import operations
 from mockchats.spec import Spec
 

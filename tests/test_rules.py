@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-
-import mockchats
 from conftest import Api
 from expect import assert_forbidden, assert_not_found
+
+import mockchats
 from mockchats.fixtures import build_sessions, read_document
 from mockchats.resources import DEFAULT_FIXTURES_PATH
 
@@ -49,7 +49,7 @@ def instant(created_at: str) -> tuple[str, str]:
 def as_datetime(created_at: str) -> datetime:
     seconds, fraction = instant(created_at)
     return datetime.fromisoformat(seconds).replace(
-        microsecond=int(fraction[:6]), tzinfo=timezone.utc)
+        microsecond=int(fraction[:6]), tzinfo=UTC)
 
 
 def chronological(messages: list[dict]) -> list[dict]:
@@ -244,9 +244,9 @@ def test_seven_digit_fixture_times_are_listed_cut_to_microseconds(api):
 
 # -- creating messages ----------------------------------------------------------
 def test_create_answers_the_new_message(api):
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     response = api.post("/chats", as_="alice", json={"message": "Hello, room"})
-    after = datetime.now(timezone.utc)
+    after = datetime.now(UTC)
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"chatId", "message", "createdAt"}

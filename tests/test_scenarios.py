@@ -10,11 +10,10 @@ from collections import Counter
 import pytest
 import requests
 import yaml
-
 from expect import data_of
+
 import mockchats
-from mockchats import FixtureError
-from mockchats import fixtures
+from mockchats import FixtureError, fixtures
 from mockchats.aspnet import utf16_length
 from mockchats.resources import DEFAULT_FIXTURES_PATH
 from mockchats.store import CLIENT, HOST, THUMBS_DOWN, THUMBS_UP

@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-
 from serving import ServeProcess
 
 ALICE = {"Authorization": "Bearer alice-token"}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,7 +11,7 @@ from mockchats import Forbidden, NotFound, Store
 from mockchats.fixtures import build_sessions
 from mockchats.store import THUMBS_DOWN, THUMBS_UP, new_id
 
-T0 = datetime(2025, 6, 26, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 6, 26, 8, 0, tzinfo=UTC)
 SAME_TIME = "2025-06-26T09:00:00Z"
 
 

@@ -8,7 +8,6 @@ import zipfile
 from pathlib import Path
 
 import requests
-
 from serving import ServeProcess
 
 ROOT = Path(__file__).resolve().parent.parent

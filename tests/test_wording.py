@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import jsonschema
 import pytest
@@ -24,7 +24,7 @@ from mockchats.wording import SHOWN_CHARS, clip, describe, place_of, quote
     (-7, "-7"), (10 ** 39, str(10 ** 39)), (10 ** 100, "a number of about 101 digits"),
     (1.5, "1.5"), (1e300, "1e+300"), (float("inf"), "an infinite number"), (float("nan"), "NaN"),
     ({"a": 1}, "an object"), ([1, 2], "an array"),
-    (datetime(2025, 1, 1, tzinfo=timezone.utc), "a YAML date and time (quote it)"),
+    (datetime(2025, 1, 1, tzinfo=UTC), "a YAML date and time (quote it)"),
     (date(2025, 1, 1), "a YAML date (quote it)"), (b"\x00", "YAML binary data"), ({1}, "a YAML set"),
 ])
 def test_a_value_is_shown_clipped_and_escaped(value, shown):
