@@ -33,6 +33,7 @@ from .contract import binding_violations, check_route
 from .faults import AFTER, BEFORE, Fault
 from .journal import Exchange
 from .operations import HANDLERS, Call
+from .responses import empty_response, is_control_path, json_response
 from .routing import RouteTable, kestrel_segments
 from .spec import HTTP_METHODS, Operation, Spec
 from .store import Forbidden, NotFound, UnknownCaller
@@ -80,7 +81,7 @@ def create_app(mock: Mock, *, spec: Spec | None = None) -> Flask:
     @app.route("/openapi.json", methods=["GET"], provide_automatic_options=False)
     def openapi_document():
         base_url = request.host_url.rstrip("/") + spec.base_path
-        return _json(200, spec.served(base_url))
+        return json_response(200, spec.served(base_url))
 
     app.register_blueprint(control_plane(mock, spec))
 
@@ -90,18 +91,18 @@ def create_app(mock: Mock, *, spec: Spec | None = None) -> Flask:
         # they declare: not the HEAD Werkzeug adds to every GET rule, nor OPTIONS.
         methods = [m for m in HTTP_METHODS if m.upper() in (error.valid_methods or ())
                    and m not in ("head", "options")]
-        return _empty(405, {"Allow": ", ".join(m.upper() for m in methods)})
+        return empty_response(405, {"Allow": ", ".join(m.upper() for m in methods)})
 
     @app.errorhandler(HTTPException)
     def framework_error(error: HTTPException):
         # Unknown routes and oversize bodies: Kestrel answers both with no body.
-        return _empty(error.code or 500)
+        return empty_response(error.code or 500)
 
     @app.errorhandler(Exception)
     def server_error(error: Exception):
         # Never a client's doing (the tests make sure); answered as Kestrel does, empty.
         error_log.exception("unhandled error")
-        return _empty(500)
+        return empty_response(500)
 
     app.wsgi_app = Api(app, mock, spec)
     return app
@@ -159,21 +160,21 @@ def _operate(req, op: Operation, binder: RequestBinder, mock: Mock, exchange: Ex
         result = HANDLERS[op.operation_id](mock.store, caller, Call(path, query, body))
     except Unauthenticated as exc:
         violations.append("no bearer token" if exc.challenge == "Bearer" else "the bearer token is refused")
-        return _empty(401, {"WWW-Authenticate": exc.challenge})
+        return empty_response(401, {"WWW-Authenticate": exc.challenge})
     except UnknownCaller:  # a reset replaced the world mid-request: the token no longer holds
-        return _empty(401, {"WWW-Authenticate": CHALLENGE_INVALID})
+        return empty_response(401, {"WWW-Authenticate": CHALLENGE_INVALID})
     except BindingFailed as exc:
         violations.extend(binding_violations(exc, environ.get("CONTENT_TYPE")))
         if exc.status == 400:
-            return _json(400, aspnet.validation_problem(exc.errors), aspnet.PROBLEM_JSON)
-        return _json(exc.status, aspnet.problem(exc.status), aspnet.PROBLEM_JSON)
+            return json_response(400, aspnet.validation_problem(exc.errors), aspnet.PROBLEM_JSON)
+        return json_response(exc.status, aspnet.problem(exc.status), aspnet.PROBLEM_JSON)
     except NotFound:
-        return _json(404, aspnet.problem(404), aspnet.PROBLEM_JSON)
+        return json_response(404, aspnet.problem(404), aspnet.PROBLEM_JSON)
     except Forbidden:
-        return _empty(403)
+        return empty_response(403)
     if result is None:
-        return _empty(op.success_status)
-    return _json(op.success_status, result)
+        return empty_response(op.success_status)
+    return json_response(op.success_status, result)
 
 
 def _fault_response(req, op: Operation, fault: Fault, mock: Mock, generation: int) -> Response | None:
@@ -187,7 +188,7 @@ def _fault_response(req, op: Operation, fault: Fault, mock: Mock, generation: in
         if mock.store.generation != generation:
             problem = {k: v for k, v in aspnet.problem(503).items() if k != "traceId"}
             problem.update(detail=HELD_ACROSS_RESET, traceId=aspnet.trace_id())
-            return _json(503, problem, aspnet.PROBLEM_JSON)
+            return json_response(503, problem, aspnet.PROBLEM_JSON)
     if fault.drop:
         if "mockchats.drop_connection" not in req.environ:
             raise RuntimeError("dropping a connection needs a mockchats server (mockchats.Server, "
@@ -195,15 +196,15 @@ def _fault_response(req, op: Operation, fault: Fault, mock: Mock, generation: in
         # Dropped once the request is journaled (Api.__call__): a client that sees the
         # connection error and then reads the journal must find its request there.
         req.environ[DROPPED] = True
-        return _empty(503)  # never reaches the client: its connection goes first
+        return empty_response(503)  # never reaches the client: its connection goes first
     if fault.status is None:
         return None
     if fault.body is not None:
-        response = _json(fault.status, fault.body)
+        response = json_response(fault.status, fault.body)
     elif fault.status in (204, 304) or fault.status < 200:
-        response = _empty(fault.status)
+        response = empty_response(fault.status)
     else:
-        response = _json(fault.status, aspnet.problem(fault.status), aspnet.PROBLEM_JSON)
+        response = json_response(fault.status, aspnet.problem(fault.status), aspnet.PROBLEM_JSON)
     response.headers.update(fault.headers)
     return response
 
@@ -223,29 +224,19 @@ def _preferred_response(prefer: str | None, op: Operation, warnings: list[str]) 
     content = declared.get("content", {})
     headers = {name: _HEADER_EXAMPLES.get(name, "1") for name in declared.get("headers", {})}
     if not content:
-        return _empty(status, headers)
+        return empty_response(status, headers)
     media, schema = next(iter(content.items()))[0], next(iter(content.values()))["schema"]
     if media == "application/problem+json":
         body = (aspnet.validation_problem({"Prefer": [f"Status {status} requested by the Prefer header."]})
                 if status == 400 else aspnet.problem(status))
-        response = _json(status, body, aspnet.PROBLEM_JSON)
+        response = json_response(status, body, aspnet.PROBLEM_JSON)
     else:
-        response = _json(status, Spec.example(schema))
+        response = json_response(status, Spec.example(schema))
     response.headers.update(headers)
     return response
 
 
 _HEADER_EXAMPLES = {"WWW-Authenticate": "Bearer", "Retry-After": "1"}
-
-
-def _json(status: int, body, content_type: str = aspnet.JSON) -> Response:
-    return Response(aspnet.dumps(body), status=status, content_type=content_type)
-
-
-def _empty(status: int, headers: dict | None = None) -> Response:
-    response = Response(b"", status=status, headers=headers)
-    del response.headers["Content-Type"]
-    return response
 
 
 class _ApiRequest(Request):
@@ -340,7 +331,7 @@ class Api:
         # Not journaled: the control plane and the document; a browser's preflight (the
         # client's code never sent it); and a request that began in a world since replaced
         # (the journal belongs to the new one).
-        if not (preflight or routed in ("/openapi.json", "/_mock") or routed.startswith("/_mock/")
+        if not (preflight or routed == "/openapi.json" or is_control_path(routed)
                 or self.mock.store.generation != generation):
             self._journal(exchange, routed)
         if environ.get(DROPPED):
@@ -364,7 +355,7 @@ class Api:
                 break
         else:  # ASP.NET lists the methods of every route that matched the path
             allowed = {m for template, _ in matches for m in self._endpoints[template]}
-            return _empty(405, {"Allow": ", ".join(m for m in self._method_order if m in allowed)})
+            return empty_response(405, {"Allow": ", ".join(m for m in self._method_order if m in allowed)})
         environ["PATH_INFO"] = "/" + "/".join(canonical)  # the chosen route's spelling
         path = {part[1:-1]: _decoded(segment)
                 for part, segment in zip(endpoint.parts, canonical) if part.startswith("{")}
@@ -374,10 +365,10 @@ class Api:
         except HTTPException as error:  # an oversize body, or one the server could not read
             if error.code == 413:
                 exchange.violations.append(f"the body is over the {MAX_BODY_BYTES}-byte limit")
-            return _empty(error.code or 500)
+            return empty_response(error.code or 500)
         except Exception:  # never a client's doing (the tests make sure); Kestrel's empty 500
             error_log.exception("unhandled error")
-            return _empty(500)
+            return empty_response(500)
 
     def _journal(self, exchange: Exchange, routed: str) -> None:
         if exchange.operation_id is None or exchange.path != _decoded(routed):
@@ -396,7 +387,7 @@ def _preflight(environ) -> Response:
     requested = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS")
     if requested:
         headers["Access-Control-Allow-Headers"] = requested
-    return _empty(204, headers)
+    return empty_response(204, headers)
 
 
 def _decoded(wsgi_path: str) -> str:

@@ -23,6 +23,7 @@ import psutil
 
 from .app import DROPPED, MAX_BODY_BYTES
 from .control import MAX_STATE_BYTES
+from .responses import is_control_path
 
 SERVER_HEADER = (b"server", b"mockchats")
 #: How much of an over-limit body is still read (and dropped) so its 413 arrives cleanly.
@@ -51,7 +52,7 @@ class AsgiBridge:
         environ, body_expected, declared = _environ(scope)
         # The app says 413 past its limit: past it, the body is read and dropped (a little of
         # it) or not read at all (a declared length far over it).
-        limit = MAX_STATE_BYTES if environ["PATH_INFO"].startswith("/_mock/") else MAX_BODY_BYTES
+        limit = MAX_STATE_BYTES if is_control_path(environ["PATH_INFO"]) else MAX_BODY_BYTES
         body = b""
         if body_expected and (declared is None or declared <= limit + DRAIN_BYTES):
             body = await _read_body(receive, limit)

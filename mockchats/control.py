@@ -25,6 +25,7 @@ from .auth import bearer_token
 from .control_schemas import SCHEMAS
 from .faults import BEFORE
 from .journal import JsonRefused, QueryRefused, parse_query, read_json
+from .responses import CONTROL_PREFIX, empty_response, json_response
 from .routing import RouteTable, kestrel_segments
 from .spec import Spec
 from .store import NotFound
@@ -218,19 +219,9 @@ def cross_site_reason(headers, scheme: str, host: str) -> str | None:
     return f"Origin {quote(given)} is not the mock's own origin"
 
 
-def _json(status: int, body) -> Response:
-    return Response(aspnet.dumps(body), status=status, content_type=aspnet.JSON)
-
-
-def _empty(status: int, headers: dict | None = None) -> Response:
-    response = Response(b"", status=status, headers=headers)
-    del response.headers["Content-Type"]
-    return response
-
-
 def control_plane(mock: Mock, spec: Spec) -> Blueprint:
     """The ``/_mock`` blueprint working on ``mock``, whose partner API ``spec`` describes."""
-    plane = Blueprint("control", __name__, url_prefix="/_mock")
+    plane = Blueprint("control", __name__, url_prefix=CONTROL_PREFIX)
     validators = {name: _validator(name) for name in
                   ("ResetRequest", "ScenarioLoad", "OwnScenario", "NewSession", "PinRequest",
                    "FaultRequest", "ClockRequest", "FixtureDocument")}
@@ -317,7 +308,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
         mock.store.replace(sessions)
         mock.scenario, mock.seed = scenario, seed
         mock.faults.reseed(seed)  # fault probabilities follow the world's seed, as after a reset
-        return _json(200, status())
+        return json_response(200, status())
 
     @plane.before_request
     def require_admin_token():
@@ -335,7 +326,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
                 raise ControlError(403, "The control plane answers only clients on this machine (loopback) "
                                         "unless the server runs with --admin-token.")
         elif bearer_token(request.headers.get("Authorization")) != mock.admin_token:
-            return _empty(401, {"WWW-Authenticate": "Bearer"})
+            return empty_response(401, {"WWW-Authenticate": "Bearer"})
         if request.endpoint in ("control.put_state", "control.load_own_scenario"):
             request.max_content_length = MAX_STATE_BYTES
         return None
@@ -371,7 +362,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
         options = body("ResetRequest", optional=True)
         load_sessions(lambda: mock.reset(seed=options.get("seed"), scenario=options.get("scenario"),
                                          auth=options.get("auth")))
-        return _json(200, status())
+        return json_response(200, status())
 
     @plane.get("/state")
     def get_state():
@@ -382,7 +373,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
           responses:
             '200': {description: Every session, content: {application/json: {schema: FixtureDocument}}}
         """
-        return _json(200, fixtures.to_document(mock.store.snapshot()))
+        return json_response(200, fixtures.to_document(mock.store.snapshot()))
 
     @plane.put("/state")
     def put_state():
@@ -405,7 +396,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
         sessions = load_sessions(lambda: fixtures.build_sessions(document, "state"), "$")
         mock.store.replace(sessions)
         mock.scenario = None
-        return _json(200, status())
+        return json_response(200, status())
 
     @plane.get("/scenarios")
     def list_scenarios():
@@ -418,7 +409,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
               description: Name and description of each
               content: {application/json: {schema: {type: array, items: Scenario}}}
         """
-        return _json(200, fixtures.list_scenarios())
+        return json_response(200, fixtures.list_scenarios())
 
     @plane.post("/scenarios/<name>")
     def load_scenario(name: str):
@@ -479,7 +470,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
               description: The sessions
               content: {application/json: {schema: {type: array, items: Session}}}
         """
-        return _json(200, [session_dto(s) for s in mock.store.snapshot()])
+        return json_response(200, [session_dto(s) for s in mock.store.snapshot()])
 
     @plane.post("/sessions")
     def create_session():
@@ -498,7 +489,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
         """
         users = body("NewSession")["users"]
         session = mock.store.create_session((u["name"], u["role"]) for u in users)
-        return _json(201, session_dto(session))
+        return json_response(201, session_dto(session))
 
     @plane.post("/sessions/<session_id>/pins")
     def pin_message(session_id: str):
@@ -526,7 +517,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
             if session_id not in session_ids():
                 raise ControlError(404, f"No session {quote(session_id)}.") from None
             raise ControlError(404, f"No message {quote(chat_id)} in session {quote(session_id)}.") from None
-        return _json(201, {"chatId": chat_id, "pinId": pin_id})
+        return json_response(201, {"chatId": chat_id, "pinId": pin_id})
 
     @plane.post("/pins")
     def pin_anywhere():
@@ -553,7 +544,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
                 pin_id = mock.store.pin_message(session_id, chat_id)
             except NotFound:  # not in this session (or the world was replaced since the look)
                 continue
-            return _json(201, {"sessionId": session_id, "chatId": chat_id, "pinId": pin_id})
+            return json_response(201, {"sessionId": session_id, "chatId": chat_id, "pinId": pin_id})
         raise ControlError(404, f"No message {quote(chat_id)}.")
 
     @plane.get("/faults")
@@ -565,7 +556,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
           responses:
             '200': {description: The faults, content: {application/json: {schema: {type: array, items: Fault}}}}
         """
-        return _json(200, [f.to_dict() for f in mock.faults.list()])
+        return json_response(200, [f.to_dict() for f in mock.faults.list()])
 
     @plane.post("/faults")
     def add_fault():
@@ -593,7 +584,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
             headers=settings.get("headers", {}), delay_ms=settings.get("delayMs", 0),
             drop=settings.get("drop", False), when=settings.get("when", BEFORE),
             times=settings.get("times"), probability=settings.get("probability"))
-        return _json(201, fault.to_dict())
+        return json_response(201, fault.to_dict())
 
     @plane.delete("/faults")
     def clear_faults():
@@ -607,7 +598,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
         """
         refuse_query("DELETE /_mock/faults")
         mock.faults.clear()
-        return _empty(204)
+        return empty_response(204)
 
     @plane.delete("/faults/<fault_id>")
     def remove_fault(fault_id: str):
@@ -625,7 +616,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
         refuse_query("DELETE /_mock/faults/{id}")
         if not mock.faults.remove(fault_id):
             raise ControlError(404, f"No fault {quote(fault_id)}.")
-        return _empty(204)
+        return empty_response(204)
 
     @plane.get("/clock")
     def read_clock():
@@ -636,7 +627,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
           responses:
             '200': {description: The clock, content: {application/json: {schema: Clock}}}
         """
-        return _json(200, {"now": aspnet.format_datetime(mock.clock.now()), "frozen": mock.clock.frozen})
+        return json_response(200, {"now": aspnet.format_datetime(mock.clock.now()), "frozen": mock.clock.frozen})
 
     @plane.post("/clock")
     def set_clock():
@@ -704,7 +695,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
             filters = parse_query(request.args.items(multi=True), operation_ids)
         except QueryRefused as exc:
             raise ControlError(400, exc.detail, exc.errors) from None
-        return _json(200, mock.journal.entries(**filters))
+        return json_response(200, mock.journal.entries(**filters))
 
     @plane.delete("/requests")
     def clear_requests():
@@ -721,7 +712,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
         """
         refuse_query("DELETE /_mock/requests")
         mock.journal.clear()
-        return _empty(204)
+        return empty_response(204)
 
     @plane.get("")
     def index():
@@ -732,8 +723,8 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
           responses:
             '200': {description: The index, content: {application/json: {schema: Index}}}
         """
-        root = "/_mock"
-        return _json(200, {"openapi": f"{root}/openapi.json", "status": status(),
+        root = CONTROL_PREFIX
+        return json_response(200, {"openapi": f"{root}/openapi.json", "status": status(),
                            "reset": f"{root}/reset", "state": f"{root}/state",
                            "scenarios": f"{root}/scenarios", "sessions": f"{root}/sessions",
                            "pins": f"{root}/pins", "faults": f"{root}/faults", "clock": f"{root}/clock",
@@ -744,7 +735,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
         """The control plane's own OpenAPI document (not itself part of it)."""
         if not document:
             document.update(_build_document(current_app))
-        return _json(200, document)
+        return json_response(200, document)
 
     return plane
 

@@ -23,7 +23,6 @@ unchecked and the failure is logged and journaled.
 from __future__ import annotations
 
 import http.client
-import json
 import logging
 import re
 import socket
@@ -40,6 +39,7 @@ from . import aspnet
 from .auth import bearer_token
 from .contract import Contract, base_url_problem, default_contract
 from .journal import DEFAULT_SIZE, Exchange, Journal, QueryRefused, parse_query
+from .responses import CONTROL_PREFIX, is_control_path
 from .server import KeepAliveChannel, RequestParser, Server
 
 log = logging.getLogger("mockchats.proxy")
@@ -50,7 +50,7 @@ DEFAULT_MAX_BODY_BYTES = 30_000_000
 #: still sending it reads its answer instead of a reset connection.
 DRAIN_BYTES = 16 * 1024 * 1024
 #: The proxy's own journal, at the same place as the mock's.
-JOURNAL_PATH = "/_mock/requests"
+JOURNAL_PATH = CONTROL_PREFIX + "/requests"
 #: Connection-level headers, which a proxy must not pass on (RFC 9110, 7.6.1).
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
                         "trailer", "transfer-encoding", "upgrade", "proxy-connection"})
@@ -146,7 +146,7 @@ class ContractProxy:
                 violations[:] = [f"body of {len(body):,} bytes is over the upstream's limit (it answered 413)"]
         elapsed = (time.perf_counter() - started) * 1000
 
-        if not request.path.startswith(("/_mock", "/openapi.json")):  # not the contract's business
+        if not (is_control_path(request.path) or request.path.startswith("/openapi")):  # not the contract's business
             self._record(request, target, body, operation, status, elapsed,
                          violations, warnings, response_violations)
         start_response(f"{status} {reason}", headers)
@@ -473,7 +473,7 @@ def _empty(start_response, status: int, exc_info=None):
 
 
 def _json(start_response, status: str, document, content_type: str = aspnet.JSON):
-    data = json.dumps(document).encode("utf-8")
+    data = aspnet.dumps(document)  # as the mock's own journal writes it
     start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(data)))])
     return [data]
 
