@@ -35,8 +35,9 @@ if TYPE_CHECKING:
     from .mock import Mock
 
 
-class ControlError(Exception):
-    """A control call refused: ``status`` with a problem+json body."""
+class Refused(Exception):
+    """A control call refused: ``status`` with a problem+json body, which the Python client
+    raises as ``mockchats.ControlError``."""
 
     def __init__(self, status: int, detail: str, errors: dict | None = None):
         super().__init__(detail)
@@ -55,7 +56,7 @@ def _require_json_media() -> None:
     media = (request.mimetype or "").lower()
     if media != "application/json" and not media.endswith("+json"):
         sent = f"sent as {quote(media)}" if media else "sent without a Content-Type"
-        raise ControlError(415, f"The body is {sent}; send it as application/json.")
+        raise Refused(415, f"The body is {sent}; send it as application/json.")
 
 
 def _json_body() -> object:
@@ -64,7 +65,7 @@ def _json_body() -> object:
     try:
         return read_json(request.get_data(cache=False))
     except JsonRefused as exc:
-        raise ControlError(400, f"The body is not JSON the mock can read: {exc.place}: {exc.message}",
+        raise Refused(400, f"The body is not JSON the mock can read: {exc.place}: {exc.message}",
                            {exc.place: [exc.message[:1].upper() + exc.message[1:]]}) from None
 
 
@@ -145,10 +146,10 @@ def _instant(text: str):
     except ValueError:
         year = _YEAR.match(text)
         if not year or 1 <= int(year.group(1)[:6]) <= 9999:
-            raise ControlError(400, "freeze must be an ISO 8601 instant with a time zone "
+            raise Refused(400, "freeze must be an ISO 8601 instant with a time zone "
                                     "(e.g. 2030-01-01T00:00:00Z), or \"now\".",
                                {"$.freeze": [f"{quote(text)} is not an instant with a time zone."]}) from None
-    raise ControlError(400, f"freeze is out of range: the clock holds instants from {FIRST_INSTANT} "
+    raise Refused(400, f"freeze is out of range: the clock holds instants from {FIRST_INSTANT} "
                             f"to {LAST_INSTANT} (.NET's DateTime range).",
                        {"$.freeze": [f"{quote(text)} is outside {FIRST_INSTANT} to {LAST_INSTANT} (UTC)."]})
 
@@ -235,7 +236,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
                 if request.mimetype:  # said to be something else: a form post from a web page, say
                     _require_json_media()
                 return {}
-            raise ControlError(400, "A JSON body is required.", {"$": ["A JSON body is required."]})
+            raise Refused(400, "A JSON body is required.", {"$": ["A JSON body is required."]})
         value = _json_body()
         errors: dict[str, list[str]] = {}
         count = 0
@@ -254,7 +255,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
             place, messages = next(iter(errors.items()))
             more = ("more" if count > MAX_ERRORS else
                     f"{sum(map(len, errors.values())) - 1} more" if count > 1 else "")
-            raise ControlError(400, f"The body does not match the {schema} schema: {place}: {messages[0]}"
+            raise Refused(400, f"The body does not match the {schema} schema: {place}: {messages[0]}"
                                + (f" (and {more})" if more else ""), errors)
         return value
 
@@ -265,7 +266,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
         if names:
             shown = ", ".join(quote(n) for n in names[:5]) + (", …" if len(names) > 5 else "")
             message = f"{call} takes no query parameters; it removes everything. Given: {shown}."
-            raise ControlError(400, message, {name: [f"{call} takes no query parameters."]
+            raise Refused(400, message, {name: [f"{call} takes no query parameters."]
                                               for name in names[:20]})
 
     def session_ids() -> list[str]:
@@ -293,15 +294,15 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
             # The fixtures' own words, with the name clipped: it is the client's, of any length.
             what = ("a scenario is named, not a path:" if any(c in exc.name for c in "/\\")
                     else "unknown scenario")
-            raise ControlError(404, f"{what} {quote(exc.name)}; known scenarios: {', '.join(exc.known)}") from None
+            raise Refused(404, f"{what} {quote(exc.name)}; known scenarios: {', '.join(exc.known)}") from None
         except fixtures.FixtureError as exc:
             if root and exc.place and exc.reason:
                 place = root + ("" if exc.place.startswith("[") else ".") + exc.place
                 message = _clip_middle(exc.reason[:1].upper() + exc.reason[1:].rstrip(".") + ".")
-                raise ControlError(400, _clip_middle(f"The document does not hold together: {place}: {message}"),
+                raise Refused(400, _clip_middle(f"The document does not hold together: {place}: {message}"),
                                    {place: [message]}) from None
             message = _clip_middle(str(exc))
-            raise ControlError(400, message, {"$": [message]}) from None
+            raise Refused(400, message, {"$": [message]}) from None
 
     def switch_to(sessions, scenario: str, seed: int) -> Response:
         """Make a loaded scenario the state, and answer the mock's status."""
@@ -317,13 +318,13 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
             # Checked first and always, token or not: a page in the developer's browser reaches
             # a loopback server too, and a "simple" request (a form post, text/plain) is sent
             # without a preflight, so leaving out CORS headers alone does not stop it.
-            raise ControlError(403, f"The control plane refuses requests from web pages of other sites "
+            raise Refused(403, f"The control plane refuses requests from web pages of other sites "
                                     f"({foreign}); call it from a program, or from a page the mock serves.")
         if mock.admin_token is None:
             # Without a token only this machine may drive the mock: a server listening beyond it
             # would otherwise let anyone on the network reset, replace or read its world.
             if not is_loopback_address(request.remote_addr):
-                raise ControlError(403, "The control plane answers only clients on this machine (loopback) "
+                raise Refused(403, "The control plane answers only clients on this machine (loopback) "
                                         "unless the server runs with --admin-token.")
         elif bearer_token(request.headers.get("Authorization")) != mock.admin_token:
             return empty_response(401, {"WWW-Authenticate": "Bearer"})
@@ -331,8 +332,8 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
             request.max_content_length = MAX_STATE_BYTES
         return None
 
-    @plane.errorhandler(ControlError)
-    def refused(error: ControlError):
+    @plane.errorhandler(Refused)
+    def refused(error: Refused):
         problem = aspnet.problem(error.status)
         problem = {**{k: v for k, v in problem.items() if k != "traceId"}, "detail": error.detail}
         if error.errors:
@@ -391,7 +392,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
             '400': {$ref: '#/components/responses/BadRequest'}
         """
         if not request.get_data(cache=True).strip():  # as the other calls: a missing body is a 400, not a 415
-            raise ControlError(400, "A JSON body is required.", {"$": ["A JSON body is required."]})
+            raise Refused(400, "A JSON body is required.", {"$": ["A JSON body is required."]})
         document = body("FixtureDocument")  # the schema first: its errors said in words
         sessions = load_sessions(lambda: fixtures.build_sessions(document, "state"), "$")
         mock.store.replace(sessions)
@@ -515,8 +516,8 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
             pin_id = mock.store.pin_message(session_id, chat_id)
         except NotFound:
             if session_id not in session_ids():
-                raise ControlError(404, f"No session {quote(session_id)}.") from None
-            raise ControlError(404, f"No message {quote(chat_id)} in session {quote(session_id)}.") from None
+                raise Refused(404, f"No session {quote(session_id)}.") from None
+            raise Refused(404, f"No message {quote(chat_id)} in session {quote(session_id)}.") from None
         return json_response(201, {"chatId": chat_id, "pinId": pin_id})
 
     @plane.post("/pins")
@@ -545,7 +546,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
             except NotFound:  # not in this session (or the world was replaced since the look)
                 continue
             return json_response(201, {"sessionId": session_id, "chatId": chat_id, "pinId": pin_id})
-        raise ControlError(404, f"No message {quote(chat_id)}.")
+        raise Refused(404, f"No message {quote(chat_id)}.")
 
     @plane.get("/faults")
     def list_faults():
@@ -577,7 +578,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
         errors = _fault_errors(settings, spec)
         if errors:
             place, messages = next(iter(errors.items()))
-            raise ControlError(400, f"The fault cannot apply: {place}: {messages[0]}", errors)
+            raise Refused(400, f"The fault cannot apply: {place}: {messages[0]}", errors)
         fault = mock.faults.add(
             operation_id=settings.get("operationId"), method=settings.get("method"),
             path=settings.get("path"), status=settings.get("status"), body=settings.get("body"),
@@ -615,7 +616,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
         """
         refuse_query("DELETE /_mock/faults/{id}")
         if not mock.faults.remove(fault_id):
-            raise ControlError(404, f"No fault {quote(fault_id)}.")
+            raise Refused(404, f"No fault {quote(fault_id)}.")
         return empty_response(204)
 
     @plane.get("/clock")
@@ -655,7 +656,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
                 by = timedelta(seconds=change["advanceSeconds"])
                 mock.clock.now() + by
             except OverflowError:
-                raise ControlError(400, f"advanceSeconds moves the clock past {LAST_INSTANT}, the last "
+                raise Refused(400, f"advanceSeconds moves the clock past {LAST_INSTANT}, the last "
                                         "instant it can show.",
                                    {"$.advanceSeconds": [f"{quote(change['advanceSeconds'])} seconds from now is "
                                                          f"past {LAST_INSTANT}."]}) from None
@@ -694,7 +695,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
         try:
             filters = parse_query(request.args.items(multi=True), operation_ids)
         except QueryRefused as exc:
-            raise ControlError(400, exc.detail, exc.errors) from None
+            raise Refused(400, exc.detail, exc.errors) from None
         return json_response(200, mock.journal.entries(**filters))
 
     @plane.delete("/requests")
