@@ -237,6 +237,9 @@ def test_the_worker_ends_with_a_killed_parent():
         while True:
             try:
                 with socket.socket() as again:
+                    # Past connections' TIME_WAIT must not count; a listening worker still does
+                    # (Linux refuses the bind while anyone listens on the port).
+                    again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                     again.bind(("127.0.0.1", port))
                 break
             except OSError:
