@@ -4,9 +4,12 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
+
+import pytest
 
 _BASE_URL = re.compile(r"base URL\s+(http://\S+/v1)")
 
@@ -52,3 +55,29 @@ class ServeProcess:
         except ProcessLookupError:  # stopped already, worker and all
             pass
         self.process.communicate()
+
+
+def raw_exchange(host: str, port: int, data: bytes, end: bool = False, *,
+                 timeout: float = 5) -> tuple[str, dict, bytes]:
+    """Send raw bytes (then, if ``end``, end the sending side) and read until the server
+    closes: (status line, headers lower-cased, body). Fails (socket.timeout) if the server
+    keeps the connection waiting."""
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.sendall(data)
+        if end:
+            sock.shutdown(socket.SHUT_WR)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    return status, {k.lower(): v for k, v in (line.split(": ", 1) for line in lines)}, body
+
+
+@pytest.fixture(scope="module")
+def granian():
+    """``mockchats serve`` (granian) for a module's tests; it must stop cleanly."""
+    with ServeProcess() as served:
+        yield served
+        code, _, err = served.stop()
+    assert code == 0 and "Traceback" not in err, err

@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from serving import ServeProcess
+from serving import ServeProcess, granian  # noqa: F401  granian: the module's served mock
+from serving import raw_exchange as exchange
 
 from mockchats.proxy import ContractProxy, ProxyServer
 
@@ -38,23 +39,6 @@ MALFORMED = [
 ]
 
 
-def exchange(host: str, port: int, data: bytes, end: bool = False, timeout: float = 5) -> tuple[str, dict, bytes]:
-    """Send raw bytes (then, if ``end``, end the sending side); read until the server closes.
-
-    Fails (socket.timeout) if the server keeps the connection waiting.
-    """
-    with socket.create_connection((host, port), timeout=timeout) as sock:
-        sock.sendall(data)
-        if end:
-            sock.shutdown(socket.SHUT_WR)
-        received = b""
-        while chunk := sock.recv(65536):
-            received += chunk
-    head, _, body = received.partition(b"\r\n\r\n")
-    status, *lines = head.decode("latin-1").split("\r\n")
-    return status, {k.lower(): v for k, v in (line.split(": ", 1) for line in lines)}, body
-
-
 def assert_empty_400(answer: tuple[str, dict, bytes]) -> None:
     status, headers, body = answer
     assert status.startswith("HTTP/1.1 400 "), answer
@@ -64,14 +48,6 @@ def assert_empty_400(answer: tuple[str, dict, bytes]) -> None:
 def untouched(root_url: str) -> None:
     """Nothing reached the app: its journal is empty."""
     assert requests.get(root_url + "/_mock/requests", timeout=10).json() == []
-
-
-@pytest.fixture(scope="module")
-def granian():
-    with ServeProcess() as served:
-        yield served
-        code, _, err = served.stop()
-    assert code == 0 and "Traceback" not in err, err
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,12 @@ journal shows them (the two share one validator), plus the response violations.
 from __future__ import annotations
 
 import signal
-import socket
 import sys
 
 import pytest
 import requests
 from conformance import check, operation_for
-from serving import ServeProcess
+from serving import ServeProcess, raw_exchange
 from test_contract import wrong_chats_app
 
 import mockchats
@@ -243,18 +242,8 @@ JSON_ALICE = b"Authorization: Bearer alice-token\r\nContent-Type: application/js
 
 
 def exchange(served: mockchats.Server, data: bytes, timeout: float = 5) -> tuple[str, dict, bytes]:
-    """Send raw bytes, read the answer until the proxy closes: (status line, headers, body).
-
-    Fails (socket.timeout) if the proxy waits for more than was sent.
-    """
-    with socket.create_connection((served.host, served.port), timeout=timeout) as sock:
-        sock.sendall(data)
-        received = b""
-        while chunk := sock.recv(65536):
-            received += chunk
-    head, _, body = received.partition(b"\r\n\r\n")
-    status, *lines = head.decode("latin-1").split("\r\n")
-    return status, {k.lower(): v for k, v in (line.split(": ", 1) for line in lines)}, body
+    """Raw bytes to the proxy, its answer read until it closes (fails if it waits for more)."""
+    return raw_exchange(served.host, served.port, data, timeout=timeout)
 
 
 def chunked(body: bytes, size: int) -> bytes:

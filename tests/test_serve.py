@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from serving import ServeProcess
+from serving import ServeProcess, granian, raw_exchange  # noqa: F401  granian: the module's served mock
 
 ALICE = {"Authorization": "Bearer alice-token"}
 _VARYING = [
@@ -82,14 +82,6 @@ def comparable(status: int, headers: dict, body: bytes) -> tuple:
                                              *(h for h in headers if h.startswith("access-control-")))
             if name in headers}
     return status, kept, body
-
-
-@pytest.fixture(scope="module")
-def granian():
-    with ServeProcess() as served:
-        yield served
-        code, _, err = served.stop()
-    assert code == 0 and "Traceback" not in err, err
 
 
 @pytest.fixture
@@ -261,12 +253,8 @@ def test_expect_100_continue_without_a_body_is_answered_on_both_servers(fresh):
     with ServeProcess("--server", "waitress") as waitress:
         for served in (fresh, waitress):
             parts = urlsplit(served.base_url)
-            with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
-                sock.sendall(raw)
-                answer = b""
-                while chunk := sock.recv(65536):
-                    answer += chunk
-            assert answer.startswith(b"HTTP/1.1 404 "), (served.base_url, answer[:80])
+            status, _, _ = raw_exchange(parts.hostname, parts.port, raw)
+            assert status.startswith("HTTP/1.1 404 "), (served.base_url, status)
         waitress.stop()
 
 
