@@ -29,6 +29,7 @@ from test_control import (  # noqa: F401
     default_session,
     fresh,
     plane,
+    serve,
 )
 
 import mockchats
@@ -474,18 +475,6 @@ def test_the_index_is_behind_the_admin_token(serve):
     response = requests.get(server.root_url + "/_mock", timeout=10)
     assert response.status_code == 401 and response.headers["WWW-Authenticate"] == "Bearer"
     assert Plane(server.root_url, token="T").ok("GET", "")["openapi"] == "/_mock/openapi.json"
-
-
-@pytest.fixture
-def serve():
-    started = []
-
-    def start(mock):
-        started.append(mockchats.Server(mock.app, port=0).start())
-        return started[-1]
-    yield start
-    for server in started:
-        server.stop()
 
 
 def test_a_message_is_pinned_by_its_chat_id_alone(plane, api, default_session):
