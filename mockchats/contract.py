@@ -33,9 +33,10 @@ import requests
 
 from .auth import bearer_token
 from .binding import BindingFailed, RequestBinder
+from .journal import reader_words
 from .routing import RouteTable, decode_path, kestrel_segments
 from .spec import Operation, Spec
-from .wording import describe, place_of
+from .wording import clip, describe, place_of
 
 if TYPE_CHECKING:
     from openapi_schema_validator import OAS30Validator
@@ -240,8 +241,9 @@ def _read_json(body: bytes) -> tuple[object, str | None]:
         return json.loads(text, parse_int=_refuse_long_int), None
     except _TooLong as exc:
         return None, f"the body holds a number of {len(str(exc))} digits, longer than any .NET number type writes"
-    except ValueError as exc:  # JSONDecodeError: "Expecting value: line 1 column 1 (char 0)"
-        return None, f"the body is not JSON ({exc}): {_excerpt(body)}"
+    except json.JSONDecodeError as exc:  # in System.Text.Json's words, as the mock's reader says it
+        return None, (f"the body is not JSON: {reader_words(exc.msg, text, exc.pos).rstrip('.')} "
+                      f"(line {exc.lineno}, column {exc.colno}): {_excerpt(body)}")
 
 
 def _nesting_depth(text: str) -> int:
@@ -262,8 +264,9 @@ _BRACKETS_OUTSIDE_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"?|([\[\]{}])')
 
 
 def _excerpt(body: bytes, limit: int = 120) -> str:
-    text = body[:limit].decode("utf-8", "replace")
-    return repr(text + ("..." if len(body) > limit else ""))
+    """The start of a body, quoted and clipped as every message quotes a value."""
+    text = body[:limit + 1].decode("utf-8", "replace")
+    return f"'{clip(text, limit)}'"
 
 
 # == the run against a server ======================================================

@@ -78,7 +78,7 @@ _RESERVED_HEADERS = {"connection", "keep-alive", "proxy-authenticate", "proxy-au
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 #: PUT /_mock/state (and a scenario posted as a document) takes back what GET /_mock/state gives:
 #: a shipped scenario (busy-room) alone exports ~2.5 MB, over the app's 1 MiB for partner requests.
-MAX_STATE_BYTES = 256 * 1024 * 1024
+MAX_STATE_BYTES = fixtures.MAX_FILE_BYTES
 
 
 def _fault_errors(settings: dict, spec: Spec) -> dict[str, list[str]]:

@@ -65,7 +65,7 @@ def read_json(data: bytes) -> object:
     except JsonRefused:
         raise
     except json.JSONDecodeError as exc:
-        raise JsonRefused("$", f"{_reader_words(exc.msg, text, exc.pos).rstrip('.')} "
+        raise JsonRefused("$", f"{reader_words(exc.msg, text, exc.pos).rstrip('.')} "
                                f"(line {exc.lineno}, column {exc.colno}).") from None
     except RecursionError:
         raise JsonRefused("$", f"the body nests deeper than {MAX_DEPTH} levels.") from None
@@ -107,7 +107,7 @@ def _words(text: str) -> str:
 _NOT_HEX = re.compile(r"[^0-9A-Fa-f]")
 
 
-def _reader_words(msg: str, text: str, pos: int) -> str:
+def reader_words(msg: str, text: str, pos: int) -> str:
     """Python's JSON reader error said as System.Text.Json's reader says it (its words, not
     Python's), for the text ``text`` and the error at character ``pos``."""
     at = text[pos] if pos < len(text) else None

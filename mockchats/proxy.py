@@ -41,6 +41,7 @@ from .contract import Contract, base_url_problem, default_contract
 from .journal import DEFAULT_SIZE, Exchange, Journal, QueryRefused, parse_query
 from .responses import CONTROL_PREFIX, is_control_path
 from .server import KeepAliveChannel, RequestParser, Server
+from .wording import clip
 
 log = logging.getLogger("mockchats.proxy")
 
@@ -75,7 +76,7 @@ class ContractProxy:
         problem = base_url_problem(upstream, "upstream")
         if problem:
             raise ValueError(f"{problem}; give an http(s) URL such as http://host:8080/v1, "
-                             f"not '{_clip(upstream, 80)}'")
+                             f"not '{clip(upstream, 80)}'")
         parts = urlsplit(upstream)
         self._scheme, self._netloc = parts.scheme, parts.netloc
         self._upstream_path = parts.path.rstrip("/") or self.base_path
@@ -231,7 +232,7 @@ class ContractProxy:
                     try:
                         connection.putheader(name, value)
                     except ValueError:
-                        raise _Unsendable(f"header {_clip(name, 40)}") from None
+                        raise _Unsendable(f"header {clip(name, 40)}") from None
             if body or request.headers.get("Content-Length") is not None:
                 connection.putheader("Content-Length", str(len(body)))
             connection.endheaders(body or None)
@@ -461,10 +462,6 @@ def _unchecked(exc: Exception, what: str) -> str:
     log.error("mockchats could not check this %s (%s); it was passed on unchecked. "
               "This is a bug in mockchats: please report it.", what, exc.__class__.__name__)
     return f"the {what} could not be checked (an error in mockchats: {exc.__class__.__name__}); passed on unchecked"
-
-
-def _clip(text: str, limit: int = 120) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _empty(start_response, status: int, exc_info=None):
