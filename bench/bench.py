@@ -8,7 +8,7 @@ What runs, one after another on loopback, in one run:
 
 - ``mockchats serve`` as a user runs it (the venv's ``mockchats`` command, default fixtures,
   seed 0, its access log going to a file), and a second one with ``--messages 100000``;
-- the floor: a bare Flask app on the server `mockchats serve` runs (granian, through mockchats.asgi)
+- the floor: a bare Flask app on the server `mockchats serve` runs (granian, through mockchats.serving.asgi)
   answering fixed copies of the same bodies (``bench/floor.py``);
 - Stoplight Prism mocking a copy of ``openapi/chats.yaml`` whose examples are the real mockchats
   answers (so every server sends the same payload), as users run it and again with ``-v error``;
@@ -677,7 +677,7 @@ def mmm(s: dict | None, digits: int | None = None) -> str:
 def servers_section(load: Load, rounds: int, logdir: Path, install: bool) -> dict:
     """The serving stacks for the mockchats app, one process holding the state in each.
 
-    ``granian asgi``: ``mockchats serve`` as shipped (granian's ASGI mode, mockchats.asgi);
+    ``granian asgi``: ``mockchats serve`` as shipped (granian's ASGI mode, mockchats.serving.asgi);
     ``waitress``: ``mockchats serve --server waitress`` (threads=8); ``granian wsgi``: granian's
     own WSGI mode with 1 and 8 blocking threads (fast with one, but it hands the app a decoded
     path and no client port); ``gunicorn``: the gthread worker (1 worker, 8 threads).
@@ -1058,7 +1058,7 @@ def readme_text(result: dict, table: str) -> str:
     return f"""## Performance
 
 `make bench` starts, one after another on loopback, `mockchats serve` (default fixtures, seed 0),
-a bare Flask app on the same server (granian, through `mockchats.asgi`) answering a fixed copy of the same
+a bare Flask app on the same server (granian, through `mockchats.serving.asgi`) answering a fixed copy of the same
 listing (the floor any Python mock pays), Stoplight Prism mocking `openapi/chats.yaml` with the same
 20-message page as its example (as users run it, and with `-v error`), and WireMock with stubs for
 the same calls; and loads each in turn with `{result['load']['generator']}` (keep-alive,

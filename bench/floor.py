@@ -4,7 +4,7 @@ No spec, no binding, no state, no journal, no logging: what any Python mock on t
 at least. ``python bench/floor.py PORT PAYLOADS.json [waitress]`` where the JSON file holds the
 bodies to answer (captured from a real mockchats): ``list``, ``create``, ``react``,
 ``reactions``. By default it is served as ``mockchats serve`` serves: granian, one worker,
-through mockchats.asgi; ``waitress`` serves it on waitress (threads=8) instead.
+through mockchats.serving.asgi; ``waitress`` serves it on waitress (threads=8) instead.
 """
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ import sys
 from flask import Flask, Response
 from waitress import serve
 
-from mockchats.server import GranianServer
+from mockchats.serving.server import GranianServer
 
 THREADS = 8
 
 
 class _Fixed:
-    """What GranianServer needs of a mock: an app, and faults that never delay."""
+    """What GranianServer needs of a mock: an app, faults that never delay, a body limit."""
 
     def __init__(self, app: Flask):
         self.app = app
@@ -29,6 +29,10 @@ class _Fixed:
     @staticmethod
     def delaying() -> bool:
         return False
+
+    @staticmethod
+    def body_limit(path: str) -> int:
+        return 1024 * 1024
 
 
 def create_floor_app(payloads: dict) -> Flask:

@@ -11,35 +11,45 @@ other names load on first use.
 from __future__ import annotations
 
 import importlib
+import warnings
 from typing import TYPE_CHECKING, Any
 
-from .client import Control, ControlError
+from .control.client import Control, ControlError
 
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .app import StartupError, create_app
-    from .fixtures import FixtureError
-    from .mock import Mock, build
-    from .server import Server
-    from .store import Forbidden, NotFound, Store
+    from .app import Mock, StartupError, build, create_app
+    from .chats.models import Forbidden, NotFound, Store
+    from .serving.server import Server
+    from .worlds import FixtureError
 
 #: Each name loaded on first use, and the module it lives in.
 _LAZY = {
-    "StartupError": ".app", "create_app": ".app", "FixtureError": ".fixtures", "Mock": ".mock",
-    "build": ".mock", "Server": ".server", "Forbidden": ".store", "NotFound": ".store", "Store": ".store",
+    "StartupError": ".app", "create_app": ".app", "Mock": ".app", "build": ".app",
+    "FixtureError": ".worlds", "UnknownScenario": ".worlds", "Server": ".serving.server",
+    "Forbidden": ".core.errors", "NotFound": ".core.errors", "Store": ".chats.models",
 }
 
 __all__ = [
     "Control", "ControlError", "FixtureError", "Forbidden", "Mock", "NotFound", "Server",
-    "StartupError", "Store", "build", "create_app", "__version__",
+    "StartupError", "Store", "UnknownScenario", "build", "create_app", "__version__",
 ]
 
 
+#: Old names kept for one release: the name, where it lives now, and what to write instead.
+_DEPRECATED = {"fixtures": (".worlds", "from mockchats import worlds")}
+
+
 def __getattr__(name: str) -> Any:
+    if name in _DEPRECATED:
+        module, instead = _DEPRECATED[name]
+        warnings.warn(f"mockchats.{name} is deprecated and goes in the next release: {instead}",
+                      DeprecationWarning, stacklevel=2)
+        return importlib.import_module(module, __name__)
     module = _LAZY.get(name)
     if module is None:
-        # `import mockchats` then `mockchats.fixtures.load(...)`: submodules load on use, too.
+        # `import mockchats` then `mockchats.worlds.load(...)`: submodules load on use, too.
         try:
             return importlib.import_module(f".{name}", __name__)
         except ModuleNotFoundError as exc:

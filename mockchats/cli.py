@@ -16,14 +16,14 @@ from urllib.parse import urlsplit
 
 import click
 
-from . import __version__, fixtures
-from .app import StartupError
-from .auth import AUTH_MODES, OPEN
-from .control import is_loopback_host
-from .journal import DEFAULT_SIZE
-from .mock import build
-from .proxy import DEFAULT_MAX_BODY_BYTES
-from .server import SERVERS, GranianServer, Server
+from . import __version__, worlds
+from .app import StartupError, build
+from .chats.auth import AUTH_MODES, OPEN
+from .contract.proxy import DEFAULT_MAX_BODY_BYTES
+from .control.views import is_loopback_host
+from .core.journal import DEFAULT_SIZE
+from .core.resources import data_path
+from .serving.server import SERVERS, GranianServer, Server
 
 #: ``-h`` as well as ``--help``, on the group and on every command.
 HELP_OPTIONS = ["-h", "--help"]
@@ -69,9 +69,9 @@ def _fixtures_path(_context, _parameter, value: str | None) -> str | None:
 
 def _generated_messages(_context, _parameter, value: int) -> int:
     """``--messages``: as many as a fixture's ``generate`` may ask for, no more."""
-    if not 0 <= value <= fixtures.MAX_GENERATED_MESSAGES:
+    if not 0 <= value <= worlds.MAX_GENERATED_MESSAGES:
         raise _UsageLine(f"--messages: {value:,} is out of range; give 0 to "
-                         f"{fixtures.MAX_GENERATED_MESSAGES:,} (as a fixture's generate: messages)")
+                         f"{worlds.MAX_GENERATED_MESSAGES:,} (as a fixture's generate: messages)")
     return value
 
 
@@ -98,11 +98,11 @@ def _admin_token(_context, _parameter, value: str | None) -> str | None:
               help="Port to listen on (0: any free port).")
 @click.option("--fixtures", "fixtures_path", metavar="PATH", callback=_fixtures_path,
               help="Fixture file (YAML or JSON) to load instead of the shipped defaults.")
-@click.option("--seed", default=fixtures.DEFAULT_SEED, show_default=True, type=int,
+@click.option("--seed", default=worlds.DEFAULT_SEED, show_default=True, type=int,
               help="Seed for generated data: the same seed gives the same data.")
 @click.option("--messages", default=0, show_default=True, type=int, callback=_generated_messages,
               help=f"Generated messages to add to the default session "
-                   f"(at most {fixtures.MAX_GENERATED_MESSAGES:,}).")
+                   f"(at most {worlds.MAX_GENERATED_MESSAGES:,}).")
 @click.option("--auth", type=click.Choice(AUTH_MODES), default=OPEN, show_default=True,
               help="open: unknown well-formed tokens join the default session as Clients; "
                    "strict: only fixture tokens are accepted.")
@@ -120,7 +120,7 @@ def serve(host: str, port: int, fixtures_path: str | None, seed: int, messages: 
     try:
         mock = build(fixtures_path, seed=seed, messages=messages, auth=auth,
                      journal_size=journal_size, admin_token=admin_token, cors=cors == "on")
-    except (fixtures.FixtureError, StartupError) as exc:
+    except (worlds.FixtureError, StartupError) as exc:
         raise click.ClickException(str(exc)) from None
     _keep_collections_short()
     try:
@@ -165,14 +165,14 @@ def serve(host: str, port: int, fixtures_path: str | None, seed: int, messages: 
 def contract(base_url: str, token: str, host_token: str | None, report_path: str | None,
              timeout: float) -> None:
     """Check a server (real, staging, or a mock) against openapi/chats.yaml; exit 1 on any violation."""
-    from . import contract as checks  # loads the validators only for this command
+    from . import contract as tools  # loads the validators only for this command
 
-    # Every usage error before the first request: a run changes the server it checks.
-    problem = checks.base_url_problem(base_url)
+    # Every usage error before the first request: a run changes the server it tools.
+    problem = tools.base_url_problem(base_url)
     if problem:
         raise click.BadParameter(problem, param_hint="--base-url")
     for hint, value in (("--token", token), ("--host-token", host_token)):
-        problem = None if value is None else checks.token_problem(value)
+        problem = None if value is None else tools.token_problem(value)
         if problem:
             raise click.BadParameter(problem, param_hint=hint)
     if host_token is not None and host_token == token:
@@ -187,13 +187,13 @@ def contract(base_url: str, token: str, host_token: str | None, report_path: str
         click.echo(f"note: {base_url} does not end in /v1, the API's base path; "
                    "every call may miss it (404)", err=True)
     try:
-        result = checks.run(base_url, token, host_token, timeout=timeout)
-    except checks.Unreachable as exc:
+        result = tools.run(base_url, token, host_token, timeout=timeout)
+    except tools.Unreachable as exc:
         raise click.ClickException(str(exc)) from None
-    checks.print_table(result, click.echo)
+    tools.print_table(result, click.echo)
     if report_path:
-        text = (checks.junit_xml(result) if report_path.endswith(".xml")
-                else json.dumps(checks.json_report(result), indent=2) + "\n")
+        text = (tools.junit_xml(result) if report_path.endswith(".xml")
+                else json.dumps(tools.json_report(result), indent=2) + "\n")
         try:
             with open(report_path, "w", encoding="utf-8") as handle:
                 handle.write(text)
@@ -221,7 +221,7 @@ def contract(base_url: str, token: str, host_token: str | None, report_path: str
 def proxy(upstream: str, host: str, port: int, journal_size: int, timeout: float, max_body_bytes: int,
           fail_on_violation: bool) -> None:
     """Forward traffic to a real server, checking requests and responses against the contract."""
-    from .proxy import ContractProxy, ProxyServer
+    from .contract.proxy import ContractProxy, ProxyServer  # the validators: only for this command
 
     try:
         app = ContractProxy(upstream, journal_size=journal_size, timeout=timeout,
@@ -252,8 +252,6 @@ def _interrupt(signum, frame) -> None:
 @main.command()
 def fidelity() -> None:
     """Print the fidelity list: every place the mock had to choose how the real service behaves."""
-    from .resources import data_path
-
     path = data_path("openapi/FIDELITY.md")
     try:
         text = path.read_text(encoding="utf-8")

@@ -31,11 +31,11 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
-from .client import Control, ControlError
+from .control.client import Control, ControlError
 from .types import Clock, Fault, JournalEntry, MessagePin, Status
 
 if TYPE_CHECKING:
-    from .server import Server
+    from .serving.server import Server
 
 __all__ = ["MockchatsHandle"]
 
@@ -88,9 +88,9 @@ def _start_options(config: pytest.Config) -> tuple[Path | None, int]:
 def mockchats_server(pytestconfig: pytest.Config) -> Iterator[Server]:
     """One mock server for the whole session (per xdist worker), on a free loopback port."""
     # Imported here, not with the plugin: only a run that uses the mock pays for the server side.
-    from .fixtures import FixtureError
-    from .mock import build
-    from .server import Server
+    from .app import build
+    from .serving.server import Server
+    from .worlds import FixtureError
 
     fixtures_path, seed = _start_options(pytestconfig)
     refusal: str | None

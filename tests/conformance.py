@@ -1,6 +1,6 @@
 """The one shared check that a response conforms to openapi/chats.yaml, for the tests.
 
-A thin wrapper over :mod:`mockchats.contract`, the checks ``mockchats contract`` and
+A thin wrapper over :mod:`mockchats.contract.checks`, the checks ``mockchats contract`` and
 ``mockchats proxy`` use too, so the suite judges the mock exactly as those judge any
 server: the status must be declared for the operation, declared headers present, the
 content type one the spec lists (or no body when it lists none), and the body valid

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mockchats import aspnet
-from mockchats.binding import BindingFailed, RequestBinder
-from mockchats.contract import Contract
-from mockchats.spec import Spec
+from mockchats.aspnet.binding import BindingFailed, RequestBinder
+from mockchats.contract.checks import Contract
+from mockchats.core.spec import Spec
 
 SPEC = Spec()
 CONTRACT = Contract(SPEC)

@@ -3,7 +3,7 @@
 The command runs as a partner runs it (a real process) against real servers on loopback
 ports: the mock, which must keep its contract, and a deliberately wrong server, which
 must fail, naming the operation and the violation. The checks themselves
-(:func:`mockchats.contract.check_request` / :func:`check_response`) are tested directly.
+(:func:`mockchats.contract.checks.check_request` / :func:`check_response`) are tested directly.
 """
 from __future__ import annotations
 

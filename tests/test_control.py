@@ -23,8 +23,8 @@ from openapi_spec_validator import validate as validate_spec
 from serving import ServeProcess
 
 import mockchats
-from mockchats import Control, ControlError, fixtures
-from mockchats.aspnet import parse_datetime
+from mockchats import Control, ControlError, worlds
+from mockchats.aspnet.habits import parse_datetime
 
 PROBLEM = "application/problem+json; charset=utf-8"
 JSON = "application/json; charset=utf-8"
@@ -259,7 +259,7 @@ def test_the_helper_validates_nullable_and_refs(plane):
 
 # -- reset -----------------------------------------------------------------------------
 def test_reset_returns_to_the_loaded_state_real_time_no_faults_no_journal(plane, api, busy):
-    start = fixtures.to_document(fixtures.load())
+    start = worlds.to_document(worlds.load())
     plane.ok("POST", "/reset", json={"auth": "strict"})
     plane.ok("POST", "/sessions", 201, json={"users": ZED_AND_YAN})
     plane.ok("POST", "/faults", 201, json={"operationId": "listChats", "delayMs": 1})
@@ -285,13 +285,13 @@ def test_reset_with_an_empty_json_object_is_a_plain_reset(plane, api):
 def test_reset_to_a_scenario_seed_and_auth_mode(plane, api):
     status = plane.ok("POST", "/reset", json={"scenario": "busy-room", "seed": 3, "auth": "strict"})
     assert status["scenario"] == "busy-room" and status["seed"] == 3 and status["auth"] == "strict"
-    assert plane.ok("GET", "/state") == fixtures.to_document(fixtures.load_scenario("busy-room", seed=3))
+    assert plane.ok("GET", "/state") == worlds.to_document(worlds.load_scenario("busy-room", seed=3))
     assert api.get("/chats", token="someone-new").status_code == 401
     other_seed = plane.ok("POST", "/reset", json={"scenario": "busy-room", "seed": 4})
     assert other_seed["auth"] == "open"
-    assert plane.ok("GET", "/state") != fixtures.to_document(fixtures.load_scenario("busy-room", seed=3))
+    assert plane.ok("GET", "/state") != worlds.to_document(worlds.load_scenario("busy-room", seed=3))
     plane.ok("POST", "/reset", json={"scenario": "busy-room", "seed": 3})
-    assert plane.ok("GET", "/state") == fixtures.to_document(fixtures.load_scenario("busy-room", seed=3))
+    assert plane.ok("GET", "/state") == worlds.to_document(worlds.load_scenario("busy-room", seed=3))
     assert plane.ok("POST", "/reset", json={"seed": 9})["seed"] == 9
     assert plane.ok("POST", "/reset")["scenario"] is None
 
@@ -306,7 +306,7 @@ def test_reset_to_an_unknown_scenario_is_404_and_changes_nothing(plane, busy):
 # -- state -------------------------------------------------------------------------------
 def test_state_is_the_fixture_document_of_the_whole_state(plane, api, default_session):
     state = plane.ok("GET", "/state")
-    assert state == fixtures.to_document(fixtures.load())
+    assert state == worlds.to_document(worlds.load())
     message = api.create("now in the state", as_="bob")
     session = plane.ok("POST", "/sessions", 201, json={"users": ZED_AND_YAN})
     state = plane.ok("GET", "/state")
@@ -351,17 +351,17 @@ def test_the_shipped_scenarios_are_listed(plane):
 def test_each_shipped_scenario_loads(plane, name):
     status = plane.ok("POST", f"/scenarios/{name}")
     assert status["scenario"] == name
-    expected = fixtures.to_document(fixtures.load_scenario(name))
+    expected = worlds.to_document(worlds.load_scenario(name))
     assert plane.ok("GET", "/state") == expected
     assert status["sessions"] == len(expected["sessions"])
     assert status["messages"] == sum(len(s["messages"]) for s in expected["sessions"])
     assert plane.ok("POST", "/reset")["scenario"] is None
-    assert plane.ok("GET", "/state") == fixtures.to_document(fixtures.load())
+    assert plane.ok("GET", "/state") == worlds.to_document(worlds.load())
 
 
 def test_a_scenario_loads_under_a_seed(plane):
     assert plane.ok("POST", "/scenarios/busy-room", json={"seed": 5})["seed"] == 5
-    assert plane.ok("GET", "/state") == fixtures.to_document(fixtures.load_scenario("busy-room", seed=5))
+    assert plane.ok("GET", "/state") == worlds.to_document(worlds.load_scenario("busy-room", seed=5))
 
 
 def test_an_unknown_scenario_is_404_and_changes_nothing(plane, busy):
@@ -382,14 +382,14 @@ def test_a_partner_scenario_by_path(plane, api, tmp_path):
     path.write_text(yaml.safe_dump(partner_world()), encoding="utf-8")
     status = plane.ok("POST", "/scenarios", json={"path": str(path), "seed": 2})
     assert status["scenario"] == str(path) and status["seed"] == 2 and status["messages"] == 6
-    assert plane.ok("GET", "/state") == fixtures.to_document(fixtures.load(path, seed=2))
+    assert plane.ok("GET", "/state") == worlds.to_document(worlds.load(path, seed=2))
     assert api.get("/chats", token="partner-token").json()["totalCount"] == 6
 
 
 def test_a_partner_scenario_as_a_document_follows_the_seed(plane, api):
     plane.ok("POST", "/scenarios", json={"document": partner_world(), "seed": 1})
     first = plane.ok("GET", "/state")
-    assert first == fixtures.to_document(fixtures.build_sessions(partner_world(), seed=1))
+    assert first == worlds.to_document(worlds.build_sessions(partner_world(), seed=1))
     plane.ok("POST", "/scenarios", json={"document": partner_world(), "seed": 2})
     assert plane.ok("GET", "/state") != first
     status = plane.ok("POST", "/scenarios", json={"document": partner_world(), "seed": 1})
@@ -1011,10 +1011,10 @@ def test_the_client_has_one_method_per_call(control, api, server, tmp_path, defa
     assert control.reset()["scenario"] is None
     assert control.reset(seed=3, scenario="empty", auth="strict") == {
         "auth": "strict", "seed": 3, "scenario": "empty", "sessions": 1,
-        "messages": sum(len(s.messages) for s in fixtures.load_scenario("empty"))}
+        "messages": sum(len(s.messages) for s in worlds.load_scenario("empty"))}
     control.reset()
     state = control.state()
-    assert state == fixtures.to_document(fixtures.load())
+    assert state == worlds.to_document(worlds.load())
     assert control.replace_state(document_with(small_session()))["messages"] == 1
     control.replace_state(state)
     path = tmp_path / "own.yaml"

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from test_control_hardening import assert_human
 
 from mockchats import aspnet
-from mockchats.journal import JsonRefused, body_json, read_json
+from mockchats.core.journal import JsonRefused, body_json, read_json
 
 #: JSON text, with what Python's reader takes and no JSON writer gives back mixed in.
 ATOMS = st.one_of(

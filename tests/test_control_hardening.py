@@ -34,7 +34,7 @@ from test_control import (  # noqa: F401
 
 import mockchats
 from mockchats import Control, ControlError
-from mockchats.control import is_loopback_address, is_loopback_host
+from mockchats.control.views import is_loopback_address, is_loopback_host
 
 #: What a message for a person never holds: Python's words and reprs, jsonschema's phrasing.
 PYTHONISMS = re.compile(r"\bNone\b|\bTrue\b|\bFalse\b|\{'|\['|u'|Traceback|Error\b|"
@@ -507,7 +507,7 @@ def test_pinning_a_message_no_session_holds_is_404_and_changes_nothing(plane, ap
 
 
 def test_the_proxys_journal_refuses_and_filters_alike(server):
-    from mockchats.proxy import ContractProxy
+    from mockchats.contract.proxy import ContractProxy
 
     started = mockchats.Server(ContractProxy(server.base_url), port=0).start()
     try:

@@ -17,10 +17,10 @@ import yaml
 from expect import data_of
 from serving import ServeProcess
 
-from mockchats import FixtureError, fixtures
-from mockchats.aspnet import utf16_length
-from mockchats.resources import DEFAULT_FIXTURES_PATH
-from mockchats.store import CLIENT, HOST, REACTIONS
+from mockchats import FixtureError, worlds
+from mockchats.aspnet.habits import utf16_length
+from mockchats.chats.models import CLIENT, HOST, REACTIONS
+from mockchats.core.resources import DEFAULT_FIXTURES_PATH
 
 pytest_plugins = ["pytester"]
 
@@ -58,14 +58,14 @@ def write(tmp_path, document, name="fixtures.yaml") -> str:
 def load_error(tmp_path, document) -> str:
     path = write(tmp_path, document)
     with pytest.raises(FixtureError) as caught:
-        fixtures.load(path)
+        worlds.load(path)
     return str(caught.value)
 
 
 # -- the shipped defaults -------------------------------------------------------
 @pytest.fixture(scope="module")
 def default_session():
-    sessions = fixtures.load()
+    sessions = worlds.load()
     assert len(sessions) == 1
     return sessions[0]
 
@@ -99,11 +99,11 @@ def test_default_fixtures_messages_fit_the_limit(default_session):
 def test_load_accepts_json_documents(tmp_path):
     path = tmp_path / "fixtures.json"
     path.write_text(json.dumps(minimal()), encoding="utf-8")
-    assert list(fixtures.load(path)[0].messages) == ["m-1", "m-2"]
+    assert list(worlds.load(path)[0].messages) == ["m-1", "m-2"]
 
 
 def test_a_valid_document_becomes_sessions_users_messages_reactions_and_pins():
-    [session] = fixtures.build_sessions(minimal())
+    [session] = worlds.build_sessions(minimal())
     assert session.id == "s-1"
     assert [(u.id, u.role, u.token, u.session_id) for u in session.users.values()] == [
         ("u-host", HOST, "host-token", "s-1"), ("u-zed", CLIENT, "zed-token", "s-1")]
@@ -118,21 +118,21 @@ def test_a_valid_document_becomes_sessions_users_messages_reactions_and_pins():
 def test_created_at_offsets_are_converted_to_utc():
     document = minimal()
     document["sessions"][0]["messages"][0]["createdAt"] = "2025-06-26T10:48:07+02:00"
-    [session] = fixtures.build_sessions(document)
+    [session] = worlds.build_sessions(document)
     assert session.messages["m-1"].created_at.isoformat() == "2025-06-26T08:48:07+00:00"
 
 
 def test_seven_digit_times_are_cut_to_microseconds_not_rounded():
     document = minimal()
     document["sessions"][0]["messages"][0]["createdAt"] = "2025-06-26T08:59:59.9999999Z"
-    [session] = fixtures.build_sessions(document)
+    [session] = worlds.build_sessions(document)
     assert session.messages["m-1"].created_at.isoformat() == "2025-06-26T08:59:59.999999+00:00"
 
 
 def test_users_without_a_token_are_allowed():
     document = minimal()
     del document["sessions"][0]["users"][1]["token"]
-    [session] = fixtures.build_sessions(document)
+    [session] = worlds.build_sessions(document)
     assert session.users["u-zed"].token is None
 
 
@@ -219,13 +219,13 @@ def test_invalid_documents_name_the_place(tmp_path, change, place):
 @pytest.mark.parametrize("document", [None, [], "sessions", {"sessions": [], "extra": 1}, {}])
 def test_documents_of_the_wrong_shape_are_fixture_errors(tmp_path, document):
     with pytest.raises(FixtureError):
-        fixtures.build_sessions(document)
+        worlds.build_sessions(document)
 
 
 def test_errors_name_the_source(tmp_path):
     path = write(tmp_path, mutate(_set(S0 + ["users", 1, "role"], "Admin")))
     with pytest.raises(FixtureError, match=r"^" + re.escape(path) + r": sessions\[0\]"):
-        fixtures.load(path)
+        worlds.load(path)
 
 
 def test_a_message_author_must_belong_to_the_same_session(tmp_path):
@@ -269,24 +269,24 @@ def test_session_ids_are_unique(tmp_path):
 
 def test_a_message_of_exactly_280_utf16_units_is_accepted():
     document = mutate(_set(M0 + ["message"], "x" * 278 + "😀"))
-    assert utf16_length(fixtures.build_sessions(document)[0].messages["m-1"].text) == 280
+    assert utf16_length(worlds.build_sessions(document)[0].messages["m-1"].text) == 280
 
 
 def test_a_missing_file_is_a_fixture_error(tmp_path):
     with pytest.raises(FixtureError, match="cannot read"):
-        fixtures.load(tmp_path / "absent.yaml")
+        worlds.load(tmp_path / "absent.yaml")
 
 
 def test_a_directory_is_a_fixture_error(tmp_path):
     with pytest.raises(FixtureError, match="cannot read"):
-        fixtures.load(tmp_path)
+        worlds.load(tmp_path)
 
 
 def test_a_file_that_is_not_utf8_is_a_fixture_error(tmp_path):
     path = tmp_path / "latin1.yaml"
     path.write_bytes(b"sessions: \xff\xfe\n")
     with pytest.raises(FixtureError, match="cannot read"):
-        fixtures.load(path)
+        worlds.load(path)
 
 
 @pytest.mark.parametrize("text", ["sessions: [\n", "sessions:\n  - id: a\n   users: []\n", "{\"sessions\": "])
@@ -294,19 +294,19 @@ def test_invalid_yaml_is_a_fixture_error_with_its_position(tmp_path, text):
     path = tmp_path / "broken.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(FixtureError, match=r"line \d+, column \d+"):
-        fixtures.load(path)
+        worlds.load(path)
 
 
 def test_an_empty_file_is_a_fixture_error(tmp_path):
     path = tmp_path / "empty.yaml"
     path.write_text("", encoding="utf-8")
     with pytest.raises(FixtureError, match=r"\(document\)"):
-        fixtures.load(path)
+        worlds.load(path)
 
 
 # -- seeded generation -----------------------------------------------------------
 def generated(seed: int, messages: int = 30) -> dict:
-    return fixtures.to_document(fixtures.load(messages=messages, seed=seed))
+    return worlds.to_document(worlds.load(messages=messages, seed=seed))
 
 
 def test_same_seed_gives_identical_data():
@@ -320,20 +320,20 @@ def test_different_seeds_give_different_data():
 def test_generation_adds_n_messages_to_the_first_session_only(tmp_path):
     document = minimal()
     document["sessions"].append(second_session())
-    sessions = fixtures.load(write(tmp_path, document), messages=25, seed=3)
+    sessions = worlds.load(write(tmp_path, document), messages=25, seed=3)
     assert len(sessions[0].messages) == 2 + 25
     assert list(sessions[1].messages) == ["m-9"]
 
 
 def test_generation_keeps_the_fixtures_own_messages():
-    plain = fixtures.to_document(fixtures.load())["sessions"][0]["messages"]
+    plain = worlds.to_document(worlds.load())["sessions"][0]["messages"]
     with_generated = generated(seed=1, messages=40)["sessions"][0]["messages"]
     assert len(with_generated) == len(plain) + 40
     assert with_generated[-len(plain):] == plain
 
 
 def test_generated_messages_come_before_the_fixtures_own_and_in_order():
-    sessions = fixtures.load(messages=40, seed=2)
+    sessions = worlds.load(messages=40, seed=2)
     times = [m.created_at for m in sessions[0].messages.values()]
     assert times == sorted(times)
     assert len(set(times)) == len(times)
@@ -341,17 +341,17 @@ def test_generated_messages_come_before_the_fixtures_own_and_in_order():
 
 def test_generated_data_is_a_valid_fixture_document():
     document = generated(seed=5, messages=200)
-    rebuilt = fixtures.build_sessions(copy.deepcopy(document))
-    assert fixtures.to_document(rebuilt) == document
+    rebuilt = worlds.build_sessions(copy.deepcopy(document))
+    assert worlds.to_document(rebuilt) == document
 
 
 def test_generated_texts_fit_the_limit():
-    session = fixtures.load(messages=300, seed=11)[0]
+    session = worlds.load(messages=300, seed=11)[0]
     assert all(1 <= utf16_length(m.text) <= 280 for m in session.messages.values())
 
 
 def test_generated_messages_are_written_by_session_users_and_react_legally():
-    session = fixtures.load(messages=300, seed=4)[0]
+    session = worlds.load(messages=300, seed=4)[0]
     for message in session.messages.values():
         assert message.user_id in session.users
         pairs = [(r.user_id, r.name) for r in message.reactions]
@@ -361,7 +361,7 @@ def test_generated_messages_are_written_by_session_users_and_react_legally():
 
 
 def test_generated_history_has_reactions_and_pins():
-    session = fixtures.load(messages=300, seed=4)[0]
+    session = worlds.load(messages=300, seed=4)[0]
     generated_messages = list(session.messages.values())[:300]
     assert any(m.reactions for m in generated_messages)
     assert any(not m.reactions for m in generated_messages)
@@ -369,7 +369,7 @@ def test_generated_history_has_reactions_and_pins():
 
 
 def test_zero_generated_messages_changes_nothing():
-    assert generated(seed=9, messages=0) == fixtures.to_document(fixtures.load())
+    assert generated(seed=9, messages=0) == worlds.to_document(worlds.load())
 
 
 # -- what a seed guarantees -------------------------------------------------------
@@ -391,26 +391,26 @@ PINNED_GUEST_NAMES = "0f16cf36bdd48d00c6be92c8406119394a9c4896c399a27aab69edb3a5
 
 @pytest.mark.parametrize("seed", PINNED_GENERATION)
 def test_generate_gives_the_pinned_world_for_a_seed(seed):
-    sessions = fixtures.build_sessions(copy.deepcopy(GENERATING), seed=seed)
-    assert digest(fixtures.to_document(sessions)) == PINNED_GENERATION[seed]
+    sessions = worlds.build_sessions(copy.deepcopy(GENERATING), seed=seed)
+    assert digest(worlds.to_document(sessions)) == PINNED_GENERATION[seed]
 
 
 def test_generated_names_and_texts_read_as_before():
-    [session] = fixtures.build_sessions(copy.deepcopy(GENERATING), seed=0)
+    [session] = worlds.build_sessions(copy.deepcopy(GENERATING), seed=0)
     assert [u.name for u in list(session.users.values())[1:5]] == [
         "Matthew Schwartz", "Mariah Sanders", "Ashley Owen", "Sara Kennedy"]
     assert next(iter(session.messages.values())).text == "Us population left full me could detail father."
 
 
 def test_messages_option_gives_the_pinned_history():
-    assert digest(fixtures.to_document(fixtures.load(messages=500, seed=0))) == PINNED_MESSAGES_500
+    assert digest(worlds.to_document(worlds.load(messages=500, seed=0))) == PINNED_MESSAGES_500
 
 
 def test_guest_names_are_pinned():
-    from mockchats.auth import Authenticator
-    from mockchats.store import Store
+    from mockchats.chats.auth import Authenticator
+    from mockchats.chats.models import Store
 
-    authenticator = Authenticator(Store(fixtures.load()))
+    authenticator = Authenticator(Store(worlds.load()))
     names = [authenticator.guest_identity(f"guest-{i}")[1] for i in range(200)]
     assert names[:3] == ["Mark Schmidt", "Joseph Morris", "Robert Rogers"]
     assert hashlib.sha256("\n".join(names).encode()).hexdigest() == PINNED_GUEST_NAMES
@@ -421,14 +421,14 @@ def test_generation_does_not_need_faker():
     script = (
         "import sys; sys.modules['faker'] = None\n"
         "import copy, hashlib, json\n"
-        "from mockchats import fixtures\n"
-        "from mockchats.auth import Authenticator\n"
-        "from mockchats.store import Store\n"
+        "from mockchats import worlds\n"
+        "from mockchats.chats.auth import Authenticator\n"
+        "from mockchats.chats.models import Store\n"
         f"document = {GENERATING!r}\n"
-        "sessions = fixtures.build_sessions(document, seed=7)\n"
-        "text = json.dumps(fixtures.to_document(sessions), ensure_ascii=False, sort_keys=True)\n"
+        "sessions = worlds.build_sessions(document, seed=7)\n"
+        "text = json.dumps(worlds.to_document(sessions), ensure_ascii=False, sort_keys=True)\n"
         "print(hashlib.sha256(text.encode()).hexdigest())\n"
-        "print(Authenticator(Store(fixtures.load())).guest_identity('guest-0')[1])\n"
+        "print(Authenticator(Store(worlds.load())).guest_identity('guest-0')[1])\n"
         "print('faker' in sys.modules and sys.modules['faker'] is not None)\n")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
@@ -449,12 +449,12 @@ def test_faker_is_not_a_dependency():
 
 
 def test_to_document_round_trips_a_document():
-    assert fixtures.to_document(fixtures.build_sessions(minimal())) == data_of(minimal())
+    assert worlds.to_document(worlds.build_sessions(minimal())) == data_of(minimal())
 
 
 def test_to_document_round_trips_the_default_fixture_document():
-    document = fixtures.read_document(DEFAULT_FIXTURES_PATH)
-    assert fixtures.to_document(fixtures.build_sessions(document)) == data_of(document)
+    document = worlds.read_document(DEFAULT_FIXTURES_PATH)
+    assert worlds.to_document(worlds.build_sessions(document)) == data_of(document)
 
 
 # -- what is read, and what an error shows ------------------------------------------------
@@ -464,60 +464,60 @@ def test_to_document_round_trips_the_default_fixture_document():
 def test_a_device_is_refused_before_it_is_read():
     with pytest.raises(FixtureError,
                        match=r"^cannot read fixtures file /dev/zero: it is a device, not a regular file$"):
-        fixtures.load("/dev/zero")
+        worlds.load("/dev/zero")
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
 def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path):
     os.mkfifo(tmp_path / "pipe")
     with pytest.raises(FixtureError, match=r"it is a named pipe \(FIFO\), not a regular file$"):
-        fixtures.load(tmp_path / "pipe")
+        worlds.load(tmp_path / "pipe")
 
 
 def test_a_folder_is_refused_as_not_a_regular_file(tmp_path):
     with pytest.raises(FixtureError, match=r"cannot read fixtures file .*: it is a folder, not a regular file$"):
-        fixtures.load(tmp_path)
+        worlds.load(tmp_path)
 
 
 def test_a_path_with_a_nul_is_refused(tmp_path):
     with pytest.raises(FixtureError, match=r"a path cannot hold a NUL character$"):
-        fixtures.load(str(tmp_path / "a\x00b.yaml"))
+        worlds.load(str(tmp_path / "a\x00b.yaml"))
 
 
 def test_the_file_limit_is_the_state_limit():
-    from mockchats.control import MAX_STATE_BYTES
+    from mockchats.control.views import MAX_STATE_BYTES
 
-    assert fixtures.MAX_FILE_BYTES == MAX_STATE_BYTES
+    assert worlds.MAX_FILE_BYTES == MAX_STATE_BYTES
 
 
 def test_a_file_over_the_limit_is_refused_by_its_size(tmp_path):
     path = tmp_path / "huge.yaml"
     with path.open("wb") as handle:  # sparse: takes no disk, and is never read
-        handle.truncate(fixtures.MAX_FILE_BYTES + 1)
+        handle.truncate(worlds.MAX_FILE_BYTES + 1)
     with pytest.raises(FixtureError, match=r"it is larger than 256 MiB, the most a state may be$"):
-        fixtures.load(path)
+        worlds.load(path)
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="no /proc here")
 def test_a_file_that_says_it_is_empty_is_read_only_up_to_the_limit(monkeypatch):
     # /proc files report a size of 0: the limit holds on what is read, not on what stat says.
     assert os.stat("/proc/self/status").st_size == 0
-    monkeypatch.setattr(fixtures, "MAX_FILE_BYTES", 64)
+    monkeypatch.setattr(worlds, "MAX_FILE_BYTES", 64)
     with pytest.raises(FixtureError, match=r"larger than 64 bytes, the most a state may be$"):
-        fixtures.load("/proc/self/status")
+        worlds.load("/proc/self/status")
 
 
 def test_a_file_of_exactly_the_limit_is_read(tmp_path, monkeypatch):
     path = tmp_path / "exact.json"
     path.write_text(json.dumps(minimal()), encoding="utf-8")
-    monkeypatch.setattr(fixtures, "MAX_FILE_BYTES", path.stat().st_size)
-    assert fixtures.load(path)[0].id == "s-1"
+    monkeypatch.setattr(worlds, "MAX_FILE_BYTES", path.stat().st_size)
+    assert worlds.load(path)[0].id == "s-1"
 
 
 @pytest.mark.skipif(not Path("/etc/passwd").is_file(), reason="no /etc/passwd here")
 def test_a_text_file_that_is_not_a_fixture_document_is_not_quoted():
     with pytest.raises(FixtureError) as caught:
-        fixtures.load("/etc/passwd")
+        worlds.load("/etc/passwd")
     assert str(caught.value) == "/etc/passwd: (document): Must be an object, not a string."
 
 
@@ -555,7 +555,7 @@ SECRET = "s3cr3t-" * 2000
 def test_errors_name_the_place_and_quote_at_most_a_clipped_value(tmp_path, text, place):
     path = long_line_file(tmp_path, text)
     with pytest.raises(FixtureError) as caught:
-        fixtures.load(path)
+        worlds.load(path)
     message = str(caught.value)
     assert message.startswith(f"{path}: ") and place in message, message
     assert "s3cr3t-" * 7 not in message and len(message) < len(str(path)) + 200, message
@@ -576,7 +576,7 @@ def test_errors_name_the_place_and_quote_at_most_a_clipped_value(tmp_path, text,
 def test_values_python_cannot_hold_are_fixture_errors(tmp_path, text, problem):
     path = long_line_file(tmp_path, text)
     with pytest.raises(FixtureError) as caught:
-        fixtures.load(path)
+        worlds.load(path)
     assert problem in str(caught.value)
 
 
@@ -589,7 +589,7 @@ def yaml_bomb(levels: int = 9) -> str:
 def test_aliases_that_multiply_the_document_are_refused(tmp_path):
     path = long_line_file(tmp_path, yaml_bomb())
     with pytest.raises(FixtureError, match=r"its aliases expand it far beyond its own size"):
-        fixtures.load(path)
+        worlds.load(path)
 
 
 def test_aliases_of_ids_are_fine(tmp_path):
@@ -597,12 +597,12 @@ def test_aliases_of_ids_are_fine(tmp_path):
                          for i in range(3000))
     path = long_line_file(tmp_path, f"sessions: [{{id: s, users: [{{id: &u u, name: n, role: Host}}], "
                                     f"messages: [{messages}]}}]\n")
-    assert len(fixtures.load(path)[0].messages) == 3000
+    assert len(worlds.load(path)[0].messages) == 3000
 
 
 def test_an_unknown_scenario_name_is_clipped():
-    with pytest.raises(fixtures.UnknownScenario) as caught:
-        fixtures.load_scenario("x" * 10_000)
+    with pytest.raises(worlds.UnknownScenario) as caught:
+        worlds.load_scenario("x" * 10_000)
     assert "x" * 41 not in str(caught.value) and "known scenarios: busy-room" in str(caught.value)
 
 
@@ -657,7 +657,7 @@ def test_http_etc_passwd_is_not_quoted_back(served):
 def test_http_a_file_over_the_state_limit_is_refused(served, tmp_path):
     path = tmp_path / "huge.yaml"
     with path.open("wb") as handle:
-        handle.truncate(fixtures.MAX_FILE_BYTES + 1)
+        handle.truncate(worlds.MAX_FILE_BYTES + 1)
     assert refused_path(served, str(path)).endswith("it is larger than 256 MiB, the most a state may be")
 
 
@@ -764,7 +764,7 @@ SESSION_WITH_ID = ('{"sessions": [{"id": %s, "users": [{"id": "u", "name": "A", 
 def test_a_lone_surrogate_in_a_file_is_refused_at_its_place(tmp_path, name, text, place):
     path = long_line_file(tmp_path, text).rename(tmp_path / name)
     with pytest.raises(FixtureError) as caught:
-        fixtures.load(path)
+        worlds.load(path)
     assert str(caught.value) == f"{path}: {place}: {LONE}"
 
 
@@ -774,7 +774,7 @@ def test_an_escaped_surrogate_pair_in_a_file_is_the_one_character_it_encodes(tmp
     path.write_text(json.dumps({"sessions": [{"id": "s\U0001F600", "users": [
         {"id": "u", "name": "A \U0001F600", "role": "Host"}]}]}), encoding="utf-8")
     assert "\\ud83d\\ude00" in path.read_text(encoding="utf-8")
-    [session] = fixtures.load(path)
+    [session] = worlds.load(path)
     assert (session.id, session.users["u"].name) == ("s\U0001F600", "A \U0001F600")
 
 

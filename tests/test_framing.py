@@ -20,7 +20,7 @@ import requests
 from serving import ServeProcess, granian  # noqa: F401  granian: the module's served mock
 from serving import raw_exchange as exchange
 
-from mockchats.proxy import ContractProxy, ProxyServer
+from mockchats.contract.proxy import ContractProxy, ProxyServer
 
 HEAD = (b"POST /v1/chats HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer alice-token\r\n"
         b"Content-Type: application/json\r\n")

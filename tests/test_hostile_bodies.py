@@ -14,7 +14,7 @@ from expect import nothing_changes
 from test_binding import BODY_REQUIRED, assert_json_failure, assert_validation_problem
 
 import mockchats
-from mockchats.proxy import ContractProxy
+from mockchats.contract.proxy import ContractProxy
 
 JSON = {"Content-Type": "application/json"}
 HUGE = "1" * 4301  # one digit past int()'s limit

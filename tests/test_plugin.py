@@ -171,7 +171,7 @@ def test_a_misspelt_marker(mockchats):
 
 #: Counts server starts in the partner's run (from outside the partner's own test file).
 COUNTING_CONFTEST = '''
-import mockchats.server as server_module
+import mockchats.serving.server as server_module
 
 starts = []
 
@@ -422,7 +422,7 @@ def test_importing_the_plugin_stays_light(pytester):
     # pytest loads the plugin into every run where mockchats is installed: the server side and
     # the HTTP transport load only when a test asks for the mock.
     heavy = ("flask", "werkzeug", "faker", "jsonschema", "yaml", "requests", "urllib3", "granian",
-             "mockchats.app", "mockchats.server")
+             "mockchats.app", "mockchats.serving.server")
     result = pytester.run(sys.executable, "-c", "import sys, pytest, mockchats.pytest_plugin; "
                           f"print(sorted(set({heavy!r}) & set(sys.modules)))")
     assert result.ret == 0
@@ -430,6 +430,6 @@ def test_importing_the_plugin_stays_light(pytester):
     # ... and every public name still loads on first use, submodules too.
     result = pytester.run(sys.executable, "-c", "import mockchats; "
                           "print(mockchats.Server.__name__, mockchats.build.__name__, "
-                          "mockchats.fixtures.list_scenarios()[0]['name'], mockchats.create_app.__name__)")
+                          "mockchats.worlds.list_scenarios()[0]['name'], mockchats.create_app.__name__)")
     assert result.ret == 0
     assert result.outlines[-1] == "Server build busy-room create_app"

@@ -18,8 +18,8 @@ from test_contract import wrong_chats_app
 
 import mockchats
 import mockchats.cli
-from mockchats.contract import Contract
-from mockchats.proxy import ContractProxy, ProxyServer
+from mockchats.contract.checks import Contract
+from mockchats.contract.proxy import ContractProxy, ProxyServer
 
 HOST = {"Authorization": "Bearer host-token"}
 ALICE = {"Authorization": "Bearer alice-token"}

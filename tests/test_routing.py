@@ -17,8 +17,8 @@ from openapi_spec_validator import validate
 from requests.structures import CaseInsensitiveDict
 
 import mockchats
-from mockchats import operations
-from mockchats.spec import Spec
+from mockchats.chats import responses as operations
+from mockchats.core.spec import Spec
 
 SPEC_FILE = Path(__file__).resolve().parents[1] / "openapi" / "chats.yaml"
 PUBLIC_URL = "https://api.quicksync.me/v1"
@@ -290,10 +290,10 @@ def test_app_refuses_a_parameter_that_does_not_fill_its_segment(mock, tmp_path):
 
 # -- an unhandled error ------------------------------------------------------------------
 def test_an_unhandled_error_is_an_empty_500_logged_and_journaled(api, mock, monkeypatch, caplog):
-    def broken(store, caller, call):
+    def broken(*args, **kwargs):
         raise RuntimeError("a bug in the mock")
 
-    monkeypatch.setitem(operations.HANDLERS, "listChats", broken)
+    monkeypatch.setattr(mock.store, "list_messages", broken)  # what listChats calls
     mock.journal.clear()
     with caplog.at_level(logging.ERROR, logger="mockchats.errors"):
         response = api.session.get(api.base_url + "/chats", headers=AUTH, timeout=10)  # 500 is undeclared

@@ -13,8 +13,8 @@ from conftest import Api
 from expect import assert_forbidden, assert_not_found
 
 import mockchats
-from mockchats.fixtures import build_sessions, read_document
-from mockchats.resources import DEFAULT_FIXTURES_PATH
+from mockchats.core.resources import DEFAULT_FIXTURES_PATH
+from mockchats.worlds import build_sessions, read_document
 
 HOST_ID = "d66887a3-a556-4782-952b-f8818ec8d8bc"
 ALICE_ID = "877f77b2-2c5c-4316-b266-f24a7a44668e"

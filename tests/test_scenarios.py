@@ -13,10 +13,10 @@ import yaml
 from expect import data_of
 
 import mockchats
-from mockchats import FixtureError, fixtures
-from mockchats.aspnet import utf16_length
-from mockchats.resources import DEFAULT_FIXTURES_PATH
-from mockchats.store import CLIENT, HOST, THUMBS_DOWN, THUMBS_UP
+from mockchats import FixtureError, worlds
+from mockchats.aspnet.habits import utf16_length
+from mockchats.chats.models import CLIENT, HOST, THUMBS_DOWN, THUMBS_UP
+from mockchats.core.resources import DEFAULT_FIXTURES_PATH
 
 SCENARIOS = ["busy-room", "default", "edge-cases", "empty", "pinned-and-reacted"]
 DEFAULT_USERS = {"host-token": (HOST, "Host"), "alice-token": (CLIENT, "Alice"),
@@ -47,7 +47,7 @@ def write(tmp_path, document, name="partner.yaml") -> str:
 
 @pytest.fixture(scope="module")
 def loaded():
-    return {name: fixtures.load_scenario(name) for name in SCENARIOS}
+    return {name: worlds.load_scenario(name) for name in SCENARIOS}
 
 
 def only_session(sessions):
@@ -57,33 +57,33 @@ def only_session(sessions):
 
 # -- the list ----------------------------------------------------------------------
 def test_the_listed_scenarios_are_exactly_the_five_sorted_by_name():
-    assert [s["name"] for s in fixtures.list_scenarios()] == SCENARIOS
+    assert [s["name"] for s in worlds.list_scenarios()] == SCENARIOS
 
 
 def test_every_scenario_describes_itself():
-    for scenario in fixtures.list_scenarios():
+    for scenario in worlds.list_scenarios():
         assert set(scenario) == {"name", "description"}
         assert isinstance(scenario["description"], str) and scenario["description"].strip()
 
 
 def test_every_scenario_file_is_a_described_fixture_document():
     for name in SCENARIOS:
-        document = fixtures.read_document(fixtures.scenario_path(name))
+        document = worlds.read_document(worlds.scenario_path(name))
         assert document["description"].strip()
-        fixtures.build_sessions(document, name)  # valid: no FixtureError
+        worlds.build_sessions(document, name)  # valid: no FixtureError
 
 
 def test_default_scenario_is_the_shipped_default_fixtures_file():
-    assert fixtures.scenario_path("default") == DEFAULT_FIXTURES_PATH
-    assert fixtures.to_document(fixtures.load_scenario("default")) == \
-        fixtures.to_document(fixtures.load())
+    assert worlds.scenario_path("default") == DEFAULT_FIXTURES_PATH
+    assert worlds.to_document(worlds.load_scenario("default")) == \
+        worlds.to_document(worlds.load())
 
 
 def test_scenario_files_live_in_the_scenarios_dir():
-    assert fixtures.SCENARIOS_DIR.is_dir()
+    assert worlds.SCENARIOS_DIR.is_dir()
     for name in SCENARIOS:
         if name != "default":
-            assert fixtures.scenario_path(name) == fixtures.SCENARIOS_DIR / f"{name}.yaml"
+            assert worlds.scenario_path(name) == worlds.SCENARIOS_DIR / f"{name}.yaml"
 
 
 # -- every scenario -----------------------------------------------------------------
@@ -111,16 +111,16 @@ def test_every_scenario_message_fits_the_limit(loaded, name):
 
 @pytest.mark.parametrize("name", HAND_WRITTEN)
 def test_hand_written_scenarios_round_trip_through_to_document(name):
-    document = fixtures.read_document(fixtures.scenario_path(name))
+    document = worlds.read_document(worlds.scenario_path(name))
     assert "generate" not in str(document["sessions"])
-    assert fixtures.to_document(fixtures.build_sessions(document)) == data_of(document)
+    assert worlds.to_document(worlds.build_sessions(document)) == data_of(document)
 
 
 def test_to_document_can_carry_a_description():
-    sessions = fixtures.load_scenario("empty")
-    document = fixtures.to_document(sessions, description="Saved state")
+    sessions = worlds.load_scenario("empty")
+    document = worlds.to_document(sessions, description="Saved state")
     assert document["description"] == "Saved state"
-    assert fixtures.to_document(fixtures.build_sessions(document)) == data_of(document)
+    assert worlds.to_document(worlds.build_sessions(document)) == data_of(document)
 
 
 # -- empty ------------------------------------------------------------------------------
@@ -179,13 +179,13 @@ def test_busy_room_generated_history_comes_before_its_own_messages(busy_room):
 
 
 def test_busy_room_export_is_a_plain_document_that_loads_the_same(busy_room):
-    document = fixtures.to_document([busy_room])
+    document = worlds.to_document([busy_room])
     assert "generate" not in document["sessions"][0]
-    assert fixtures.to_document(fixtures.build_sessions(copy.deepcopy(document), seed=99)) == document
+    assert worlds.to_document(worlds.build_sessions(copy.deepcopy(document), seed=99)) == document
 
 
 # Taken from mockchats with Faker 40.63: the shipped busy-room is the same room it was then,
-# under every seed (its names and words now come from mockchats.wordlists).
+# under every seed (its names and words now come from mockchats.chats.wordlists).
 BUSY_ROOM_DIGESTS = {0: "a77a26862400721e6d9762d4495c2948e754124592d1631fcd26928d9b61f0d9",
                      1: "b834617201c35973cde48288c3ebe73bc10cbf8888810c5d5e95b29abf04e19b",
                      3: "3971d731e41f8cf5b49e5fe46f5ee1060da52f431bdfe0c44ba80730708dbb40",
@@ -195,7 +195,7 @@ BUSY_ROOM_DIGESTS = {0: "a77a26862400721e6d9762d4495c2948e754124592d1631fcd26928
 
 @pytest.mark.parametrize("seed", BUSY_ROOM_DIGESTS)
 def test_busy_room_is_the_room_it_was_for_each_seed(seed):
-    document = fixtures.to_document(fixtures.load_scenario("busy-room", seed=seed))
+    document = worlds.to_document(worlds.load_scenario("busy-room", seed=seed))
     text = json.dumps(document, ensure_ascii=False, sort_keys=True)
     assert hashlib.sha256(text.encode()).hexdigest() == BUSY_ROOM_DIGESTS[seed]
 
@@ -226,18 +226,18 @@ def test_every_shipped_scenario_exports_as_it_did(own_server, name, seed):
 
 
 def test_same_seed_gives_the_same_scenario():
-    first = fixtures.to_document(fixtures.load_scenario("busy-room", seed=5))
-    assert fixtures.to_document(fixtures.load_scenario("busy-room", seed=5)) == first
+    first = worlds.to_document(worlds.load_scenario("busy-room", seed=5))
+    assert worlds.to_document(worlds.load_scenario("busy-room", seed=5)) == first
 
 
 def test_different_seeds_give_different_scenarios(loaded):
-    assert fixtures.to_document(fixtures.load_scenario("busy-room", seed=1)) != \
-        fixtures.to_document(loaded["busy-room"])
+    assert worlds.to_document(worlds.load_scenario("busy-room", seed=1)) != \
+        worlds.to_document(loaded["busy-room"])
 
 
 def test_a_scenario_without_generate_ignores_the_seed(loaded):
-    assert fixtures.to_document(fixtures.load_scenario("edge-cases", seed=42)) == \
-        fixtures.to_document(loaded["edge-cases"])
+    assert worlds.to_document(worlds.load_scenario("edge-cases", seed=42)) == \
+        worlds.to_document(loaded["edge-cases"])
 
 
 # -- pinned-and-reacted -----------------------------------------------------------------
@@ -305,8 +305,8 @@ def test_edge_cases_have_a_whole_second_created_at(edge_texts):
 
 # -- unknown names ------------------------------------------------------------------------
 def test_an_unknown_scenario_names_the_known_ones():
-    with pytest.raises(fixtures.UnknownScenario) as raised:
-        fixtures.load_scenario("nope")
+    with pytest.raises(worlds.UnknownScenario) as raised:
+        worlds.load_scenario("nope")
     assert isinstance(raised.value, FixtureError)
     assert "'nope'" in str(raised.value)
     for name in SCENARIOS:
@@ -317,18 +317,18 @@ def test_an_unknown_scenario_names_the_known_ones():
 @pytest.mark.parametrize("name", ["../x", "../fixtures/default", "scenarios/empty", "..\\empty",
                                   "/etc/passwd", "", ".", "..", "empty.yaml", "Default"])
 def test_names_that_are_paths_or_not_listed_are_refused(name):
-    with pytest.raises(fixtures.UnknownScenario, match="known scenarios: busy-room, default"):
-        fixtures.load_scenario(name)
+    with pytest.raises(worlds.UnknownScenario, match="known scenarios: busy-room, default"):
+        worlds.load_scenario(name)
 
 
 def test_a_name_with_a_path_separator_is_refused_as_a_path():
-    with pytest.raises(fixtures.UnknownScenario, match="named, not a path"):
-        fixtures.scenario_path("../x")
+    with pytest.raises(worlds.UnknownScenario, match="named, not a path"):
+        worlds.scenario_path("../x")
 
 
 # -- a partner's own file with generate ------------------------------------------------------
 def test_a_partners_file_with_generate_loads(tmp_path):
-    [session] = fixtures.load(write(tmp_path, world(users=5, messages=50)), seed=3)
+    [session] = worlds.load(write(tmp_path, world(users=5, messages=50)), seed=3)
     assert len(session.users) == 2 + 5
     assert len(session.messages) == 1 + 50
     assert list(session.messages)[-1] == "p-1"   # generated history comes first
@@ -336,23 +336,23 @@ def test_a_partners_file_with_generate_loads(tmp_path):
 
 
 def test_generate_with_only_users_or_only_messages(tmp_path):
-    [users_only] = fixtures.build_sessions(world(users=3))
+    [users_only] = worlds.build_sessions(world(users=3))
     assert (len(users_only.users), len(users_only.messages)) == (5, 1)
-    [messages_only] = fixtures.build_sessions(world(messages=4))
+    [messages_only] = worlds.build_sessions(world(messages=4))
     assert (len(messages_only.users), len(messages_only.messages)) == (2, 5)
-    [nothing] = fixtures.build_sessions(world(users=0, messages=0))
+    [nothing] = worlds.build_sessions(world(users=0, messages=0))
     assert (len(nothing.users), len(nothing.messages)) == (2, 1)
 
 
 def test_generated_tokens_avoid_tokens_already_used_anywhere():
     document = world(users=30)
     first_names = {re.sub(r"[^a-z0-9]", "", u.name.split()[0].lower()) for u in
-                   fixtures.build_sessions(copy.deepcopy(document))[0].users.values()}
+                   worlds.build_sessions(copy.deepcopy(document))[0].users.values()}
     # Claim every token the generator would try first, in another session.
     document["sessions"].append({"id": "other", "users": [
         {"id": f"o-{i}-{name}", "name": name, "role": "Host", "token": f"{name}-{i}-token"}
         for name in sorted(first_names) for i in range(1, 31)]})
-    sessions = fixtures.build_sessions(document)
+    sessions = worlds.build_sessions(document)
     tokens = [u.token for s in sessions for u in s.users.values()]
     assert len(tokens) == len(set(tokens))
 
@@ -362,19 +362,19 @@ def test_every_generating_session_gets_its_own_data():
     second = copy.deepcopy(document["sessions"][0])
     second.update(id="second", users=[{"id": "s-host", "name": "Host", "role": "Host"}], messages=[])
     document["sessions"].append(second)
-    first_session, second_session = fixtures.build_sessions(document)
+    first_session, second_session = worlds.build_sessions(document)
     assert len(first_session.messages) == 21 and len(second_session.messages) == 20
     assert not set(first_session.messages) & set(second_session.messages)
     assert not set(first_session.users) & set(second_session.users)
 
 
 def test_messages_argument_adds_to_the_default_sessions_generate(tmp_path):
-    [session] = fixtures.load(write(tmp_path, world(messages=10)), messages=5)
+    [session] = worlds.load(write(tmp_path, world(messages=10)), messages=5)
     assert len(session.messages) == 1 + 10 + 5
 
 
 def test_generating_100000_messages_completes():
-    [session] = fixtures.build_sessions(world(users=40, messages=100_000))
+    [session] = worlds.build_sessions(world(users=40, messages=100_000))
     assert len(session.messages) == 100_001
     assert all(utf16_length(m.text) <= 280 for m in session.messages.values())
 
@@ -396,13 +396,13 @@ def test_invalid_generate_values_name_the_place(tmp_path, generate, place):
     document["sessions"][0]["generate"] = generate
     path = write(tmp_path, document)
     with pytest.raises(FixtureError, match=re.escape(f"{path}: {place}:")):
-        fixtures.load(path)
+        worlds.load(path)
 
 
 def test_the_generate_cap_is_accepted(tmp_path):
     document = world()
     document["sessions"][0]["generate"] = {"messages": 200_000, "users": 0}
-    assert fixtures._VALIDATOR.is_valid(document)
+    assert worlds._VALIDATOR.is_valid(document)
 
 
 @pytest.mark.parametrize("description", [3, None, ["a"]])
@@ -410,7 +410,7 @@ def test_a_description_must_be_text(description):
     document = world()
     document["description"] = description
     with pytest.raises(FixtureError, match=r"^fixtures: description:"):
-        fixtures.build_sessions(document)
+        worlds.build_sessions(document)
 
 
 # -- generated history that would reach back before year 1 -----------------------------------
@@ -429,7 +429,7 @@ BEFORE_YEAR_ONE = ("sessions[0].generate.messages: 50 generated messages, 5 s to
 
 def test_history_generated_before_year_one_is_a_fixture_error_naming_the_place():
     with pytest.raises(FixtureError) as caught:
-        fixtures.build_sessions(at_year_one())
+        worlds.build_sessions(at_year_one())
     assert str(caught.value) == "fixtures: " + BEFORE_YEAR_ONE
 
 
@@ -437,14 +437,14 @@ def test_messages_argument_before_year_one_names_it(tmp_path):
     document = at_year_one()
     del document["sessions"][0]["generate"]
     with pytest.raises(FixtureError) as caught:
-        fixtures.load(write(tmp_path, document), messages=5)
+        worlds.load(write(tmp_path, document), messages=5)
     assert str(caught.value).startswith(f"{tmp_path / 'partner.yaml'}: sessions[0]: 5 generated "
                                         "messages (--messages), 5 s to 15 min apart")
 
 
 def test_history_that_fits_after_year_one_still_loads():
     # 3 messages of at most 15 min each fit in the hour after the first instant.
-    [session] = fixtures.build_sessions(at_year_one(3, "0001-01-01T01:00:00Z"))
+    [session] = worlds.build_sessions(at_year_one(3, "0001-01-01T01:00:00Z"))
     assert len(session.messages) == 4
     assert min(m.created_at for m in session.messages.values()).year == 1
 
@@ -483,7 +483,7 @@ def test_http_post_scenarios_path_before_year_one_is_a_400(year_one_server, tmp_
 
 
 def test_generate_called_directly_before_year_one_raises_a_fixture_error():
-    [session] = fixtures.build_sessions(at_year_one(0))
+    [session] = worlds.build_sessions(at_year_one(0))
     with pytest.raises(FixtureError, match=r"^generated messages before the oldest listed one "
                                            r"\(0001-01-01T00:00:00Z\) would be older than"):
-        fixtures.generate(session, seed=1, messages=5)
+        worlds.generate(session, seed=1, messages=5)

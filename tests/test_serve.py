@@ -1,4 +1,4 @@
-"""``mockchats serve`` on its default server (granian, through mockchats.asgi), as a real process.
+"""``mockchats serve`` on its default server (granian, through mockchats.serving.asgi), as a real process.
 
 The rest of the suite runs the app on waitress inside the test process; here the same
 requests go to both servers and must get the same answers, and what the ASGI bridge does

@@ -1,4 +1,4 @@
-"""The model's rules, called directly (no HTTP): mockchats.store.Store."""
+"""The model's rules, called directly (no HTTP): mockchats.chats.models.Store."""
 from __future__ import annotations
 
 import uuid
@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mockchats import Forbidden, NotFound, Store
-from mockchats.fixtures import build_sessions
-from mockchats.store import THUMBS_DOWN, THUMBS_UP, new_id
+from mockchats.chats.models import THUMBS_DOWN, THUMBS_UP, new_id
+from mockchats.worlds import build_sessions
 
 T0 = datetime(2025, 6, 26, 8, 0, tzinfo=UTC)
 SAME_TIME = "2025-06-26T09:00:00Z"

@@ -1,4 +1,4 @@
-"""The one wording of faulty values (mockchats.wording): clipped, escaped, never a repr."""
+"""The one wording of faulty values (mockchats.core.wording): clipped, escaped, never a repr."""
 from __future__ import annotations
 
 import time
@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 import jsonschema
 import pytest
 
-from mockchats.aspnet import DotNetValidator
-from mockchats.wording import SHOWN_CHARS, clip, describe, place_of, quote
+from mockchats.aspnet.habits import DotNetValidator
+from mockchats.core.wording import SHOWN_CHARS, clip, describe, place_of, quote
 
 
 @pytest.mark.parametrize("value, shown", [

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 
-from .auth import AUTH_MODES
-from .faults import AFTER, BEFORE
-from .resources import FIXTURE_SCHEMA_PATH
-from .store import ROLES
+from ..chats.auth import AUTH_MODES
+from ..chats.models import ROLES
+from ..core.faults import AFTER, BEFORE
+from ..core.resources import FIXTURE_SCHEMA_PATH
 
 
 def _fixture_schemas() -> dict:

@@ -8,23 +8,13 @@ app turns into responses. Nothing here knows Flask.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 import orjson
 
-from .aspnet import dumps, format_datetime
-from .store import MessageView, ReactionView, Store, User
-
-
-@dataclass(frozen=True)
-class Call:
-    """What binding made of one request."""
-
-    path: dict = field(default_factory=dict)
-    query: dict = field(default_factory=dict)
-    body: dict | None = None
-
+from ..aspnet.habits import dumps, format_datetime
+from ..core.pipeline import Call
+from .models import MessageView, ReactionView, Store, User
 
 Handler = Callable[[Store, User, Call], "dict | list | None"]
 #: operationId -> handler; the app refuses to start unless this matches the spec exactly.

@@ -7,37 +7,22 @@ the token (a JWT's ``sub`` and ``name`` claims, read without verification).
 """
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
 import random
-import re
 import uuid
 
+from ..core.identity import B64TOKEN, CHALLENGE, CHALLENGE_INVALID, Unauthenticated, bearer_token, jwt_claims
 from . import wordlists
-from .store import Store, User
+from .models import Store, User
 
 OPEN = "open"
 STRICT = "strict"
 AUTH_MODES = (OPEN, STRICT)
 
-#: WWW-Authenticate values of the JwtBearer challenge.
-CHALLENGE = "Bearer"
-CHALLENGE_INVALID = 'Bearer error="invalid_token"'
 #: The journal's warning on a request whose token open auth let in as a guest.
 GUEST_WARNING = "token not issued by the mock: admitted as a guest Client"
 
-# RFC 6750 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 _GUEST_NAMESPACE = uuid.UUID("9b7f3c52-4c1e-4b8e-9d7a-6a4f0c2d1e11")
-
-
-class Unauthenticated(Exception):
-    """401: ``challenge`` is the WWW-Authenticate value to send."""
-
-    def __init__(self, challenge: str):
-        super().__init__(challenge)
-        self.challenge = challenge
 
 
 class Authenticator:
@@ -65,7 +50,7 @@ class Authenticator:
             raise Unauthenticated(CHALLENGE)
         user, issued = self.store.identify(token)
         if user is None:
-            if self.mode == STRICT or not _B64TOKEN.fullmatch(token):
+            if self.mode == STRICT or not B64TOKEN.fullmatch(token):
                 raise Unauthenticated(CHALLENGE_INVALID)
             user_id, name = self.guest_identity(token)
             user, issued = self.store.admit_guest(token, user_id, name), False
@@ -90,30 +75,6 @@ def guest_warning(user: User, token: str) -> str:
         return GUEST_WARNING
     # A JWT whose sub is a known user's id: that user, let in by a token nobody issued.
     return f"token not issued by the mock: admitted as {user.name} ({user.role}), the user its sub claim names"
-
-
-def bearer_token(header: str | None) -> str | None:
-    """The token of a ``Bearer`` Authorization header (scheme matched case-insensitively)."""
-    if not header:
-        return None
-    scheme, _, token = header.strip().partition(" ")
-    if scheme.casefold() != "bearer":
-        return None
-    token = token.strip()
-    return token or None
-
-
-def jwt_claims(token: str) -> dict:
-    """The payload of a JWT, unverified; ``{}`` when the token is not a readable JWT."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return {}
-    payload = parts[1] + "=" * (-len(parts[1]) % 4)
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(payload))
-    except (ValueError, TypeError, RecursionError):  # a payload nested past Python's limit too
-        return {}
-    return claims if isinstance(claims, dict) else {}
 
 
 def _claim(claims: dict, name: str) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from werkzeug.wrappers import Response
 
-from . import aspnet
+from .. import aspnet
 
 #: The control plane's prefix: the mock's own, outside the contract, never CORS, never journaled.
 CONTROL_PREFIX = "/_mock"

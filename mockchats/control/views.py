@@ -20,19 +20,19 @@ from apispec import APISpec
 from apispec_webframeworks.flask import FlaskPlugin
 from flask import Blueprint, Response, current_app, request
 
-from . import __version__, aspnet, fixtures
-from .auth import bearer_token
-from .control_schemas import SCHEMAS
-from .faults import BEFORE
-from .journal import JsonRefused, QueryRefused, parse_query, read_json
-from .responses import CONTROL_PREFIX, empty_response, json_response
-from .routing import RouteTable, kestrel_segments
-from .spec import Spec
-from .store import NotFound
-from .wording import describe, place_of, quote
+from .. import __version__, aspnet, worlds
+from ..aspnet.routing import RouteTable, kestrel_segments
+from ..core.errors import NotFound
+from ..core.faults import BEFORE
+from ..core.identity import bearer_token
+from ..core.journal import JsonRefused, QueryRefused, parse_query, read_json
+from ..core.responses import CONTROL_PREFIX, empty_response, json_response
+from ..core.spec import Spec
+from ..core.wording import describe, place_of, quote
+from .schemas import SCHEMAS
 
 if TYPE_CHECKING:
-    from .mock import Mock
+    from ..app import Mock
 
 
 class Refused(Exception):
@@ -78,7 +78,7 @@ _RESERVED_HEADERS = {"connection", "keep-alive", "proxy-authenticate", "proxy-au
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 #: PUT /_mock/state (and a scenario posted as a document) takes back what GET /_mock/state gives:
 #: a shipped scenario (busy-room) alone exports ~2.5 MB, over the app's 1 MiB for partner requests.
-MAX_STATE_BYTES = fixtures.MAX_FILE_BYTES
+MAX_STATE_BYTES = worlds.MAX_FILE_BYTES
 
 
 def _fault_errors(settings: dict, spec: Spec) -> dict[str, list[str]]:
@@ -290,12 +290,12 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
         keyed by its JSON path there, as schema errors are."""
         try:
             return load()
-        except fixtures.UnknownScenario as exc:
+        except worlds.UnknownScenario as exc:
             # The fixtures' own words, with the name clipped: it is the client's, of any length.
             what = ("a scenario is named, not a path:" if any(c in exc.name for c in "/\\")
                     else "unknown scenario")
             raise Refused(404, f"{what} {quote(exc.name)}; known scenarios: {', '.join(exc.known)}") from None
-        except fixtures.FixtureError as exc:
+        except worlds.FixtureError as exc:
             if root and exc.place and exc.reason:
                 place = root + ("" if exc.place.startswith("[") else ".") + exc.place
                 message = _clip_middle(exc.reason[:1].upper() + exc.reason[1:].rstrip(".") + ".")
@@ -374,7 +374,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
           responses:
             '200': {description: Every session, content: {application/json: {schema: FixtureDocument}}}
         """
-        return json_response(200, fixtures.to_document(mock.store.snapshot()))
+        return json_response(200, worlds.to_document(mock.store.snapshot()))
 
     @plane.put("/state")
     def put_state():
@@ -394,7 +394,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
         if not request.get_data(cache=True).strip():  # as the other calls: a missing body is a 400, not a 415
             raise Refused(400, "A JSON body is required.", {"$": ["A JSON body is required."]})
         document = body("FixtureDocument")  # the schema first: its errors said in words
-        sessions = load_sessions(lambda: fixtures.build_sessions(document, "state"), "$")
+        sessions = load_sessions(lambda: worlds.build_sessions(document, "state"), "$")
         mock.store.replace(sessions)
         mock.scenario = None
         return json_response(200, status())
@@ -410,7 +410,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
               description: Name and description of each
               content: {application/json: {schema: {type: array, items: Scenario}}}
         """
-        return json_response(200, fixtures.list_scenarios())
+        return json_response(200, worlds.list_scenarios())
 
     @plane.post("/scenarios/<name>")
     def load_scenario(name: str):
@@ -431,7 +431,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
             '404': {$ref: '#/components/responses/NotFound'}
         """
         seed = body("ScenarioLoad", optional=True).get("seed", mock.origin.seed)
-        return switch_to(load_sessions(lambda: fixtures.load_scenario(name, seed=seed)), name, seed)
+        return switch_to(load_sessions(lambda: worlds.load_scenario(name, seed=seed)), name, seed)
 
     @plane.post("/scenarios")
     def load_own_scenario():
@@ -451,11 +451,11 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
         options = body("OwnScenario")
         seed = options.get("seed", mock.origin.seed)
         if "path" in options:
-            sessions = load_sessions(lambda: fixtures.load(options["path"], seed=seed))
+            sessions = load_sessions(lambda: worlds.load(options["path"], seed=seed))
             name = options["path"]
         else:
             # The seed counts for a document's `generate` as for a file's.
-            sessions = load_sessions(lambda: fixtures.build_sessions(options["document"], "document", seed=seed),
+            sessions = load_sessions(lambda: worlds.build_sessions(options["document"], "document", seed=seed),
                                       "$.document")
             name = "document"
         return switch_to(sessions, name, seed)

@@ -7,7 +7,7 @@ references to users of the same session), and names the place of any fault.
 A session may ask for generated content (``generate: {messages: N, users: M}``):
 generated Clients and messages with reactions and pins, identical under the same
 seed from run to run and from release to release (the names and words come from
-:mod:`mockchats.wordlists`, never from an installed Faker). ``--messages N`` asks the
+:mod:`mockchats.chats.wordlists`, never from an installed Faker). ``--messages N`` asks the
 same for the default (first) session.
 
 Named scenarios are fixture documents in ``fixtures/scenarios/`` (plus ``default``,
@@ -26,11 +26,11 @@ from pathlib import Path
 
 import yaml
 
-from . import wordlists
-from .aspnet import DotNetValidator, format_datetime, parse_datetime
-from .resources import DEFAULT_FIXTURES_PATH, FIXTURE_SCHEMA_PATH, data_path
-from .store import CLIENT, THUMBS_DOWN, THUMBS_UP, Message, Reaction, Session, User
-from .wording import clip, describe, place_of, quote
+from .aspnet.habits import DotNetValidator, format_datetime, parse_datetime
+from .chats import wordlists
+from .chats.models import CLIENT, THUMBS_DOWN, THUMBS_UP, Message, Reaction, Session, User
+from .core.resources import DEFAULT_FIXTURES_PATH, FIXTURE_SCHEMA_PATH, data_path
+from .core.wording import clip, describe, place_of, quote
 
 DEFAULT_SEED = 0
 #: The shipped scenarios: one fixture document per file, named by its file name.

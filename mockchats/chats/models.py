@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 
 from sortedcontainers import SortedList
 
+from ..core.errors import Forbidden, NotFound, UnknownCaller
+
 HOST = "Host"
 CLIENT = "Client"
 ROLES = (HOST, CLIENT)
@@ -31,18 +33,6 @@ SORT_CREATED_AT = "CreatedAt"
 SORT_PINNED = "Pinned"
 #: Every value `SortBy` accepts, in its canonical spelling.
 SORT_KEYS = (SORT_CREATED_AT, SORT_PINNED, *REACTIONS, *REACTION_ALIASES)
-
-
-class NotFound(Exception):
-    """The resource does not exist in the caller's session."""
-
-
-class Forbidden(Exception):
-    """The caller is known but may not do this."""
-
-
-class UnknownCaller(Exception):
-    """The caller was identified in a state that a reset or load has since replaced."""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import random
 import threading
 from dataclasses import asdict, dataclass, field
 
-from .routing import RouteTable, kestrel_segments
+from ..aspnet.routing import RouteTable, kestrel_segments
 
 BEFORE = "before"
 AFTER = "after"

@@ -1,7 +1,7 @@
 """Serving the mock: granian for ``mockchats serve``, waitress inside a test process.
 
 ``GranianServer`` is the fast one (see the benchmark): one worker process, forked from this
-one so it holds the mock already built, serving it through :mod:`mockchats.asgi`. It runs in
+one so it holds the mock already built, serving it through :mod:`mockchats.serving.asgi`. It runs in
 the foreground only. ``Server`` (waitress, multi-threaded) serves in a background thread too,
 which the pytest plugin and the suite need, and is what ``--server waitress`` runs.
 Both check the address when made, so a port in use fails at once with OSError (port 0: the OS
@@ -9,8 +9,11 @@ picks one).
 """
 from __future__ import annotations
 
+import ctypes
+import importlib.util
 import multiprocessing
 import os
+import signal
 import socket
 import sys
 import threading
@@ -27,7 +30,7 @@ from waitress.task import WSGITask
 from waitress.utilities import BadRequest
 
 if TYPE_CHECKING:
-    from .mock import Mock
+    from ..app import Mock
 
 #: Worker threads answering requests; the store's lock keeps their updates whole.
 THREADS = 8
@@ -224,13 +227,15 @@ class GranianServer(_Addresses):
 
         ``on_ready`` runs, on another thread, once the worker accepts connections.
         """
+        # granian (and the app's bridge) load when serving starts, not with the package.
         from granian import Granian
         from granian.constants import HTTPModes, Interfaces, Loops
         from granian.log import LogLevels
 
         from .asgi import AsgiBridge
 
-        bridge = AsgiBridge(self._mock.app, delaying=self._mock.faults.delaying)
+        bridge = AsgiBridge(self._mock.app, delaying=self._mock.faults.delaying,
+                            body_limit=self._mock.body_limit)
 
         def load(_target: str):  # runs in the worker, just after the fork
             _end_with_parent()
@@ -263,7 +268,6 @@ class GranianServer(_Addresses):
 
 
 def _has(module: str) -> bool:
-    import importlib.util
     return importlib.util.find_spec(module) is not None
 
 
@@ -284,8 +288,5 @@ def _end_with_parent() -> None:
     SIGKILL, so no orphan keeps serving the port. Elsewhere, nothing."""
     if not sys.platform.startswith("linux"):
         return
-    import ctypes
-    import signal
-
     PR_SET_PDEATHSIG = 1
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
-from .aspnet import format_datetime
+from ..aspnet.habits import format_datetime
 from .wording import clip, place_of, quote
 
 DEFAULT_SIZE = 1000

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-_PACKAGE_DATA = Path(__file__).resolve().parent / "data"
-_SOURCE_TREE = Path(__file__).resolve().parent.parent
+_PACKAGE = Path(__file__).resolve().parents[1]  # mockchats/
+_PACKAGE_DATA = _PACKAGE / "data"
+_SOURCE_TREE = _PACKAGE.parent
 
 
 def data_path(relative: str) -> Path:

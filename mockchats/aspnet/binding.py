@@ -16,11 +16,14 @@ import json
 import re
 import sys
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
-from . import aspnet
-from .aspnet import DotNetValidator
+from . import habits
+from .habits import DotNetValidator
 from .routing import query_items
-from .spec import Operation
+
+if TYPE_CHECKING:  # types only: the binder is given an operation, it never reads a spec
+    from ..core.spec import Operation
 
 #: MvcOptions.MaxModelBindingRecursionDepth, the MVC JsonSerializerOptions.MaxDepth.
 MAX_JSON_DEPTH = 32
@@ -173,9 +176,9 @@ class RequestBinder:
                 continue
             schema = self._query[name.casefold()]["schema"]
             if failure in ("minimum", "maximum"):
-                errors[name] = [aspnet.range_error(name, schema.get("minimum"), schema.get("maximum"))]
+                errors[name] = [habits.range_error(name, schema.get("minimum"), schema.get("maximum"))]
             else:
-                errors[name] = [aspnet.value_not_valid_for(_contract_text(value), name)]
+                errors[name] = [habits.value_not_valid_for(_contract_text(value), name)]
         if errors:
             raise BindingFailed(400, errors)
         return bound
@@ -195,19 +198,19 @@ class RequestBinder:
     def _convert(first: str, attempted: str, name: str, schema: dict):
         """Parse one query value as the simple-type binder does; (value, error message)."""
         if first.strip() == "":
-            return None, aspnet.value_invalid(attempted)
+            return None, habits.value_invalid(attempted)
         kind = schema.get("type")
         if kind == "integer":
-            value = aspnet.parse_int32(first)
+            value = habits.parse_int32(first)
         elif kind == "boolean":
-            value = aspnet.parse_bool(first)
+            value = habits.parse_bool(first)
         elif "enum" in schema:
             folded = first.strip().casefold()
             value = next((v for v in schema["enum"] if v.casefold() == folded), None)
         else:
             value = first
         if value is None:
-            return None, aspnet.value_not_valid_for(attempted, name)
+            return None, habits.value_not_valid_for(attempted, name)
         return value, None
 
     # -- body -------------------------------------------------------------
@@ -246,8 +249,8 @@ class RequestBinder:
         bare = text.strip(_JSON_BLANKS)
         if no_bytes or bare == "null":
             raise BindingFailed(400, OrderedDict([
-                ("", [aspnet.EMPTY_BODY]),
-                (BODY_PARAMETER, [aspnet.field_required(BODY_PARAMETER)]),
+                ("", [habits.EMPTY_BODY]),
+                (BODY_PARAMETER, [habits.field_required(BODY_PARAMETER)]),
             ]))
         if bare == "":
             self._fail_json("$", "The input does not contain any JSON tokens. Expected the input to "
@@ -312,9 +315,9 @@ class RequestBinder:
             if "required" in rules and "enum" in limits:
                 rules.add("allowed")  # [AllowedValues] refuses null and "" as well
             messages = {
-                "required": aspnet.field_required(field),
-                "maxLength": aspnet.max_length_error(field, limits.get("maxLength")),
-                "allowed": aspnet.allowed_values_error(field),
+                "required": habits.field_required(field),
+                "maxLength": habits.max_length_error(field, limits.get("maxLength")),
+                "allowed": habits.allowed_values_error(field),
                 "invalid": f"The field {field} is invalid.",
             }
             errors[field] = [text for rule, text in messages.items() if rule in rules]
@@ -353,7 +356,7 @@ class RequestBinder:
         line, byte = _line_and_byte(text, pos) if text is not None else (0, pos)
         detail = f"{message} Path: {path} | LineNumber: {line} | BytePositionInLine: {byte}."
         raise BindingFailed(400, OrderedDict([
-            (BODY_PARAMETER, [aspnet.field_required(BODY_PARAMETER)]),
+            (BODY_PARAMETER, [habits.field_required(BODY_PARAMETER)]),
             (path, [detail]),
         ]))
 
@@ -423,7 +426,7 @@ def _fits_json_type(value, schema: dict) -> bool:
         return isinstance(value, str) and not _LONE_SURROGATE.search(value)
     if kind == "integer":  # Web defaults read quoted numbers too
         return (isinstance(value, int) and not isinstance(value, bool)) or (
-            isinstance(value, str) and aspnet.parse_int32(value) is not None)
+            isinstance(value, str) and habits.parse_int32(value) is not None)
     if kind == "boolean":
         return isinstance(value, bool)
     return True
@@ -602,3 +605,13 @@ def _stj_syntax_message(exc: json.JSONDecodeError) -> tuple[str, int]:
     if msg.startswith("Unterminated string"):
         return "Expected end of string, but instead reached end of data.", len(text)
     return f"'{char}' is an invalid start of a value.", pos
+
+
+def binding_violations(failure: BindingFailed, content_type: str | None) -> list[str]:
+    """The journal's wording of a refused binding: one line per ModelState error, or the 415."""
+    if failure.status == 400:
+        return [f"{key or '(body)'}: {message}" for key, messages in failure.errors.items()
+                for message in messages]
+    if not content_type:
+        return ["no Content-Type: the body is not read as JSON"]
+    return [f"Content-Type '{content_type}' is not JSON"]

@@ -1,7 +1,7 @@
 """``mockchats proxy``: forward traffic to a real server and check it against the contract.
 
 As Prism's proxy does: every request is passed to the upstream and its answer passed
-back unchanged, while both are judged by :mod:`mockchats.contract`, the checks the mock
+back unchanged, while both are judged by :mod:`mockchats.contract.checks`, the checks the mock
 itself uses. The request by :func:`~mockchats.contract.check_request` (route, bearer
 token, query and body binding; nothing executed), the response by
 :func:`~mockchats.contract.check_response`. Each request gets one log line on stderr
@@ -35,13 +35,14 @@ from waitress.task import ErrorTask, WSGITask
 from waitress.utilities import RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
-from . import aspnet
-from .auth import bearer_token
-from .contract import Contract, base_url_problem, default_contract
-from .journal import DEFAULT_SIZE, Exchange, Journal, QueryRefused, parse_query
-from .responses import CONTROL_PREFIX, is_control_path
-from .server import KeepAliveChannel, RequestParser, Server
-from .wording import clip
+from .. import aspnet
+from ..core.identity import bearer_token
+from ..core.journal import DEFAULT_SIZE, Exchange, Journal, QueryRefused, parse_query
+from ..core.responses import CONTROL_PREFIX, is_control_path
+from ..core.wording import clip
+from ..serving.server import KeepAliveChannel, RequestParser, Server
+from .checks import Contract, default_contract
+from .run import base_url_problem
 
 log = logging.getLogger("mockchats.proxy")
 

@@ -21,9 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psutil
 
-from .app import DROPPED, MAX_BODY_BYTES
-from .control import MAX_STATE_BYTES
-from .responses import is_control_path
+from ..core.pipeline import DROPPED
 
 SERVER_HEADER = (b"server", b"mockchats")
 #: How much of an over-limit body is still read (and dropped) so its 413 arrives cleanly.
@@ -35,12 +33,15 @@ DELAY_THREADS = 8
 class AsgiBridge:
     """An ASGI application that serves ``app`` (WSGI) with the raw target and the peer.
 
-    ``delaying`` says whether a delay fault is armed (then calls run on threads).
+    ``delaying`` says whether a delay fault is armed (then calls run on threads);
+    ``body_limit`` is the app's largest body for a path (the app answers 413 past it).
     """
 
-    def __init__(self, app, *, delaying: Callable[[], bool] = lambda: False):
+    def __init__(self, app, *, delaying: Callable[[], bool] = lambda: False,
+                 body_limit: Callable[[str], int]):
         self.app = app
         self.delaying = delaying
+        self.body_limit = body_limit
         self._pool: ThreadPoolExecutor | None = None
 
     async def __call__(self, scope, receive, send):
@@ -52,7 +53,7 @@ class AsgiBridge:
         environ, body_expected, declared = _environ(scope)
         # The app says 413 past its limit: past it, the body is read and dropped (a little of
         # it) or not read at all (a declared length far over it).
-        limit = MAX_STATE_BYTES if is_control_path(environ["PATH_INFO"]) else MAX_BODY_BYTES
+        limit = self.body_limit(environ["PATH_INFO"])
         body = b""
         if body_expected and (declared is None or declared <= limit + DRAIN_BYTES):
             body = await _read_body(receive, limit)

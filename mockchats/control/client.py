@@ -13,7 +13,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote, urlencode
 
-from .types import Clock, Fault, JournalEntry, MessagePin, Pin, Scenario, Session, Status
+from ..types import Clock, Fault, JournalEntry, MessagePin, Pin, Scenario, Session, Status
 
 if TYPE_CHECKING:
     import urllib3
@@ -40,7 +40,7 @@ class Control:
     """
 
     def __init__(self, base_url: str, admin_token: str | None = None, *, timeout: float = 30):
-        import urllib3
+        import urllib3  # on first use: the plugin imports this module into every test run
 
         # The API's base URL (…/v1) is what partners have at hand; the control plane is beside it.
         self.base_url = base_url.rstrip("/").removesuffix("/v1")
@@ -159,7 +159,7 @@ class Control:
         return cast("dict[str, Any]", self._call("GET", "/openapi.json"))
 
     def _call(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
-        import urllib3
+        import urllib3  # loaded by __init__ already: this only names it
 
         url = f"{self.base_url}/_mock{path}" + (f"?{urlencode(params)}" if params else "")
         headers = dict(self._headers)

@@ -1,0 +1,249 @@
+"""The contract checks, in both directions.
+
+One module, so the mock's journal, ``mockchats proxy``, ``mockchats contract`` and the
+test suite judge traffic by the very same rules:
+
+- :func:`check_request` says whether the real service would take a request: the route
+  (from the spec, matched as ASP.NET Core matches it), a bearer token, then the query and
+  body through :class:`~mockchats.aspnet.binding.RequestBinder`, the binder the mock itself uses.
+  Nothing is executed. It stops at the first refusing stage, as the service does.
+- :func:`check_response` says whether a response keeps the contract: a status the
+  operation declares, its declared headers, the declared content type (problem+json for
+  errors), and a body that validates against the schema with OpenAPI 3.0 semantics
+  (``nullable`` included). Validators are compiled once per operation, status and type.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from ..aspnet.binding import BindingFailed, RequestBinder, binding_violations
+from ..aspnet.routing import RouteTable, decode_path, kestrel_segments
+from ..core.identity import bearer_token
+from ..core.journal import reader_words
+from ..core.spec import Operation, Spec
+from ..core.wording import clip, describe, place_of
+
+if TYPE_CHECKING:
+    from openapi_schema_validator import OAS30Validator
+
+PROBLEM_JSON = "application/problem+json"
+#: How many schema errors of one body are listed (the first ones, by JSON path).
+MAX_SCHEMA_ERRORS = 5
+
+
+# == the validators ==============================================================
+class Contract:
+    """The spec's routes, request binders and response validators, built once."""
+
+    def __init__(self, spec: Spec | None = None):
+        self.spec = spec or Spec()
+        self._binders = {op.operation_id: RequestBinder(op) for op in self.spec.operations}
+        self._routes = RouteTable([(op, self.spec.base_path + op.path) for op in self.spec.operations])
+        self._validators: dict[tuple[str, str, str], OAS30Validator] = {}
+
+    def operation(self, operation_id: str) -> Operation:
+        """The operation with this operationId."""
+        return next(op for op in self.spec.operations if op.operation_id == operation_id)
+
+    # -- routes -----------------------------------------------------------
+    def route(self, method: str, path: str) -> tuple[Operation | None, str]:
+        """The operation a raw request path (from the server root) reaches, and its canonical path.
+
+        As ASP.NET Core routes: literal segments match case-insensitively, one trailing
+        slash is ignored, dot segments are resolved, and ``%2F`` stays inside its segment.
+        """
+        segments = kestrel_segments(path.split("?", 1)[0])
+        for operation, canonical in self._routes.matches(segments):
+            if operation.method == method.upper():
+                return operation, "/" + "/".join(canonical)
+        return None, "/" + "/".join(segments)
+
+    def operation_for(self, method: str, path: str) -> Operation | None:
+        """The operation ``method path`` targets, or None (unknown path or method)."""
+        return self.route(method, path)[0]
+
+    # -- requests ---------------------------------------------------------
+    def check_route(self, method: str, path: str) -> tuple[Operation | None, list[str], list[str]]:
+        """(operation or None, violations, warnings) of a request's method and raw path alone."""
+        operation, canonical = self.route(method, path)
+        if operation is None:
+            return None, [f"{method.upper()} {_readable(path)} is not an operation of the contract"], []
+        if _readable(path) != canonical:
+            return operation, [], [f"path {_readable(path)!r} is spelled {canonical!r} in the contract"]
+        return operation, [], []
+
+    def check_request(self, method: str, path: str, query_items: Iterable[tuple[str, str]],
+                      headers: Mapping[str, str], body: bytes | None
+                      ) -> tuple[Operation | None, list[str], list[str]]:
+        """(operation or None, violations, warnings) of one request, as the mock would journal it.
+
+        ``path`` is the raw path from the server root (``/v1/chats``), ``query_items`` the
+        decoded query pairs in order, ``headers`` case-insensitive. Violations are what the
+        real service refuses (401, 400, 415 reasons, paths outside the contract); warnings
+        are what it accepts but the contract spells otherwise.
+        """
+        operation, violations, path_warnings = self.check_route(method, path)
+        if operation is None:
+            return None, violations, path_warnings
+        warnings: list[str] = []
+        if bearer_token(_header(headers, "Authorization")) is None:
+            violations.append("no bearer token")
+        else:
+            binder = self._binders[operation.operation_id]
+            try:
+                binder.bind_query(list(query_items), warnings)
+                if operation.body_schema is not None:
+                    encoding = binder.check_media_type(_header(headers, "Content-Type"))
+                    binder.bind_body(body or b"", warnings, encoding)
+            except BindingFailed as exc:
+                violations.extend(binding_violations(exc, _header(headers, "Content-Type")))
+        return operation, violations, warnings + path_warnings  # the path last, as the mock journals it
+
+    # -- responses --------------------------------------------------------
+    def check_response(self, operation: Operation, status: int, headers: Mapping[str, str],
+                       body: bytes) -> list[str]:
+        """Every way the response breaks the contract of ``operation``; [] when it keeps it."""
+        media = (_header(headers, "Content-Type") or "").split(";")[0].strip().lower()
+        declared = operation.responses.get(str(status))
+        if declared is None:
+            listed = ", ".join(sorted(operation.responses))
+            violations = [f"status {status} is not declared (declared: {listed})"]
+            if status >= 400 and body and media != PROBLEM_JSON:
+                violations.append(f"error body is {media or 'untyped'}, not {PROBLEM_JSON}: {_excerpt(body)}")
+            return violations
+        violations = [f"declared header {name} is missing" for name in declared.get("headers", {})
+                      if _header(headers, name) is None]
+        content = declared.get("content")
+        if not content:
+            if body:
+                violations.append(f"a body was sent where the spec declares none: {_excerpt(body)}")
+            return violations
+        if media not in content:
+            violations.append(f"content type {media or '(none)'!r} is not {' or '.join(sorted(content))}")
+            return violations
+        document, unreadable = _read_json(body)
+        if unreadable:
+            return violations + [unreadable]
+        validator = self._validator(operation, status, media, content[media]["schema"])
+        errors = sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.path])
+        # In words, clipped: jsonschema's own message quotes the whole offending value.
+        # One message names every missing property, so jsonschema's one error per property
+        # would repeat it.
+        violations += dict.fromkeys(f"body {place_of(e.path)}: {describe(e)}"
+                                    for e in errors[:MAX_SCHEMA_ERRORS])
+        if len(errors) > MAX_SCHEMA_ERRORS:
+            violations.append(f"body: {len(errors) - MAX_SCHEMA_ERRORS} more schema errors")
+        return violations
+
+    def _validator(self, operation: Operation, status: int, media: str, schema: dict) -> OAS30Validator:
+        key = (operation.operation_id, str(status), media)
+        if key not in self._validators:
+            # Imported on first use: it pulls in pydantic, a tenth of a second of
+            # `mockchats serve`'s start, which judges requests only.
+            from openapi_schema_validator import OAS30Validator, oas30_format_checker
+            self._validators[key] = OAS30Validator(schema, format_checker=oas30_format_checker)
+        return self._validators[key]
+
+
+@lru_cache(maxsize=1)
+def default_contract() -> Contract:
+    """The contract of the shipped ``openapi/chats.yaml``, built on first use."""
+    return Contract()
+
+
+def check_request(method: str, path: str, query_items: Iterable[tuple[str, str]],
+                  headers: Mapping[str, str], body: bytes | None):
+    """:meth:`Contract.check_request` against the shipped spec."""
+    return default_contract().check_request(method, path, query_items, headers, body)
+
+
+def check_route(method: str, path: str):
+    """:meth:`Contract.check_route` against the shipped spec."""
+    return default_contract().check_route(method, path)
+
+
+def check_response(operation: Operation, status: int, headers: Mapping[str, str], body: bytes) -> list[str]:
+    """:meth:`Contract.check_response` against the shipped spec."""
+    return default_contract().check_response(operation, status, headers, body)
+
+
+def operation_for(method: str, path: str) -> Operation | None:
+    """:meth:`Contract.operation_for` against the shipped spec."""
+    return default_contract().operation_for(method, path)
+
+
+def _readable(path: str) -> str:
+    """The raw path with escapes decoded but %2F, for messages."""
+    return decode_path(path.split("?", 1)[0])
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header by case-insensitive name, from any mapping."""
+    if name in headers:
+        return headers[name]
+    folded = name.casefold()
+    return next((value for key, value in headers.items() if key.casefold() == folded), None)
+
+
+#: MVC's JsonSerializerOptions.MaxDepth: the service's serializer refuses to write deeper.
+MAX_RESPONSE_DEPTH = 32
+class _TooLong(ValueError):
+    """A number in a response body longer than Python's int() reads (and any .NET type writes)."""
+
+
+def _refuse_long_int(text: str) -> int:
+    limit = sys.get_int_max_str_digits()  # read each time: a host process may set its own
+    if limit and len(text) > limit:
+        raise _TooLong(text)
+    return int(text)
+
+
+def _read_json(body: bytes) -> tuple[object, str | None]:
+    """(document, None), or (None, the violation) when a response body cannot be judged.
+
+    Python's own limits (recursion, int digits) are met before the schema is: each is
+    named as what the service could never have written, never raised.
+    """
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return None, f"the body is not UTF-8 (byte {exc.start}): {_excerpt(body)}"
+    depth = _nesting_depth(text)
+    if depth > MAX_RESPONSE_DEPTH:
+        return None, (f"the body nests {depth} levels deep; the service's serializer writes "
+                      f"at most {MAX_RESPONSE_DEPTH}")
+    try:
+        return json.loads(text, parse_int=_refuse_long_int), None
+    except _TooLong as exc:
+        return None, f"the body holds a number of {len(str(exc))} digits, longer than any .NET number type writes"
+    except json.JSONDecodeError as exc:  # in System.Text.Json's words, as the mock's reader says it
+        return None, (f"the body is not JSON: {reader_words(exc.msg, text, exc.pos).rstrip('.')} "
+                      f"(line {exc.lineno}, column {exc.colno}): {_excerpt(body)}")
+
+
+def _nesting_depth(text: str) -> int:
+    """The deepest bracket nesting of JSON text, counted without recursion (strings skipped)."""
+    if text.count("[") + text.count("{") <= MAX_RESPONSE_DEPTH:
+        return 0  # too few brackets to matter
+    depth = deepest = 0
+    for token in _BRACKETS_OUTSIDE_STRINGS.finditer(text):
+        bracket = token.group(1)
+        if bracket is None:
+            continue
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+_BRACKETS_OUTSIDE_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"?|([\[\]{}])')
+
+
+def _excerpt(body: bytes, limit: int = 120) -> str:
+    """The start of a body, quoted and clipped as every message quotes a value."""
+    text = body[:limit + 1].decode("utf-8", "replace")
+    return f"'{clip(text, limit)}'"
