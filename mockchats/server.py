@@ -64,6 +64,9 @@ class Server(_Addresses):
         family, *_, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
         self._address = address[0]
         self.port = _bindable_port(family, self._address, port)
+        # Held until granian listens, so no other program takes the port in between (and the
+        # wait for it to answer cannot be fooled by another listener).
+        self._reservation = _reserve(family, self._address, self.port)
         self.asgi = app if isinstance(app, AsgiBridge) else _bridge(app)
         self._granian: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -72,6 +75,8 @@ class Server(_Addresses):
 
     def start(self) -> Server:
         """Serve in a daemon thread; return once the port answers."""
+        if self._thread is not None:
+            raise RuntimeError("this server is serving already")
         # Imported here, not with the module: the pytest plugin pays for granian only when
         # a test asks for the mock.
         from granian.constants import HTTPModes, Interfaces
@@ -94,17 +99,23 @@ class Server(_Addresses):
                 self.stop()
                 raise OSError(f"the server did not start on {self._address}:{self.port}") from self._failure
             time.sleep(0.002)
+        self._release()
         return self
 
+    def _release(self) -> None:
+        if self._reservation is not None:
+            self._reservation.close()
+            self._reservation = None
+
     def _run(self, started: threading.Event) -> None:
-        # A Runner cancels what is still pending when serving ends (a request a delay fault
-        # holds on a thread), so nothing is left to finish on a closed loop.
+        # A Runner cancels whatever is still pending once granian has stopped, so nothing is
+        # left to finish on a closed loop.
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             self._loop = runner.get_loop()
             started.set()
             try:
                 runner.run(self._granian.serve())
-            except BaseException as exc:  # e.g. the port taken between the check and the bind
+            except BaseException as exc:  # granian could not serve: start() says so
                 self._failure = exc
             finally:
                 self.asgi.close()
@@ -119,7 +130,9 @@ class Server(_Addresses):
             thread.join(0.5)  # with a timeout, so Ctrl-C reaches this thread at once
 
     def stop(self) -> None:
-        """Stop serving: open (kept-alive) connections close, the port is free again."""
+        """Stop serving: idle (kept-alive) connections close at once, requests in progress
+        finish (``stop`` waits ``STOP_TIMEOUT`` seconds at most), and the port is free again."""
+        self._release()
         thread, self._thread = self._thread, None
         if thread is None:
             return
@@ -227,6 +240,22 @@ def _bindable_port(family: int, address: str, port: int) -> int:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind((address, port))
         return probe.getsockname()[1]
+
+
+def _reserve(family: int, address: str, port: int) -> socket.socket | None:
+    """A socket bound to the port and not listening: while it is held, only a socket that
+    shares the port (granian's, with SO_REUSEPORT) can bind it. None where ports cannot be shared."""
+    if not hasattr(socket, "SO_REUSEPORT"):
+        return None
+    reservation = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        # Not SO_REUSEADDR: with it, a second such socket (another Server's check) could bind too.
+        reservation.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        reservation.bind((address, port))
+    except OSError:
+        reservation.close()
+        raise
+    return reservation
 
 
 def _end_with_parent() -> None:

@@ -299,3 +299,27 @@ def test_nothing_after_malformed_framing_is_served_on_either_serving(fresh, fres
         assert answer.startswith(b"HTTP/1.1 400 ") and answer.count(b"HTTP/1.1 ") == 1, answer[:200]
         assert b"connection: close" in answer.lower()
         assert requests.get(root + "/_mock/requests", timeout=10).json() == [], served.base_url
+
+
+def test_the_in_process_server_checks_its_port_and_frees_it_when_stopped():
+    mock = mockchats.build()
+    server = mockchats.Server(mock, port=0)  # a Mock, as well as its app
+    assert server.port > 0 and server.base_url == f"http://127.0.0.1:{server.port}/v1"
+    with pytest.raises(OSError):  # in use: refused when made, before any start
+        mockchats.Server(mock.app, port=server.port)
+    server.start()
+    with pytest.raises(OSError):
+        mockchats.Server(mock.app, port=server.port)
+    kept = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    assert send(server.root_url, "GET", "/v1/chats?Take=1", ALICE, None, kept)[0] == 200
+    started = time.monotonic()
+    server.stop()
+    assert time.monotonic() - started < 1
+    kept.sock.settimeout(5)
+    assert kept.sock.recv(1) == b""  # the kept-alive connection was closed, not left waiting
+    kept.close()
+    again = mockchats.Server(mock.app, port=server.port).start()
+    try:
+        assert requests.get(again.base_url + "/chats", headers=ALICE, timeout=10).status_code == 200
+    finally:
+        again.stop()
