@@ -105,7 +105,7 @@ class AsgiBridge:
         def start_response(status: str, headers: list, exc_info=None):
             encoded = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
             if not any(k.lower() == "server" for k, _ in headers):
-                encoded.append(SERVER_HEADER)  # the mock names itself; granian would name itself
+                encoded.append(SERVER_HEADER)  # the mock names itself (granian would say granian)
             started[:] = [int(status[:3]), encoded]
 
         chunks = self.app(environ, start_response)
@@ -207,7 +207,7 @@ def _environ(scope) -> tuple[dict, bool, int | None]:
             continue
         elif key != "CONTENT_TYPE":
             key = "HTTP_" + key
-        environ[key] = environ[key] + ", " + text if key in environ else text  # one value, as RFC 9110 joins
+        environ[key] = environ[key] + ", " + text if key in environ else text  # repeats as one value (RFC 9110)
     return environ, body_expected, declared
 
 
