@@ -31,7 +31,7 @@ test: $(VENV)/.test-installed
 
 # mockchats against Prism, WireMock and a bare Flask floor; see bench/bench.py.
 # QUICK=1: the smoke run (a few seconds per server, installs nothing); SERVERS=1: only the
-# serving-stack comparison (granian ASGI as serve ships it, waitress, granian WSGI, gunicorn).
+# serving-stack comparison (granian ASGI as serve ships it, granian WSGI, gunicorn).
 # BENCH_ARGS: more options for bench.py.
 BENCH_ARGS ?=
 bench: $(VENV)/.test-installed

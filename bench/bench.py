@@ -57,7 +57,7 @@ SORTED = "/chats?SortBy=:thumbs_up:&Take=20"
 HOST_AUTH = {"Authorization": "Bearer host-token"}
 PEER_PACKAGES = ["@stoplight/prism-cli", "wiremock"]
 #: The serving stacks compared under the mockchats app; the first is what `mockchats serve` runs.
-WSGI_SERVERS = ["granian asgi", "waitress", "granian wsgi 1t", "granian wsgi 8t", "gunicorn"]
+WSGI_SERVERS = ["granian asgi", "granian wsgi 1t", "granian wsgi 8t", "gunicorn"]
 
 SCENARIO_TITLES = {
     "get": "GET /v1/chats?Take=20",
@@ -579,7 +579,7 @@ def package_versions() -> dict:
     prism_pkg = PEERS / "node_modules" / "@stoplight" / "prism-cli" / "package.json"
     jar = wiremock_jar()
     return {
-        **{p: version(p) for p in ("mockchats", "flask", "werkzeug", "waitress",
+        **{p: version(p) for p in ("mockchats", "flask", "werkzeug",
                                    "gunicorn", "granian")},
         "@stoplight/prism-cli": json.loads(prism_pkg.read_text())["version"] if prism_pkg.exists() else None,
         "wiremock": jar.stem.replace("wiremock-standalone-", "") if jar else None,
@@ -678,7 +678,7 @@ def servers_section(load: Load, rounds: int, logdir: Path, install: bool) -> dic
     """The serving stacks for the mockchats app, one process holding the state in each.
 
     ``granian asgi``: ``mockchats serve`` as shipped (granian's ASGI mode, mockchats.serving.asgi);
-    ``waitress``: ``mockchats serve --server waitress`` (threads=8); ``granian wsgi``: granian's
+    ``granian wsgi``: granian's
     own WSGI mode with 1 and 8 blocking threads (fast with one, but it hands the app a decoded
     path and no client port); ``gunicorn``: the gthread worker (1 worker, 8 threads).
     """
@@ -699,7 +699,6 @@ def servers_section(load: Load, rounds: int, logdir: Path, install: bool) -> dic
 
     commands = {
         "granian asgi": lambda port: mockchats_command(port),
-        "waitress": lambda port: mockchats_command(port, "--server", "waitress"),
         "granian wsgi 1t": granian_wsgi(1),
         "granian wsgi 8t": granian_wsgi(8),
         "gunicorn": lambda port: [str(VENV_BIN / "gunicorn"), "--workers", "1", "--worker-class", "gthread",

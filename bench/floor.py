@@ -1,10 +1,10 @@
 """The floor: a bare Flask app on the server ``mockchats serve`` runs, answering fixed copies.
 
 No spec, no binding, no state, no journal, no logging: what any Python mock on this stack pays
-at least. ``python bench/floor.py PORT PAYLOADS.json [waitress]`` where the JSON file holds the
+at least. ``python bench/floor.py PORT PAYLOADS.json`` where the JSON file holds the
 bodies to answer (captured from a real mockchats): ``list``, ``create``, ``react``,
-``reactions``. By default it is served as ``mockchats serve`` serves: granian, one worker,
-through mockchats.serving.asgi; ``waitress`` serves it on waitress (threads=8) instead.
+``reactions``. It is served as ``mockchats serve`` serves: granian, one worker, through
+mockchats.serving.asgi.
 """
 from __future__ import annotations
 
@@ -12,11 +12,8 @@ import json
 import sys
 
 from flask import Flask, Response
-from waitress import serve
 
 from mockchats.serving.server import GranianServer
-
-THREADS = 8
 
 
 class _Fixed:
@@ -56,7 +53,4 @@ if __name__ == "__main__":
     port, payload_file = int(sys.argv[1]), sys.argv[2]
     with open(payload_file, encoding="utf-8") as f:
         floor = create_floor_app(json.load(f))
-    if sys.argv[3:] == ["waitress"]:
-        serve(floor, host="127.0.0.1", port=port, threads=THREADS, ident="floor", _quiet=True)
-    else:
-        GranianServer(_Fixed(floor), port=port).serve_forever()
+    GranianServer(_Fixed(floor), port=port).serve_forever()

@@ -23,7 +23,7 @@ from .contract.proxy import DEFAULT_MAX_BODY_BYTES
 from .control.views import is_loopback_host
 from .core.journal import DEFAULT_SIZE
 from .core.resources import data_path
-from .serving.server import SERVERS, GranianServer, Server
+from .serving.server import GranianServer, Server
 
 #: ``-h`` as well as ``--help``, on the group and on every command.
 HELP_OPTIONS = ["-h", "--help"]
@@ -92,6 +92,18 @@ def _admin_token(_context, _parameter, value: str | None) -> str | None:
     raise _UsageLine(f"--admin-token: {problem}; give printable ASCII, such as a long random word")
 
 
+def _server_option(_context, _parameter, value: str | None) -> None:
+    """``--server``: deprecated, and gone next release. ``granian`` is what serve runs anyway;
+    ``waitress`` is no longer there (it could not carry WebSockets)."""
+    if value is None:
+        return
+    if value != "granian":
+        raise _UsageLine(f"--server {value}: mockchats serves on granian only now (waitress is gone); "
+                         "leave the option out")
+    click.echo("note: --server granian is the only server and the default; the option goes in the "
+               "next release", err=True)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
@@ -110,12 +122,12 @@ def _admin_token(_context, _parameter, value: str | None) -> str | None:
               help="How many requests the journal (GET /_mock/requests) keeps.")
 @click.option("--admin-token", default=None, metavar="TOKEN", callback=_admin_token,
               help="Require 'Authorization: Bearer TOKEN' on every /_mock call.")
-@click.option("--server", "server_name", type=click.Choice(SERVERS), default=SERVERS[0], show_default=True,
-              help="granian: the fastest (one worker process); waitress: threads in this process.")
+@click.option("--server", "server_name", default=None, hidden=True, expose_value=False, callback=_server_option,
+              help="Deprecated: granian, the only server, is the default.")
 @click.option("--cors", type=click.Choice(("on", "off")), default="on", show_default=True,
               help="Answer browsers' cross-origin requests on the API and /openapi.json (never /_mock).")
 def serve(host: str, port: int, fixtures_path: str | None, seed: int, messages: int, auth: str,
-          journal_size: int, admin_token: str | None, server_name: str, cors: str) -> None:
+          journal_size: int, admin_token: str | None, cors: str) -> None:
     """Run the mock until Ctrl-C."""
     try:
         mock = build(fixtures_path, seed=seed, messages=messages, auth=auth,
@@ -124,11 +136,12 @@ def serve(host: str, port: int, fixtures_path: str | None, seed: int, messages: 
         raise click.ClickException(str(exc)) from None
     _keep_collections_short()
     try:
-        if server_name == "granian":
-            server = GranianServer(mock, host=host, port=port, in_worker=_log_lines_to_stderr)
-        else:
-            _log_to_stderr()
-            server = Server(mock.app, host=host, port=port)
+        if hasattr(os, "fork"):
+            server: GranianServer | Server = GranianServer(mock, host=host, port=port,
+                                                           in_worker=_log_lines_to_stderr)
+        else:  # no worker process to fork (Windows): the same server in this process
+            _log_lines_to_stderr()
+            server = Server(mock, host=host, port=port)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 

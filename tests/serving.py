@@ -1,4 +1,5 @@
-"""Run ``mockchats serve`` as a real process and find the URL it prints."""
+"""Run ``mockchats serve`` as a real process and find the URL it prints; or serve in this
+process, as the pytest plugin does."""
 from __future__ import annotations
 
 import os
@@ -8,8 +9,16 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
+
+import mockchats
+
+#: The two ways the mock is served: ``mockchats serve`` (granian in a forked worker process)
+#: and mockchats.Server in the test process (granian's embedded server), as the plugin serves.
+SERVINGS = ["serve", "plugin"]
 
 _BASE_URL = re.compile(r"base URL\s+(http://\S+/v1)")
 
@@ -81,3 +90,19 @@ def granian():
         yield served
         code, _, err = served.stop()
     assert code == 0 and "Traceback" not in err, err
+
+
+@contextmanager
+def served_root(serving: str, host: str = "127.0.0.1") -> Iterator[str]:
+    """The root URL of a default mock, served the ``serving`` way (one of ``SERVINGS``)."""
+    if serving == "serve":
+        with ServeProcess("--host", host) as served:
+            yield served.base_url.removesuffix("/v1")
+            code, _, err = served.stop()
+        assert code == 0 and "Traceback" not in err, err
+    else:
+        server = mockchats.Server(mockchats.build(), host=host, port=0).start()
+        try:
+            yield server.root_url
+        finally:
+            server.stop()

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from serving import ServeProcess
+from serving import SERVINGS, ServeProcess, served_root
 
 # The control tests' own fixtures (fresh is autouse: every test here starts and ends in the start world).
 from test_control import (  # noqa: F401
@@ -77,13 +77,17 @@ def this_machines_outside_address() -> str:
     return address
 
 
-@pytest.mark.parametrize("server_name", ["granian", "waitress"])
-def test_listening_beyond_the_machine_without_a_token_serves_the_control_plane_to_loopback_only(server_name):
-    outside = this_machines_outside_address()
-    with ServeProcess("--host", "0.0.0.0", "--server", server_name) as process:
+def test_serve_warns_when_it_listens_beyond_the_machine_without_a_token():
+    with ServeProcess("--host", "0.0.0.0") as process:
         banner = "".join(process.banner)
         assert "WARNING" in banner and "--admin-token" in banner and "loopback" in banner
-        port = urlsplit(process.base_url).port
+
+
+@pytest.mark.parametrize("serving", SERVINGS)
+def test_listening_beyond_the_machine_without_a_token_serves_the_control_plane_to_loopback_only(serving):
+    outside = this_machines_outside_address()
+    with served_root(serving, host="0.0.0.0") as root:
+        port = urlsplit(root).port
         local, remote = f"http://127.0.0.1:{port}", f"http://{outside}:{port}"
         plane = Plane(local)
         before = plane.world()

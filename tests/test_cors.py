@@ -1,9 +1,9 @@
 """CORS: browser apps may call the API and read /openapi.json from any origin, with
 credentials; the control plane (/_mock) never answers a cross-origin request.
 
-Checked over real HTTP on both servers ``mockchats serve`` runs (granian through the
-ASGI bridge, and waitress), on successes and on every kind of error answer, and on the
-pytest plugin's own server.
+Checked over real HTTP on both servings (``mockchats serve``, and mockchats.Server in this
+process, as the pytest plugin serves), on successes and on every kind of error answer, and
+on the pytest plugin's own server.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from serving import ServeProcess
+from serving import SERVINGS, ServeProcess, served_root
 
 ORIGIN = "http://localhost:5173"
 ALICE = {"Authorization": "Bearer alice-token"}
@@ -21,11 +21,11 @@ CORS_HEADERS = ("Access-Control-Allow-Origin", "Access-Control-Allow-Credentials
                 "Access-Control-Expose-Headers", "Vary")
 
 
-@pytest.fixture(scope="module", params=["granian", "waitress"])
+@pytest.fixture(scope="module", params=SERVINGS)
 def root(request):
-    """The root URL of ``mockchats serve`` on each server, CORS on by default."""
-    with ServeProcess("--server", request.param) as served:
-        yield served.base_url.removesuffix("/v1")
+    """The root URL of the mock served each way, CORS on by default."""
+    with served_root(request.param) as root:
+        yield root
 
 
 @pytest.fixture

@@ -3,10 +3,9 @@
 Kestrel answers a request whose framing it cannot read (a bad chunk size, a body that ends
 early, a Content-Length it cannot parse) with an empty 400 and closes the connection. No such
 request may reach the app (nothing journaled, nothing changed), get a 500, or be left
-unanswered. granian (``mockchats serve``) and the proxy answer as Kestrel does; the mock on
-waitress answers these as it answers any request it cannot parse (a 400 with waitress's
-short text), and closes. A client that ends its side with a body still owed is answered too
-(waitress used to close without a word).
+unanswered. ``mockchats serve`` (granian's forked worker), mockchats.Server in this process
+(granian's embedded server, as the pytest plugin serves) and the proxy all answer as Kestrel
+does. A client that ends its side with a body still owed is answered too.
 """
 from __future__ import annotations
 
@@ -17,9 +16,10 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from serving import ServeProcess, granian  # noqa: F401  granian: the module's served mock
+from serving import granian  # noqa: F401  granian: the module's served mock
 from serving import raw_exchange as exchange
 
+import mockchats
 from mockchats.contract.proxy import ContractProxy, ProxyServer
 
 HEAD = (b"POST /v1/chats HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer alice-token\r\n"
@@ -51,24 +51,24 @@ def untouched(root_url: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def waitress():
-    with ServeProcess("--server", "waitress") as served:
-        yield served
-        code, _, err = served.stop()
-    # waitress logs a parser crash ("uncaptured python exception") and closes unanswered.
-    assert code == 0 and "Traceback" not in err and "uncaptured" not in err, err
+def plugin():
+    """A default mock on mockchats.Server, as the pytest plugin serves it."""
+    server = mockchats.Server(mockchats.build(), port=0).start()
+    yield server
+    server.stop()
 
 
-def reset(served: ServeProcess) -> tuple[str, str, int]:
+def reset(served) -> tuple[str, str, int]:
     root = served.base_url.removesuffix("/v1")
     requests.post(root + "/_mock/reset", timeout=10).raise_for_status()
     parts = urlsplit(root)
     return root, parts.hostname, parts.port
 
 
+@pytest.mark.parametrize("serving", ["granian", "plugin"])
 @pytest.mark.parametrize("name, data, end", MALFORMED, ids=[case[0] for case in MALFORMED])
-def test_granian_answers_malformed_framing_with_an_empty_400(granian, name, data, end):
-    root, host, port = reset(granian)
+def test_malformed_framing_is_an_empty_400(request, serving, name, data, end):
+    root, host, port = reset(request.getfixturevalue(serving))
     before = requests.get(root + "/v1/chats", headers={"Authorization": "Bearer alice-token"}, timeout=10).json()
     requests.delete(root + "/_mock/requests", timeout=10).raise_for_status()
     assert_empty_400(exchange(host, port, data, end))
@@ -77,27 +77,19 @@ def test_granian_answers_malformed_framing_with_an_empty_400(granian, name, data
     assert after == before
 
 
-@pytest.mark.parametrize("name, data, end", MALFORMED, ids=[case[0] for case in MALFORMED])
-def test_waitress_answers_malformed_framing_with_a_400_and_closes(waitress, name, data, end):
-    root, host, port = reset(waitress)
-    requests.delete(root + "/_mock/requests", timeout=10).raise_for_status()
-    status, headers, body = exchange(host, port, data, end)
-    assert status.startswith("HTTP/1.1 400 ") and headers["connection"] == "close", (status, headers)
-    assert b"Internal" not in body
-    untouched(root)
-
-
-def test_waitress_answers_a_huge_content_length_as_it_answers_an_unreadable_one(waitress):
-    _, host, port = reset(waitress)
+@pytest.mark.parametrize("serving", ["granian", "plugin"])
+def test_a_huge_content_length_is_answered_as_an_unreadable_one(request, serving):
+    _, host, port = reset(request.getfixturevalue(serving))
     huge = exchange(host, port, HEAD + b"Content-Length: " + b"9" * 5000 + b"\r\n\r\n{}")
     unreadable = exchange(host, port, HEAD + b"Content-Length: abc\r\n\r\n{}")
     assert huge[0] == unreadable[0] and huge[0].startswith("HTTP/1.1 400 ")
     assert huge[2] == unreadable[2]
 
 
-def test_a_chunk_size_within_bounds_still_works_on_waitress(waitress):
-    """The bound on chunk sizes refuses only what could never be a body: leading zeros pass."""
-    root, host, port = reset(waitress)
+@pytest.mark.parametrize("serving", ["granian", "plugin"])
+def test_a_chunk_size_within_bounds_still_works(request, serving):
+    """Chunk sizes are refused only where they could never be a body: leading zeros pass."""
+    root, host, port = reset(request.getfixturevalue(serving))
     body = b'{"message":"zero-padded"}'
     status, _, answer = exchange(host, port, CHUNKED.replace(b"HTTP/1.1\r\n", b"HTTP/1.1\r\nConnection: close\r\n")
                                  + b"%040x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
@@ -118,7 +110,7 @@ def test_the_proxy_answers_malformed_framing_with_an_empty_400(mock, proxy, name
     assert mock.journal.entries() == []  # nothing forwarded
 
 
-@pytest.mark.parametrize("server_name", ["granian", "waitress"])
+@pytest.mark.parametrize("server_name", ["granian", "plugin"])
 def test_an_upload_abandoned_mid_body_changes_nothing_and_the_server_goes_on(request, server_name):
     """The client closes its whole connection mid-body: the answer has nobody to go to, and
     sending it must not upset the server (its log is checked when the module ends)."""

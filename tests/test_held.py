@@ -2,8 +2,8 @@
 
 It belongs to a world that is gone: it must change nothing in the new one, stay out of
 the new journal, and be answered 503 problem+json saying why. Checked over real HTTP on
-both servers: granian (``mockchats serve``) and waitress in this process (mockchats.Server,
-as the pytest plugin runs it).
+both servings: ``mockchats serve`` (granian's forked worker) and mockchats.Server in this
+process (granian's embedded server, as the pytest plugin runs it).
 """
 from __future__ import annotations
 
@@ -12,25 +12,18 @@ import time
 
 import pytest
 import requests
-from serving import ServeProcess
-
-import mockchats
+from serving import SERVINGS, served_root
 
 ALICE = {"Authorization": "Bearer alice-token"}
 DETAIL = "The mock's world changed while this request was held."
 DELAY_MS = 2000
 
 
-@pytest.fixture(scope="module", params=["granian", "waitress"])
+@pytest.fixture(scope="module", params=SERVINGS)
 def root(request):
-    """The root URL of a mock served by ``mockchats serve`` (granian) or by mockchats.Server."""
-    if request.param == "granian":
-        with ServeProcess() as served:
-            yield served.base_url.removesuffix("/v1")
-    else:
-        server = mockchats.Server(mockchats.build().app, port=0).start()
-        yield server.root_url
-        server.stop()
+    """The root URL of a mock served by ``mockchats serve`` or by mockchats.Server."""
+    with served_root(request.param) as root:
+        yield root
 
 
 def _held_create(root: str, when: str, text: str) -> dict:

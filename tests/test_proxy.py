@@ -15,6 +15,7 @@ import requests
 from conformance import check, operation_for
 from serving import ServeProcess, raw_exchange
 from test_contract import wrong_chats_app
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 import mockchats
 import mockchats.cli
@@ -330,7 +331,7 @@ def test_a_client_still_sending_its_body_reads_the_413(fresh, small):
 
 
 def test_under_another_wsgi_server_the_proxy_still_refuses_an_oversized_body(fresh, server):
-    # Plain waitress reads the body whole before the app; the app refuses it all the same.
+    # The mock's own bridge reads the body whole before the app; the app refuses it all the same.
     served = mockchats.Server(ContractProxy(server.base_url, max_body_bytes=100), port=0).start()
     try:
         response = requests.post(served.base_url + "/chats", data=message_body(101),
@@ -419,7 +420,21 @@ def test_a_control_character_in_the_target_is_a_400_and_not_forwarded(fresh, pro
     status, headers, body = exchange(proxy, b"GET /v1/ch\x01ats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert status.startswith("HTTP/1.1 400 ") and (headers["content-length"], body) == ("0", b"")
     assert fresh.journal.entries() == []
-    (entry,) = journal(proxy)
+    # The server's HTTP parser refuses the target before the proxy sees it, as Kestrel's
+    # would: there is no request to journal.
+    assert journal(proxy) == []
+
+
+def test_under_a_lenient_wsgi_server_a_control_character_in_the_target_is_journaled(fresh, server):
+    """The proxy is a WSGI app: under a server that passes such a target on, it answers the
+    400 itself, forwards nothing, and journals why."""
+    app = ContractProxy(server.base_url)
+    environ = EnvironBuilder(path="/v1/chats", headers={"Connection": "close"}).get_environ()
+    environ["REQUEST_URI"] = "/v1/ch\x01ats"  # as the client sent it
+    chunks, status, headers = run_wsgi_app(app, environ)
+    assert status.startswith("400 ") and (headers["Content-Length"], b"".join(chunks)) == ("0", b"")
+    assert fresh.journal.entries() == []
+    (entry,) = app.journal.entries()
     assert entry["violations"][-1] == "the request target holds a character HTTP does not allow; not forwarded"
 
 

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+import serving
 import yaml
 from conformance import check, operation_for
 from openapi_spec_validator import validate
@@ -431,13 +432,11 @@ def _refusals(alices: str, reaction: str, pinned: str, pin: str) -> list[tuple]:
     ]
 
 
-@pytest.fixture(scope="module", params=["granian", "waitress"])
+@pytest.fixture(scope="module", params=serving.SERVINGS)
 def served_root(request):
-    """``mockchats serve`` on each of its servers."""
-    from serving import ServeProcess
-
-    with ServeProcess("--server", request.param) as served:
-        yield served.base_url.removesuffix("/v1")
+    """The mock served each way: ``mockchats serve``, and mockchats.Server in this process."""
+    with serving.served_root(request.param) as root:
+        yield root
 
 
 def _exported(root: str) -> dict:

@@ -1,9 +1,10 @@
-"""``mockchats serve`` on its default server (granian, through mockchats.serving.asgi), as a real process.
+"""``mockchats serve`` (granian's forked worker, through mockchats.serving.asgi), as a real process.
 
-The rest of the suite runs the app on waitress inside the test process; here the same
-requests go to both servers and must get the same answers, and what the ASGI bridge does
-on its own (dropping the right connection, delays that hold only their request, chunked
-bodies, the body limit) is checked over real sockets.
+The rest of the suite runs the app on mockchats.Server inside the test process (granian's
+embedded server, through the same bridge), as the pytest plugin does; here the same requests
+go to both and must get the same answers, and what the ASGI bridge does on its own (dropping
+the right connection, delays that hold only their request, chunked bodies, the body limit)
+is checked over real sockets.
 """
 from __future__ import annotations
 
@@ -18,7 +19,11 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from click.testing import CliRunner
 from serving import ServeProcess, granian, raw_exchange  # noqa: F401  granian: the module's served mock
+
+import mockchats
+import mockchats.cli
 
 ALICE = {"Authorization": "Bearer alice-token"}
 _VARYING = [
@@ -90,37 +95,55 @@ def fresh(granian):
     return granian
 
 
-def test_both_servers_give_the_same_answers(fresh):
-    with ServeProcess("--server", "waitress") as waitress:
-        for method, target, headers, body in EXCHANGES:
-            on_granian = comparable(*send(fresh.base_url, method, target, headers, body))
-            on_waitress = comparable(*send(waitress.base_url, method, target, headers, body))
-            assert on_granian == on_waitress, (method, target)
-        waitress.stop()
+@pytest.fixture(scope="module")
+def plugin():
+    """A default mock on mockchats.Server in this process, as the pytest plugin serves it."""
+    server = mockchats.Server(mockchats.build(), port=0).start()
+    yield server
+    server.stop()
 
 
-def test_the_journal_keeps_the_raw_path(fresh):
-    send(fresh.base_url, "DELETE", "/v1/chats/a%2Fb", ALICE, None)
-    (entry,) = requests.get(fresh.base_url.removesuffix("/v1") + "/_mock/requests", timeout=10).json()
+@pytest.fixture
+def fresh_plugin(plugin):
+    requests.post(plugin.root_url + "/_mock/reset", timeout=10).raise_for_status()
+    return plugin
+
+
+@pytest.fixture(params=["serve", "plugin"])
+def served(request):
+    """Each serving, reset: what the ASGI bridge does must hold on both."""
+    return request.getfixturevalue("fresh" if request.param == "serve" else "fresh_plugin")
+
+
+def test_serve_and_the_plugins_server_give_the_same_answers(fresh, fresh_plugin):
+    for method, target, headers, body in EXCHANGES:
+        on_serve = comparable(*send(fresh.base_url, method, target, headers, body))
+        on_plugin = comparable(*send(fresh_plugin.base_url, method, target, headers, body))
+        assert on_serve == on_plugin, (method, target)
+
+
+def test_the_journal_keeps_the_raw_path(served):
+    send(served.base_url, "DELETE", "/v1/chats/a%2Fb", ALICE, None)
+    (entry,) = requests.get(served.base_url.removesuffix("/v1") + "/_mock/requests", timeout=10).json()
     assert entry["path"] == "/v1/chats/a%2Fb" and entry["operationId"] == "deleteChat"
     assert entry["status"] == 404
 
 
-def test_a_chunked_body_is_read_whole(fresh):
+def test_a_chunked_body_is_read_whole(served):
     chunks = iter([b'{"mess', b'age":"in ', b'pieces"}'])
-    status, _, body = send_chunked(fresh.base_url, chunks)
+    status, _, body = send_chunked(served.base_url, chunks)
     assert status == 200 and json.loads(body)["message"] == "in pieces"
 
 
-def test_a_chunked_body_over_the_limit_is_413_and_the_server_goes_on(fresh):
+def test_a_chunked_body_over_the_limit_is_413_and_the_server_goes_on(served):
     chunks = (b"x" * 65536 for _ in range(40))  # 2.5 MiB, with no Content-Length to refuse early
-    status, headers, body = send_chunked(fresh.base_url, chunks)
+    status, headers, body = send_chunked(served.base_url, chunks)
     assert status == 413 and body == b""
-    assert requests.get(fresh.base_url + "/chats", headers=ALICE, timeout=10).status_code == 200
+    assert requests.get(served.base_url + "/chats", headers=ALICE, timeout=10).status_code == 200
 
 
-def test_a_declared_body_over_the_limit_is_413(fresh):
-    status, _, body = send(fresh.base_url, "POST", "/v1/chats", {**ALICE, "Content-Type": "application/json"},
+def test_a_declared_body_over_the_limit_is_413(served):
+    status, _, body = send(served.base_url, "POST", "/v1/chats", {**ALICE, "Content-Type": "application/json"},
                            b"x" * (2 * 1024 * 1024))
     assert status == 413 and body == b""
 
@@ -137,8 +160,8 @@ def send_chunked(base_url: str, chunks) -> tuple[int, dict, bytes]:
         connection.close()
 
 
-def test_a_state_document_over_a_mib_goes_back_in(fresh):
-    root = fresh.base_url.removesuffix("/v1")
+def test_a_state_document_over_a_mib_goes_back_in(served):
+    root = served.base_url.removesuffix("/v1")
     requests.post(root + "/_mock/reset", json={"scenario": "busy-room"}, timeout=30).raise_for_status()
     exported = requests.get(root + "/_mock/state", timeout=30)
     assert len(exported.content) > 1024 * 1024  # over the API's own body limit
@@ -148,23 +171,23 @@ def test_a_state_document_over_a_mib_goes_back_in(fresh):
     assert requests.get(root + "/_mock/state", timeout=30).json() == exported.json()
 
 
-def test_an_upload_the_client_abandons_does_nothing(fresh):
-    parts = urlsplit(fresh.base_url)
-    before = requests.get(fresh.base_url + "/chats", headers=ALICE, timeout=10).json()["totalCount"]
+def test_an_upload_the_client_abandons_does_nothing(served):
+    parts = urlsplit(served.base_url)
+    before = requests.get(served.base_url + "/chats", headers=ALICE, timeout=10).json()["totalCount"]
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as raw:
         raw.sendall(b"POST /v1/chats HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer alice-token\r\n"
                     b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
                     b'14\r\n{"message":"halfway"}\r\n')  # no last chunk: the body never ends
         time.sleep(0.2)
     time.sleep(0.3)  # the server sees the close
-    after = requests.get(fresh.base_url + "/chats", headers=ALICE, timeout=10).json()["totalCount"]
+    after = requests.get(served.base_url + "/chats", headers=ALICE, timeout=10).json()["totalCount"]
     assert after == before
-    journal = requests.get(fresh.base_url.removesuffix("/v1") + "/_mock/requests", timeout=10).json()
+    journal = requests.get(served.base_url.removesuffix("/v1") + "/_mock/requests", timeout=10).json()
     assert [e["method"] for e in journal] == ["GET", "GET"]
 
 
-def test_a_drop_fault_drops_only_the_connection_it_struck(fresh):
-    root = fresh.base_url.removesuffix("/v1")
+def test_a_drop_fault_drops_only_the_connection_it_struck(served):
+    root = served.base_url.removesuffix("/v1")
     parts = urlsplit(root)
     bystander = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
     assert send(root, "GET", "/v1/chats?Take=1", ALICE, None, bystander)[0] == 200
@@ -172,7 +195,7 @@ def test_a_drop_fault_drops_only_the_connection_it_struck(fresh):
     requests.post(root + "/_mock/faults", json={"operationId": "listChats", "drop": True, "times": 1},
                   timeout=10).raise_for_status()
     with pytest.raises(requests.ConnectionError):
-        requests.get(fresh.base_url + "/chats", headers=ALICE, timeout=10)
+        requests.get(served.base_url + "/chats", headers=ALICE, timeout=10)
     assert send(root, "GET", "/v1/chats?Take=1", ALICE, None, bystander)[0] == 200
     assert bystander.sock is its_socket
     bystander.close()
@@ -180,22 +203,22 @@ def test_a_drop_fault_drops_only_the_connection_it_struck(fresh):
     assert statuses == [200, None, 200]
 
 
-def test_a_delay_holds_only_its_own_request(fresh):
-    root = fresh.base_url.removesuffix("/v1")
+def test_a_delay_holds_only_its_own_request(served):
+    root = served.base_url.removesuffix("/v1")
     requests.post(root + "/_mock/faults", json={"operationId": "listChats", "delayMs": 1500, "times": 1},
                   timeout=10).raise_for_status()
     delayed: dict = {}
 
     def list_slowly():
         started = time.monotonic()
-        delayed["status"] = requests.get(fresh.base_url + "/chats", headers=ALICE, timeout=10).status_code
+        delayed["status"] = requests.get(served.base_url + "/chats", headers=ALICE, timeout=10).status_code
         delayed["seconds"] = time.monotonic() - started
 
     slow = threading.Thread(target=list_slowly)
     slow.start()
     time.sleep(0.2)  # the slow request is in its delay now
     started = time.monotonic()
-    created = requests.post(fresh.base_url + "/chats", headers=ALICE, json={"message": "meanwhile"}, timeout=10)
+    created = requests.post(served.base_url + "/chats", headers=ALICE, json={"message": "meanwhile"}, timeout=10)
     took = time.monotonic() - started
     slow.join()
     assert created.status_code == 200 and took < 1.0, took
@@ -239,44 +262,64 @@ def test_the_worker_ends_with_a_killed_parent():
                 time.sleep(0.05)
 
 
-def test_waitress_is_still_there_on_request():
-    with ServeProcess("--server", "waitress") as served:
+def test_server_waitress_is_gone_and_server_granian_is_a_deprecated_no_op():
+    refused = CliRunner().invoke(mockchats.cli.main, ["serve", "--port", "0", "--server", "waitress"])
+    assert refused.exit_code == 2 and "waitress is gone" in refused.output
+    with ServeProcess("--server", "granian") as served:
         response = requests.get(served.base_url + "/chats", headers=ALICE, timeout=10)
-        served.stop()
+        code, _, err = served.stop()
     assert response.status_code == 200 and response.headers["Server"] == "mockchats"
+    assert code == 0 and "--server granian is the only server" in err
 
 
-def test_expect_100_continue_without_a_body_is_answered_on_both_servers(fresh):
-    """waitress used to send "100 Continue" and wait for a body that never came."""
+def test_expect_100_continue_without_a_body_is_answered_on_both_servings(fresh, fresh_plugin):
     raw = (b"DELETE /v1/chats/nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
            b"Expect: 100-continue\r\nAuthorization: Bearer host-token\r\n\r\n")
-    with ServeProcess("--server", "waitress") as waitress:
-        for served in (fresh, waitress):
-            parts = urlsplit(served.base_url)
-            status, _, _ = raw_exchange(parts.hostname, parts.port, raw)
-            assert status.startswith("HTTP/1.1 404 "), (served.base_url, status)
-        waitress.stop()
+    for served in (fresh, fresh_plugin):
+        parts = urlsplit(served.base_url)
+        status, _, _ = raw_exchange(parts.hostname, parts.port, raw)
+        assert status.startswith("HTTP/1.1 404 "), (served.base_url, status)
 
 
-def test_nothing_after_malformed_framing_is_served_on_either_server(fresh):
+def test_nothing_after_malformed_framing_is_served_on_either_serving(fresh, fresh_plugin):
     """A bad chunk size ends the connection with a 400 (granian once said 500): a request
     sent after it on the same connection (here one that would create a chat) never runs."""
     smuggled = (b"POST /v1/chats HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer alice-token\r\n"
                 b'Content-Type: application/json\r\nContent-Length: 15\r\n\r\n{"message":"x"}')
     raw = (b"POST /v1/chats HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer alice-token\r\n"
            b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n" + smuggled)
-    with ServeProcess("--server", "waitress") as waitress:
-        for served in (fresh, waitress):
-            root = served.base_url.removesuffix("/v1")
-            requests.post(root + "/_mock/reset", timeout=10).raise_for_status()
-            parts = urlsplit(root)
-            with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
-                sock.sendall(raw)
-                answer = b""
-                while chunk := sock.recv(65536):
-                    answer += chunk
-            assert answer.startswith(b"HTTP/1.1 400 ") and answer.count(b"HTTP/1.1 ") == 1, answer[:200]
-            assert b"connection: close" in answer.lower()
-            assert requests.get(root + "/_mock/requests", timeout=10).json() == [], served.base_url
-        code, _, err = waitress.stop()
-    assert code == 0 and "uncaptured" not in err, err
+    for served in (fresh, fresh_plugin):
+        root = served.base_url.removesuffix("/v1")
+        parts = urlsplit(root)
+        with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
+            sock.sendall(raw)
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 400 ") and answer.count(b"HTTP/1.1 ") == 1, answer[:200]
+        assert b"connection: close" in answer.lower()
+        assert requests.get(root + "/_mock/requests", timeout=10).json() == [], served.base_url
+
+
+def test_the_in_process_server_checks_its_port_and_frees_it_when_stopped():
+    mock = mockchats.build()
+    server = mockchats.Server(mock, port=0)  # a Mock, as well as its app
+    assert server.port > 0 and server.base_url == f"http://127.0.0.1:{server.port}/v1"
+    with pytest.raises(OSError):  # in use: refused when made, before any start
+        mockchats.Server(mock.app, port=server.port)
+    server.start()
+    with pytest.raises(OSError):
+        mockchats.Server(mock.app, port=server.port)
+    kept = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    assert send(server.root_url, "GET", "/v1/chats?Take=1", ALICE, None, kept)[0] == 200
+    started = time.monotonic()
+    server.stop()
+    assert time.monotonic() - started < 1
+    kept.sock.settimeout(5)
+    assert kept.sock.recv(1) == b""  # the kept-alive connection was closed, not left waiting
+    kept.close()
+    again = mockchats.Server(mock.app, port=server.port).start()
+    try:
+        assert requests.get(again.base_url + "/chats", headers=ALICE, timeout=10).status_code == 200
+    finally:
+        again.stop()

@@ -23,16 +23,14 @@ unchecked and the failure is logged and journaled.
 from __future__ import annotations
 
 import http.client
+import io
 import logging
 import re
-import socket
 import sys
 import threading
 import time
 from urllib.parse import quote, urlsplit
 
-from waitress.task import ErrorTask, WSGITask
-from waitress.utilities import RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
 from .. import aspnet
@@ -40,7 +38,8 @@ from ..core.identity import bearer_token
 from ..core.journal import DEFAULT_SIZE, Exchange, Journal, QueryRefused, parse_query
 from ..core.responses import CONTROL_PREFIX, is_control_path
 from ..core.wording import clip
-from ..serving.server import KeepAliveChannel, RequestParser, Server
+from ..serving.asgi import AsgiBridge, drain, read_body, refuse
+from ..serving.server import Server
 from .checks import Contract, default_contract
 from .run import base_url_problem
 
@@ -48,9 +47,8 @@ log = logging.getLogger("mockchats.proxy")
 
 #: Kestrel's default ``MaxRequestBodySize``: the real service takes bodies up to this size.
 DEFAULT_MAX_BODY_BYTES = 30_000_000
-#: How much of a refused body is still read (and dropped) after the 413, so a client
-#: still sending it reads its answer instead of a reset connection.
-DRAIN_BYTES = 16 * 1024 * 1024
+#: The largest header block taken (names and values); a larger one is refused with an empty 431.
+MAX_HEADER_BYTES = 256 * 1024
 #: The proxy's own journal, at the same place as the mock's.
 JOURNAL_PATH = CONTROL_PREFIX + "/requests"
 #: Connection-level headers, which a proxy must not pass on (RFC 9110, 7.6.1).
@@ -300,8 +298,8 @@ class _Unsendable(Exception):
 
 
 class _RawRequestLine:
-    """The request line written byte for byte as the client sent it (waitress hands it over
-    as latin-1 text); http.client would take ASCII only, and fail on a raw UTF-8 path."""
+    """The request line written byte for byte as the client sent it (the ASGI bridge hands it
+    over as latin-1 text); http.client would take ASCII only, and fail on a raw UTF-8 path."""
 
     def _encode_request(self, request: str) -> bytes:
         return request.encode("latin-1")
@@ -326,113 +324,56 @@ class _HeaderView(dict):
 
 # == serving =====================================================================
 class ProxyServer(Server):
-    """The proxy on waitress, which refuses an oversized body before the app sees it.
-
-    Past ``proxy.max_body_bytes`` (a declared Content-Length, or a chunked body counted
-    while it is read) waitress stops reading, and the proxy answers an empty 413 with
-    ``Connection: close``, journals the refusal, then drops what the client still sends.
-    """
+    """The proxy on the in-thread ASGI server (see :class:`ProxyBridge`)."""
 
     def __init__(self, proxy: ContractProxy, host: str = "127.0.0.1", port: int = 8081):
-        super().__init__(proxy, host=host, port=port)
-        # waitress refuses a Content-Length >= its maximum: one more than ours refuses > ours.
-        self._server.adj.max_request_body_size = proxy.max_body_bytes + 1
-        self._server.channel_class = type("ProxyChannel", (_ProxyChannel,), {"proxy": proxy})
+        super().__init__(ProxyBridge(proxy), host=host, port=port)
 
 
-class _BodyCountingParser(RequestParser):
-    """waitress's parser, but a chunked body is measured by its bytes, not by its framing,
-    and is fed in no faster than the limit allows, so nothing past it is kept."""
+class ProxyBridge(AsgiBridge):
+    """The proxy as an ASGI app. Each call waits on the upstream, so calls run on threads.
 
-    def received(self, data: bytes) -> int:
-        consumed = self._received(data)
-        if self.completed:
-            # As RequestParser does, also for a chunked body this parser refused itself.
-            self.expect_continue = False
-        return consumed
-
-    def _received(self, data: bytes) -> int:
-        receiver = self.body_rcv
-        if self.completed or receiver is None or not self.chunked:
-            return super().received(data)
-        limit = self.adj.max_request_body_size - 1
-        # The decoded body grows by at most the bytes fed in: it stops one byte past the limit.
-        consumed = receiver.received(data[:limit - len(receiver) + 1])
-        self.body_bytes_received += consumed
-        if len(receiver) > limit:
-            self.error = RequestEntityTooLarge(f"the body is over the {limit}-byte limit")
-            self.completed = True
-        elif receiver.error:
-            self.error = receiver.error
-            self.completed = True
-        elif receiver.completed:
-            self.completed = True
-            self.headers["CONTENT_LENGTH"] = str(len(receiver))
-        return consumed
-
-
-class _EmptyErrorTask(ErrorTask):
-    """What the server refuses before the app (an oversized body, a malformed request or
-    header block) is answered as Kestrel answers it: status only, no body, connection closed."""
-
-    def execute(self) -> None:
-        error = self.request.error
-        self.channel.linger = True  # the client may be sending still: let it read this answer
-        if isinstance(error, RequestEntityTooLarge):
-            try:
-                environ = WSGITask(self.channel, self.request).get_environment()
-                size = None if self.request.chunked else self.request.content_length
-                self.channel.proxy.refuse_oversized(environ, size)
-            except Exception:  # the journal must not cost the client its answer
-                log.exception("could not journal a refused body")
-        self.status = f"{error.code} {REASONS.get(error.code, error.reason)}"
-        self.response_headers.append(("Content-Length", "0"))
-        self.set_close_on_finish()
-        self.content_length = 0
-        self.write(b"")
-
-
-class _ProxyChannel(KeepAliveChannel):
-    """A connection to the proxy; after refusing a request it closes gracefully.
-
-    Closing at once with the client still sending would reset the connection, and the
-    client might lose the 413 with it. So the proxy sends its answer, ends its side
-    (FIN), and reads and drops what comes, up to ``DRAIN_BYTES``, until the client closes.
+    What Kestrel refuses before the app is refused here with the status alone, an empty body
+    and ``Connection: close``: malformed framing (400), a header block over
+    ``MAX_HEADER_BYTES`` (431), and a body over ``proxy.max_body_bytes`` (413: a declared
+    Content-Length at once, a chunked body once its count passes the limit; journaled). A
+    refused body is not read past the limit; what the client still sends is then read and
+    dropped, so that it reads the answer.
     """
 
-    proxy: ContractProxy
-    parser_class = _BodyCountingParser
-    error_task_class = _EmptyErrorTask
-    linger = False
-    _lingering = False
-    _drained = 0
+    def __init__(self, proxy: ContractProxy):
+        super().__init__(proxy, threads=True)
+        self.proxy = proxy
 
-    def handle_close(self) -> None:
-        if self.linger and not self._lingering and self.connected:
-            self._lingering = True
-            self.will_close = False
-            try:
-                self.socket.shutdown(socket.SHUT_WR)
-                return
-            except OSError:
-                pass
-        super().handle_close()
+    async def _body(self, environ: dict, body_expected: bool, declared: int | None, receive, send) -> bytes | None:
+        if sum(len(key) + len(value) for key, value in environ.items()
+               if key.startswith(("HTTP_", "CONTENT_"))) > MAX_HEADER_BYTES:
+            await refuse(send, 431)
+            return None
+        limit = self.proxy.max_body_bytes
+        if declared is not None and declared > limit:
+            return await self._refuse_oversized(environ, declared, receive, send)
+        if not body_expected:
+            return b""
+        body = await read_body(receive, limit, extra=0)
+        if body is None:  # malformed framing, or the client stopped sending
+            await refuse(send, 400)
+            return None
+        if len(body) > limit:  # only a chunked body can run past its limit
+            return await self._refuse_oversized(environ, None, receive, send)
+        if declared is None:  # chunked: the length is what came
+            environ["CONTENT_LENGTH"] = str(len(body))
+        return body
 
-    def readable(self) -> bool:
-        return True if self._lingering else super().readable()
-
-    def handle_read(self) -> None:
-        if not self._lingering:
-            return super().handle_read()
+    async def _refuse_oversized(self, environ: dict, size: int | None, receive, send) -> None:
+        environ["wsgi.input"] = io.BytesIO(b"")
         try:
-            data = self.socket.recv(64 * 1024)
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
-        self._drained += len(data)
-        if not data or self._drained > DRAIN_BYTES:
-            super().handle_close()
+            self.proxy.refuse_oversized(environ, size)
+        except Exception:  # the journal must not cost the client its answer
+            log.exception("could not journal a refused body")
+        await refuse(send, 413)
+        await drain(receive)
+        return None
 
 
 # == helpers =======================================================================

@@ -71,8 +71,8 @@ def _json_body() -> object:
 
 #: At most this many schema errors are listed, as ASP.NET Core's MvcOptions.MaxModelValidationErrors.
 MAX_ERRORS = 200
-#: Header names a fault may not set: waitress refuses hop-by-hop headers from a WSGI app (a 500
-#: at strike time), and a Content-Length of its own would contradict the body actually sent.
+#: Header names a fault may not set: WSGI forbids an app hop-by-hop headers (PEP 3333; a server
+#: may answer 500 at strike time), and a Content-Length of its own would contradict the body sent.
 _RESERVED_HEADERS = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
                      "trailers", "transfer-encoding", "upgrade", "content-length"}
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")

@@ -1,13 +1,16 @@
-"""The mock's WSGI app served to an ASGI server (granian, for ``mockchats serve``).
+"""The mock's WSGI app served to an ASGI server (granian: ``mockchats serve``'s worker process,
+and the embedded server of :class:`mockchats.Server` in a thread of this one).
 
 Why ASGI and not granian's own WSGI mode: that mode hands the app a decoded path (an
 encoded slash in an id is lost before routing) and no client port (a fault cannot find
-the connection to drop). ASGI's scope carries both the raw request target and the peer.
+the connection to drop). ASGI's scope carries both the raw request target and the peer;
+and ASGI carries WebSockets, which WSGI cannot.
 
 Why the app is called on the event loop, one request at a time: its work is in-memory
 Python under the GIL, where a pool of threads costs more in hand-overs than it gives
 (about 0.4x the throughput with 8 threads). The one exception is a delay fault: while
-one is armed, calls go to a thread pool, so a delayed request holds only itself.
+one is armed, calls go to a thread pool, so a delayed request holds only itself. An app
+that waits on the network (the contract proxy) asks for the pool always (``threads``).
 """
 from __future__ import annotations
 
@@ -26,22 +29,27 @@ from ..core.pipeline import DROPPED
 SERVER_HEADER = (b"server", b"mockchats")
 #: How much of an over-limit body is still read (and dropped) so its 413 arrives cleanly.
 DRAIN_BYTES = 16 * 1024 * 1024
-#: Threads that serve requests while a delay fault is armed (as many delayed requests at once).
-DELAY_THREADS = 8
+#: How long a client sending a refused body may pause before its connection is closed.
+DRAIN_IDLE = 0.2
+#: Threads that answer requests off the event loop (while a delay fault is armed, as many
+#: delayed requests at once; with ``threads``, as many requests at once).
+APP_THREADS = 8
 
 
 class AsgiBridge:
     """An ASGI application that serves ``app`` (WSGI) with the raw target and the peer.
 
-    ``delaying`` says whether a delay fault is armed (then calls run on threads);
-    ``body_limit`` is the app's largest body for a path (the app answers 413 past it).
+    ``delaying`` says whether a delay fault is armed (then calls run on threads); with
+    ``threads``, every call runs on the thread pool. ``body_limit`` is the app's largest body
+    for a path (the app answers 413 past it).
     """
 
-    def __init__(self, app, *, delaying: Callable[[], bool] = lambda: False,
-                 body_limit: Callable[[str], int]):
+    def __init__(self, app, *, body_limit: Callable[[str], int], delaying: Callable[[], bool] = lambda: False,
+                 threads: bool = False):
         self.app = app
-        self.delaying = delaying
         self.body_limit = body_limit
+        self.delaying = delaying
+        self.threads = threads
         self._pool: ThreadPoolExecutor | None = None
 
     async def __call__(self, scope, receive, send):
@@ -51,25 +59,14 @@ class AsgiBridge:
         if scope["type"] != "http":  # no websockets in this API
             return
         environ, body_expected, declared = _environ(scope)
-        # The app says 413 past its limit: past it, the body is read and dropped (a little of
-        # it) or not read at all (a declared length far over it).
-        limit = self.body_limit(environ["PATH_INFO"])
-        body = b""
-        if body_expected and (declared is None or declared <= limit + DRAIN_BYTES):
-            body = await _read_body(receive, limit)
-            if body is None:
-                # The body did not arrive whole: its framing was malformed (a bad chunk size)
-                # or the client stopped sending. Either way nothing is acted on; Kestrel says
-                # an empty 400 and closes (left unanswered, granian would say 500).
-                await _refuse(send, 400)
-                return
-            if declared is None:  # chunked: the length is what came
-                environ["CONTENT_LENGTH"] = str(len(body))
+        body = await self._body(environ, body_expected, declared, receive, send)
+        if body is None:
+            return  # refused already
         environ["wsgi.input"] = io.BytesIO(body)
         environ["mockchats.drop_connection"] = lambda: drop_connection(scope.get("client"), scope.get("server"))
-        if self.delaying():
+        if self.threads or self.delaying():
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(DELAY_THREADS, thread_name_prefix="mockchats-delay")
+                self._pool = ThreadPoolExecutor(APP_THREADS, thread_name_prefix="mockchats-app")
             answer = await asyncio.get_running_loop().run_in_executor(self._pool, self._call, environ)
         else:
             answer = self._call(environ)
@@ -79,13 +76,37 @@ class AsgiBridge:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": data})
 
+    async def _body(self, environ: dict, body_expected: bool, declared: int | None, receive, send) -> bytes | None:
+        """The request's body for the app; None once the request is answered here instead."""
+        # The app says 413 past its limit: past it, the body is read and dropped (a little of
+        # it) or not read at all (a declared length far over it).
+        limit = self.body_limit(environ["PATH_INFO"])
+        body = b""
+        if body_expected and (declared is None or declared <= limit + DRAIN_BYTES):
+            body = await read_body(receive, limit)
+            if body is None:
+                # The body did not arrive whole: its framing was malformed (a bad chunk size)
+                # or the client stopped sending. Either way nothing is acted on; Kestrel says
+                # an empty 400 and closes (left unanswered, granian would say 500).
+                await refuse(send, 400)
+                return None
+            if declared is None:  # chunked: the length is what came
+                environ["CONTENT_LENGTH"] = str(len(body))
+        return body
+
+    def close(self) -> None:
+        """Let the threads go once the server has stopped (a held request still finishes)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+            self._pool = None
+
     def _call(self, environ: dict) -> tuple[int, list, bytes]:
         started: list = []
 
         def start_response(status: str, headers: list, exc_info=None):
             encoded = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
             if not any(k.lower() == "server" for k, _ in headers):
-                encoded.append(SERVER_HEADER)  # as waitress says it; granian would name itself
+                encoded.append(SERVER_HEADER)  # the mock names itself (granian would say granian)
             started[:] = [int(status[:3]), encoded]
 
         chunks = self.app(environ, start_response)
@@ -98,7 +119,7 @@ class AsgiBridge:
         return started[0], started[1], data
 
 
-async def _refuse(send, status: int) -> None:
+async def refuse(send, status: int) -> None:
     """An empty answer that closes the connection, as Kestrel refuses a malformed request."""
     try:
         await send({"type": "http.response.start", "status": status,
@@ -108,11 +129,28 @@ async def _refuse(send, status: int) -> None:
         pass
 
 
-async def _read_body(receive, limit: int) -> bytes | None:
+async def drain(receive, idle: float = DRAIN_IDLE, most: int = DRAIN_BYTES) -> None:
+    """After a refusal sent before the body was read: read and drop what the client still sends
+    (at most ``most`` bytes, until it pauses for ``idle`` seconds), so that a client still
+    sending reads the answer instead of a reset connection."""
+    drained = 0
+    while drained <= most:
+        try:
+            message = await asyncio.wait_for(receive(), idle)
+        except Exception:  # a pause (TimeoutError), or a server that raises on a broken body
+            return
+        if message["type"] != "http.request":  # http.disconnect
+            return
+        drained += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
+
+
+async def read_body(receive, limit: int, extra: int = DRAIN_BYTES) -> bytes | None:
     """The whole body, or its first ``limit + 1`` bytes; None if it did not come whole
     (granian reports malformed framing as a disconnect, as it does a client that left).
 
-    Past the limit the rest is read and dropped (up to ``DRAIN_BYTES``), so the client,
+    Past the limit the rest is read and dropped (up to ``extra`` bytes), so the client,
     still sending, gets its 413 instead of a reset connection.
     """
     parts, size = [], 0
@@ -126,7 +164,7 @@ async def _read_body(receive, limit: int) -> bytes | None:
         if size <= limit:
             parts.append(message.get("body", b""))
         size += len(message.get("body", b""))
-        if not message.get("more_body", False) or size > limit + DRAIN_BYTES:
+        if not message.get("more_body", False) or size > limit + extra:
             return b"".join(parts)[:limit + 1]
 
 
@@ -158,7 +196,7 @@ def _environ(scope) -> tuple[dict, bool, int | None]:
     body_expected, declared = False, None
     for name, value in scope["headers"]:
         key = name.decode("latin-1")
-        if "_" in key:  # it would pass for its dashed twin (Content_Type): waitress drops these too
+        if "_" in key:  # it would pass for its dashed twin (Content_Type): dropped, as nginx drops it
             continue
         key = key.upper().replace("-", "_")
         text = value.decode("latin-1")
@@ -170,7 +208,7 @@ def _environ(scope) -> tuple[dict, bool, int | None]:
             continue
         elif key != "CONTENT_TYPE":
             key = "HTTP_" + key
-        environ[key] = environ[key] + ", " + text if key in environ else text  # as waitress joins
+        environ[key] = environ[key] + ", " + text if key in environ else text  # repeats as one value (RFC 9110)
     return environ, body_expected, declared
 
 

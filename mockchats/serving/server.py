@@ -1,14 +1,16 @@
-"""Serving the mock: granian for ``mockchats serve``, waitress inside a test process.
+"""Serving the mock over ASGI (:mod:`mockchats.serving.asgi`), on granian, in two ways.
 
-``GranianServer`` is the fast one (see the benchmark): one worker process, forked from this
-one so it holds the mock already built, serving it through :mod:`mockchats.serving.asgi`. It runs in
-the foreground only. ``Server`` (waitress, multi-threaded) serves in a background thread too,
-which the pytest plugin and the suite need, and is what ``--server waitress`` runs.
+``GranianServer`` is ``mockchats serve``: one worker process, forked from this one so it holds
+the mock already built; it runs in the foreground only. ``Server`` is granian's embedded server
+on an event loop in a thread of this process: what the pytest plugin, the suite and ``mockchats
+proxy`` run. Both serve the same ASGI app, WebSockets included, so a fault, a header or a
+WebSocket behaves alike on either.
 Both check the address when made, so a port in use fails at once with OSError (port 0: the OS
 picks one).
 """
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import importlib.util
 import multiprocessing
@@ -19,23 +21,20 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from waitress import wasyncore
-from waitress.channel import HTTPChannel
-from waitress.parser import HTTPRequestParser, ParsingError
-from waitress.receiver import ChunkedReceiver
-from waitress.server import create_server
-from waitress.task import WSGITask
-from waitress.utilities import BadRequest
+from ..core.pipeline import MAX_BODY_BYTES
+from .asgi import AsgiBridge
 
 if TYPE_CHECKING:
     from ..app import Mock
 
-#: Worker threads answering requests; the store's lock keeps their updates whole.
-THREADS = 8
-#: The servers ``mockchats serve`` can run, the default first.
-SERVERS = ("granian", "waitress")
+#: How long ``start`` waits for the port to answer, and ``stop`` for the server's thread to end.
+START_TIMEOUT = 30
+STOP_TIMEOUT = 5
+#: granian logs through the ``_granian`` logger; configured incrementally, so starting a server
+#: changes that logger's level only and leaves the process's handlers (a test run's) alone.
+_QUIET_LOGGING = {"version": 1, "incremental": True, "handlers": {}, "loggers": {}}
 
 
 class _Addresses:
@@ -54,153 +53,125 @@ class _Addresses:
         return self.root_url + "/v1"
 
 
-class _KeepAliveTask(WSGITask):
-    """waitress closes the connection after any answer without a Content-Length; a 204 or 304
-    has no body to delimit and may not carry one, so Kestrel keeps the connection: so do we."""
+class Server(_Addresses):
+    """The app on granian's embedded server, in a daemon thread of this process; ``port=0``
+    lets the OS pick (``port`` then tells).
 
-    def set_close_on_finish(self) -> None:
-        keep = (not self.has_body and self.version == "1.1"
-                and self.request.headers.get("CONNECTION", "").lower() != "close")
-        if not keep:
-            super().set_close_on_finish()
-
-
-#: The largest chunk size taken: Kestrel reads it into a 32-bit int and refuses what overflows.
-MAX_CHUNK_SIZE = 0x7FFFFFFF
-#: The longest chunk-size line (size and extensions) held while waiting for its end.
-MAX_CHUNK_LINE = 4096
-
-
-class _ChunkedReceiver(ChunkedReceiver):
-    """waitress's chunked decoder, with its chunk-size line bounded: unbounded, a size of
-    thousands of hex digits makes it wait for more data than any body may hold."""
-
-    def received(self, s: bytes) -> int:
-        consumed = super().received(s)
-        if not self.error and (self.chunk_remainder > MAX_CHUNK_SIZE
-                               or len(self.control_line) > MAX_CHUNK_LINE):
-            self.error = BadRequest("Bad chunk size data")
-            self.all_chunks_received = True
-        return consumed
-
-
-class RequestParser(HTTPRequestParser):
-    """waitress's parser, minus a crash and two hangs.
-
-    - For a request that is complete without a body (an ``Expect: 100-continue`` with none,
-      or one already refused) waitress still sends "100 Continue" and then waits for a body
-      that never comes. Kestrel answers such a request.
-    - A Content-Length of over 4300 digits makes its ``int()`` raise, and the connection
-      closes unanswered; Kestrel says 400, as for any Content-Length it cannot read.
-    - A chunk size too large to hold (see ``_ChunkedReceiver``) is a 400 too.
+    ``app`` is a WSGI app (``mock.app``, or any other), a :class:`~mockchats.Mock`, or an
+    :class:`~mockchats.serving.asgi.AsgiBridge` made already. A mock's app is answered as ``mockchats
+    serve`` answers it: on the event loop, but while a delay fault is armed.
     """
 
-    def received(self, data: bytes) -> int:
-        consumed = super().received(data)
-        if self.completed:
-            self.expect_continue = False
-        return consumed
-
-    def parse_header(self, header_plus: bytes) -> None:
-        try:
-            super().parse_header(header_plus)
-        except ValueError:  # int() past its digit limit: only digits reach it
-            raise ParsingError("Content-Length is invalid") from None
-        if self.chunked:  # nothing has been fed to it yet
-            self.body_rcv = _ChunkedReceiver(self.body_rcv.buf)
-
-
-class KeepAliveChannel(HTTPChannel):
-    """A connection as Kestrel keeps it: a client that ends its side with a body still owed
-    gets a 400 (the body ended early), where waitress would close without a word."""
-
-    task_class = _KeepAliveTask
-    parser_class = RequestParser
-    _reading = False
-    _cut_short = None
-
-    def recv(self, buffer_size: int) -> bytes:
-        self._reading = True  # a close from in here is the client's end of stream
-        try:
-            return super().recv(buffer_size)
-        finally:
-            self._reading = False
-
-    def handle_close(self) -> None:
-        request = self.request
-        if (self._reading and self.connected and request is not None and request.headers_finished
-                and not request.completed and request.body_rcv is not None):
-            self._cut_short = request  # answered in handle_read, once waitress has had its say
-            return
-        super().handle_close()
-
-    def handle_read(self) -> None:
-        super().handle_read()
-        request, self._cut_short = self._cut_short, None
-        if request is None:
-            return
-        self.connected = True  # waitress took the end of stream for a client gone: not yet
-        request.error = BadRequest("Unexpected end of request content")
-        request.completed = True
-        request.expect_continue = False
-        with self.requests_lock:
-            self.request = None
-            self.requests.append(request)
-            if len(self.requests) == 1:  # else the task in progress starts it after itself
-                self.server.add_task(self)
-        # The error answer closes the connection once it is sent.
-
-
-class Server(_Addresses):
-    """The app on waitress, bound to a loopback (or any) address; ``port=0`` lets the OS pick."""
-
-    def __init__(self, app, host: str = "127.0.0.1", port: int = 8080, threads: int = THREADS):
-        # Binding happens here, so a port in use fails at once with OSError.
-        self._server = create_server(self._with_connection_drop(app), host=host, port=port,
-                                     threads=threads,
-                                     ident="mockchats", clear_untrusted_proxy_headers=True)
-        self._server.channel_class = KeepAliveChannel
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 8080):
         self.host = host
-        self.port = self._server.effective_port
+        # granian takes an IP address only: resolve a name (localhost) here, once.
+        family, *_, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        self._address = address[0]
+        self.port = _bindable_port(family, self._address, port)
+        # Held until granian listens, so no other program takes the port in between (and the
+        # wait for it to answer cannot be fooled by another listener).
+        self._reservation = _reserve(family, self._address, self.port)
+        self.asgi = app if isinstance(app, AsgiBridge) else _bridge(app)
+        self._granian: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-
-    def serve_forever(self, on_ready: Callable[[], None] = lambda: None) -> None:
-        """Serve in the calling thread until stopped (Ctrl-C in the CLI); ``on_ready`` runs
-        first (the socket has listened since the server was made)."""
-        on_ready()
-        self._server.run()
+        self._failure: BaseException | None = None
 
     def start(self) -> Server:
-        """Serve in a daemon thread and return at once."""
-        self._thread = threading.Thread(target=self._server.run, name="mockchats", daemon=True)
+        """Serve in a daemon thread; return once the port answers."""
+        if self._thread is not None:
+            raise RuntimeError("this server is serving already")
+        # Imported here, not with the module: the pytest plugin pays for granian only when
+        # a test asks for the mock.
+        from granian.constants import HTTPModes, Interfaces
+        from granian.log import LogLevels
+        from granian.server.embed import Server as Embedded
+
+        # HTTP/1.1 only, as the real service's endpoint (and serve); ASGINL: the bridge needs
+        # no lifespan. Errors only: granian warns that embedding is experimental on every start.
+        self._granian = Embedded(self.asgi, address=self._address, port=self.port,
+                                 interface=Interfaces.ASGINL, http=HTTPModes.http1, websockets=True,
+                                 log_level=LogLevels.error, log_dictconfig=_QUIET_LOGGING)
+        started = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(started,), name=f"mockchats:{self.port}",
+                                        daemon=True)
         self._thread.start()
+        started.wait()
+        deadline = time.monotonic() + START_TIMEOUT
+        while not _answers(self._address, self.port):
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise OSError(f"the server did not start on {self._address}:{self.port}") from self._failure
+            time.sleep(0.002)
+        self._release()
         return self
 
-    def _with_connection_drop(self, app):
-        """Give the app a way to drop the request's connection without answering (faults)."""
-        def wsgi(environ, start_response):
-            peer = (environ.get("REMOTE_ADDR"), environ.get("REMOTE_PORT"))
-            environ["mockchats.drop_connection"] = lambda: self._drop(*peer)
-            return app(environ, start_response)
-        return wsgi
+    def _release(self) -> None:
+        if self._reservation is not None:
+            self._reservation.close()
+            self._reservation = None
 
-    def _drop(self, address: str, port: str) -> None:
-        for channel in list(self._server._map.values()):  # waitress keeps its channels here
-            peer = getattr(channel, "addr", None)
-            if isinstance(peer, tuple) and peer[:2] == (address, int(port)):
-                channel.socket.shutdown(socket.SHUT_RDWR)
-                return
+    def _run(self, started: threading.Event) -> None:
+        # A Runner cancels whatever is still pending once granian has stopped, so nothing is
+        # left to finish on a closed loop.
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            self._loop = runner.get_loop()
+            started.set()
+            try:
+                runner.run(self._granian.serve())
+            except BaseException as exc:  # granian could not serve: start() says so
+                self._failure = exc
+            finally:
+                self.asgi.close()
+
+    def serve_forever(self, on_ready: Callable[[], None] = lambda: None) -> None:
+        """Serve until stopped (Ctrl-C in the CLI): the server's thread serves, this one waits.
+        ``on_ready`` runs once the port answers."""
+        self.start()
+        on_ready()
+        thread = self._thread
+        while thread is not None and thread.is_alive():
+            thread.join(0.5)  # with a timeout, so Ctrl-C reaches this thread at once
 
     def stop(self) -> None:
-        """Stop serving: requests in progress finish; open (kept-alive) connections close."""
-        if self._thread is None:
-            self._server.close()
+        """Stop serving: idle (kept-alive) connections close at once, requests in progress
+        finish (``stop`` waits ``STOP_TIMEOUT`` seconds at most), and the port is free again."""
+        self._release()
+        thread, self._thread = self._thread, None
+        if thread is None:
             return
-        self._server.task_dispatcher.shutdown()  # in-flight requests finish first
-        # Close every socket inside the loop's own thread, so it never selects on a closed
-        # descriptor, and ends as soon as nothing is left to watch.
-        self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._server._map, ignore_all=True))
-        self._thread.join(timeout=5)
+        if thread.is_alive() and self._loop is not None:
+            try:
+                self._loop.call_soon_threadsafe(self._granian.stop)
+            except RuntimeError:  # the loop has ended already
+                pass
+        thread.join(timeout=STOP_TIMEOUT)
+
+
+def _bridge(app: Any) -> AsgiBridge:
+    """``app`` (a Mock, or a WSGI app) behind the ASGI bridge; a mock's delay faults move
+    its calls onto threads while armed."""
+    mock = app if hasattr(app, "faults") and hasattr(app, "app") else \
+        getattr(app, "extensions", {}).get("mockchats")  # the mock's Flask app knows its mock
+    wsgi = app.app if mock is app else app
+    if mock is None:
+        return AsgiBridge(wsgi, body_limit=lambda _path: MAX_BODY_BYTES)
+    return AsgiBridge(wsgi, body_limit=mock.body_limit, delaying=mock.faults.delaying)
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    if _has("uvloop"):
+        import uvloop  # optional: present only where it was installed
+        return uvloop.new_event_loop
+    return asyncio.new_event_loop
+
+
+def _answers(address: str, port: int) -> bool:
+    try:
+        socket.create_connection((address, port), timeout=1).close()
+    except OSError:
+        return False
+    return True
 
 
 class GranianServer(_Addresses):
@@ -213,7 +184,7 @@ class GranianServer(_Addresses):
     def __init__(self, mock: Mock, host: str = "127.0.0.1", port: int = 8080,
                  in_worker: Callable[[], None] = lambda: None):
         if not hasattr(os, "fork"):
-            raise OSError("granian serving needs fork(); use --server waitress on this platform")
+            raise OSError("a worker process needs fork(); serve with Server on this platform")
         self.host = host
         # granian takes an IP address only: resolve a name (localhost) here, once.
         family, *_, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
@@ -231,8 +202,6 @@ class GranianServer(_Addresses):
         from granian import Granian
         from granian.constants import HTTPModes, Interfaces, Loops
         from granian.log import LogLevels
-
-        from .asgi import AsgiBridge
 
         bridge = AsgiBridge(self._mock.app, delaying=self._mock.faults.delaying,
                             body_limit=self._mock.body_limit)
@@ -255,13 +224,10 @@ class GranianServer(_Addresses):
     def _announce_when_listening(self, on_ready: Callable[[], None], timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:
-                socket.create_connection((self._address, self.port), timeout=1).close()
-            except OSError:
-                time.sleep(0.005)
-                continue
-            on_ready()
-            return
+            if _answers(self._address, self.port):
+                on_ready()
+                return
+            time.sleep(0.005)
 
     def stop(self) -> None:
         """Nothing to do: serve_forever returns once granian has stopped its worker."""
@@ -281,6 +247,22 @@ def _bindable_port(family: int, address: str, port: int) -> int:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind((address, port))
         return probe.getsockname()[1]
+
+
+def _reserve(family: int, address: str, port: int) -> socket.socket | None:
+    """A socket bound to the port and not listening: while it is held, only a socket that
+    shares the port (granian's, with SO_REUSEPORT) can bind it. None where ports cannot be shared."""
+    if not hasattr(socket, "SO_REUSEPORT"):
+        return None
+    reservation = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        # Not SO_REUSEADDR: with it, a second such socket (another Server's check) could bind too.
+        reservation.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        reservation.bind((address, port))
+    except OSError:
+        reservation.close()
+        raise
+    return reservation
 
 
 def _end_with_parent() -> None:
