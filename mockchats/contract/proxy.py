@@ -342,7 +342,7 @@ class ProxyBridge(AsgiBridge):
     """
 
     def __init__(self, proxy: ContractProxy):
-        super().__init__(proxy, threads=True)
+        super().__init__(proxy, body_limit=lambda _path: proxy.max_body_bytes, threads=True)
         self.proxy = proxy
 
     async def _body(self, environ: dict, body_expected: bool, declared: int | None, receive, send) -> bytes | None:
