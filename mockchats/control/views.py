@@ -25,7 +25,7 @@ from ..aspnet.routing import RouteTable, kestrel_segments
 from ..core.errors import NotFound
 from ..core.faults import BEFORE
 from ..core.identity import bearer_token
-from ..core.journal import JsonRefused, QueryRefused, parse_query, read_json
+from ..core.journal import JsonRefused, QueryRefused, read_json
 from ..core.responses import CONTROL_PREFIX, empty_response, json_response
 from ..core.spec import Spec
 from ..core.wording import describe, place_of, quote
@@ -693,10 +693,10 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
             '400': {$ref: '#/components/responses/BadRequest'}
         """
         try:
-            filters = parse_query(request.args.items(multi=True), operation_ids)
+            entries = mock.journal.query(request.args.items(multi=True), operation_ids)
         except QueryRefused as exc:
             raise Refused(400, exc.detail, exc.errors) from None
-        return json_response(200, mock.journal.entries(**filters))
+        return json_response(200, entries)
 
     @plane.delete("/requests")
     def clear_requests():
