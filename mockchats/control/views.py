@@ -284,12 +284,12 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
                           for u in session.users.values()],
                 "messages": len(session.messages)}
 
-    def load_sessions(load, root: str | None = None):
-        """``load()``'s sessions; its refusal as a 400 (404 for an unknown scenario). With
-        ``root``, the document came in this request's body at ``root``: a rule it breaks is
-        keyed by its JSON path there, as schema errors are."""
+    def change_world(change, root: str | None = None) -> None:
+        """Call ``change`` (a :class:`Mock` call that loads a world); its refusal as a 400 (404 for an
+        unknown scenario). With ``root``, the document came in this request's body at ``root``: a
+        rule it breaks is keyed by its JSON path there, as schema errors are."""
         try:
-            return load()
+            change()
         except worlds.UnknownScenario as exc:
             # The fixtures' own words, with the name clipped: it is the client's, of any length.
             what = ("a scenario is named, not a path:" if any(c in exc.name for c in "/\\")
@@ -303,13 +303,6 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
                                    {place: [message]}) from None
             message = _clip_middle(str(exc))
             raise Refused(400, message, {"$": [message]}) from None
-
-    def switch_to(sessions, scenario: str, seed: int) -> Response:
-        """Make a loaded scenario the state, and answer the mock's status."""
-        mock.store.replace(sessions)
-        mock.scenario, mock.seed = scenario, seed
-        mock.faults.reseed(seed)  # fault probabilities follow the world's seed, as after a reset
-        return json_response(200, status())
 
     @plane.before_request
     def require_admin_token():
@@ -361,8 +354,8 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
             '404': {$ref: '#/components/responses/NotFound'}
         """
         options = body("ResetRequest", optional=True)
-        load_sessions(lambda: mock.reset(seed=options.get("seed"), scenario=options.get("scenario"),
-                                         auth=options.get("auth")))
+        change_world(lambda: mock.reset(seed=options.get("seed"), scenario=options.get("scenario"),
+                                        auth=options.get("auth")))
         return json_response(200, status())
 
     @plane.get("/state")
@@ -394,9 +387,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
         if not request.get_data(cache=True).strip():  # as the other calls: a missing body is a 400, not a 415
             raise Refused(400, "A JSON body is required.", {"$": ["A JSON body is required."]})
         document = body("FixtureDocument")  # the schema first: its errors said in words
-        sessions = load_sessions(lambda: worlds.build_sessions(document, "state"), "$")
-        mock.store.replace(sessions)
-        mock.scenario = None
+        change_world(lambda: mock.replace_state(document), "$")
         return json_response(200, status())
 
     @plane.get("/scenarios")
@@ -430,8 +421,9 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
             '400': {$ref: '#/components/responses/BadRequest'}
             '404': {$ref: '#/components/responses/NotFound'}
         """
-        seed = body("ScenarioLoad", optional=True).get("seed", mock.origin.seed)
-        return switch_to(load_sessions(lambda: worlds.load_scenario(name, seed=seed)), name, seed)
+        seed = body("ScenarioLoad", optional=True).get("seed")
+        change_world(lambda: mock.load_scenario(name, seed=seed))
+        return json_response(200, status())
 
     @plane.post("/scenarios")
     def load_own_scenario():
@@ -449,16 +441,11 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
             '400': {$ref: '#/components/responses/BadRequest'}
         """
         options = body("OwnScenario")
-        seed = options.get("seed", mock.origin.seed)
-        if "path" in options:
-            sessions = load_sessions(lambda: worlds.load(options["path"], seed=seed))
-            name = options["path"]
-        else:
-            # The seed counts for a document's `generate` as for a file's.
-            sessions = load_sessions(lambda: worlds.build_sessions(options["document"], "document", seed=seed),
-                                      "$.document")
-            name = "document"
-        return switch_to(sessions, name, seed)
+        # A document's own rules are keyed by their JSON path in this body; a file's are not.
+        change_world(lambda: mock.load_own_scenario(path=options.get("path"), document=options.get("document"),
+                                                    seed=options.get("seed")),
+                     None if "path" in options else "$.document")
+        return json_response(200, status())
 
     @plane.get("/sessions")
     def list_sessions():
