@@ -156,14 +156,16 @@ def create_app(mock: Mock, *, spec: Spec | None = None) -> Flask:
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.url_map.strict_slashes = False
     app.url_map.merge_slashes = False
+    # The control plane's views find the mock and its spec here (control.views.current_mock).
     app.extensions["mockchats"] = mock
+    app.extensions["mockchats.spec"] = spec
 
     @app.route("/openapi.json", methods=["GET"], provide_automatic_options=False)
     def openapi_document():
         base_url = request.host_url.rstrip("/") + spec.base_path
         return json_response(200, spec.served(base_url))
 
-    app.register_blueprint(control_plane(mock, spec))
+    app.register_blueprint(control_plane)
 
     @app.errorhandler(MethodNotAllowed)
     def method_not_allowed(error: MethodNotAllowed):
