@@ -6,7 +6,9 @@ the Chats API's operations through :mod:`.core.pipeline`, the control plane
 (:mod:`.control.views`) and ``/openapi.json``, in one Flask app. This is the one module that
 puts the services, the control plane and the pipeline together.
 :meth:`Mock.reset` puts every part back as it was at start (or into another world: a seed, a
-scenario, an auth mode) in one call.
+scenario, an auth mode) in one call; :meth:`Mock.load_scenario`, :meth:`Mock.load_own_scenario`
+and :meth:`Mock.replace_state` change the world alone. The control plane only translates HTTP
+into these calls.
 """
 from __future__ import annotations
 
@@ -80,24 +82,58 @@ class Mock:
     def reset(self, *, seed: int | None = None, scenario: str | None = None,
               auth: str | None = None) -> None:
         """Back to the start state (or to ``scenario`` / ``seed``), real time, no faults,
-        an empty journal, and the start auth mode (or ``auth``)."""
+        an empty journal, and the start auth mode (or ``auth``).
+
+        All or nothing: :class:`worlds.FixtureError` (``UnknownScenario`` for a name no
+        scenario has) or ``ValueError`` for an unknown auth mode, and nothing changed."""
+        seed = self.origin.seed if seed is None else seed
         sessions = None
         if scenario is not None:
-            sessions = worlds.load_scenario(scenario, seed=self.origin.seed if seed is None else seed)
-        elif seed is not None and seed != self.origin.seed:
+            sessions = worlds.load_scenario(scenario, seed=seed)
+        elif seed != self.origin.seed:
             sessions = self.origin.load(seed)
         self.authenticator.set_mode(auth or self.origin.auth)  # validates before anything changes
+        self._become(sessions, scenario, seed)
+        self.clock.real()
+        self.faults.clear()
+        self.journal.clear()
+
+    def load_scenario(self, name: str, *, seed: int | None = None) -> None:
+        """Make the shipped scenario ``name`` (made under ``seed``, the start seed by default) the
+        state. Unlike a reset it keeps the clock, faults, journal and auth mode: a test switches
+        worlds without losing what it set up. Refused as :meth:`reset` refuses, nothing changed."""
+        seed = self.origin.seed if seed is None else seed
+        self._become(worlds.load_scenario(name, seed=seed), name, seed)
+
+    def load_own_scenario(self, *, path: str | None = None, document: dict | None = None,
+                          seed: int | None = None) -> None:
+        """Make a partner's scenario the state, as :meth:`load_scenario` does a shipped one: the
+        fixture file at ``path`` on this machine, or else the fixture ``document`` itself. The
+        scenario is then called by its path, or ``"document"``."""
+        seed = self.origin.seed if seed is None else seed
+        if path is not None:
+            self._become(worlds.load(path, seed=seed), path, seed)
+        elif document is not None:
+            # The seed counts for a document's `generate` as for a file's.
+            self._become(worlds.build_sessions(document, "document", seed=seed), "document", seed)
+        else:
+            raise TypeError("load_own_scenario() needs a path or a document")
+
+    def replace_state(self, document: dict) -> None:
+        """Make a fixture document (as :func:`worlds.to_document` writes the state) the state,
+        all or nothing. The seed, clock, faults and journal stay; the state comes from no scenario."""
+        self.store.replace(worlds.build_sessions(document, "state"))
+        self.scenario = None
+
+    def _become(self, sessions: list[Session] | None, scenario: str | None, seed: int) -> None:
+        """Make ``sessions`` (the start ones when None), from ``scenario`` under ``seed``, the
+        world. Fault probabilities follow the world's seed, so a run can be replayed."""
         if sessions is None:
             self.store.reset()
         else:
             self.store.replace(sessions)
-        self.scenario = scenario
-        self.seed = self.origin.seed if seed is None else seed
-        self.clock.real()
-        self.faults.clear()
-        self.faults.reseed(self.seed)
-        self.journal.clear()
-
+        self.scenario, self.seed = scenario, seed
+        self.faults.reseed(seed)
 
 def build(fixtures_path: Path | str | None = None, *, seed: int = worlds.DEFAULT_SEED,
           messages: int = 0, auth: str = OPEN, journal_size: int = DEFAULT_SIZE,
@@ -120,14 +156,16 @@ def create_app(mock: Mock, *, spec: Spec | None = None) -> Flask:
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.url_map.strict_slashes = False
     app.url_map.merge_slashes = False
+    # The control plane's views find the mock and its spec here (control.views.current_mock).
     app.extensions["mockchats"] = mock
+    app.extensions["mockchats.spec"] = spec
 
     @app.route("/openapi.json", methods=["GET"], provide_automatic_options=False)
     def openapi_document():
         base_url = request.host_url.rstrip("/") + spec.base_path
         return json_response(200, spec.served(base_url))
 
-    app.register_blueprint(control_plane(mock, spec))
+    app.register_blueprint(control_plane)
 
     @app.errorhandler(MethodNotAllowed)
     def method_not_allowed(error: MethodNotAllowed):

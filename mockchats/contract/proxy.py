@@ -35,7 +35,7 @@ from werkzeug.wrappers import Request
 
 from .. import aspnet
 from ..core.identity import bearer_token
-from ..core.journal import DEFAULT_SIZE, Exchange, Journal, QueryRefused, parse_query
+from ..core.journal import DEFAULT_SIZE, Exchange, Journal, QueryRefused
 from ..core.responses import CONTROL_PREFIX, is_control_path
 from ..core.wording import clip
 from ..serving.asgi import AsgiBridge, drain, read_body, refuse
@@ -284,12 +284,11 @@ class ContractProxy:
             start_response("405 Method Not Allowed", [("Allow", "GET, DELETE"), ("Content-Length", "0")])
             return [b""]
         try:
-            filters = parse_query(request.args.items(multi=True),
-                                  [op.operation_id for op in self.contract.spec.operations])
+            entries = self.journal.query(request.args.items(multi=True),
+                                         [op.operation_id for op in self.contract.spec.operations])
         except QueryRefused as exc:
             problem = {**aspnet.problem(400), "detail": exc.detail, "errors": exc.errors}
             return _json(start_response, "400 Bad Request", problem, aspnet.PROBLEM_JSON)
-        entries = self.journal.entries(**filters)
         return _json(start_response, "200 OK", entries)
 
 

@@ -1,13 +1,20 @@
 """The control plane under ``/_mock``: reset, state, scenarios, sessions, pins, faults,
 clock and the request journal.
 
-Outside the partner contract. Each view's docstring carries its OpenAPI operation;
-apispec turns them, with the schemas of ``control_schemas``, into ``GET /_mock/openapi.json``, and
-the same schemas validate the request bodies (validators compiled once), so the
-document and the behaviour cannot drift apart.
+Outside the partner contract. Each view is a function of this module, registered on the
+:data:`control_plane` blueprint, and finds the mock it works on through :func:`current_mock`
+(the app's): so a view can be imported by name and called in a test under Flask's
+``test_request_context``. The views only translate HTTP: the world changes through the mock's
+own methods (``Mock.reset``, ``load_scenario``, ``replace_state``...), its parts' (store, faults,
+clock) and the journal's query, each the one home of its rule.
+
+Each view's docstring carries its OpenAPI operation; apispec turns them, with the schemas of
+``control/schemas.py``, into ``GET /_mock/openapi.json``, and the same schemas validate the
+request bodies (validators compiled once), so the document and the behaviour cannot drift apart.
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import socket
@@ -25,7 +32,7 @@ from ..aspnet.routing import RouteTable, kestrel_segments
 from ..core.errors import NotFound
 from ..core.faults import BEFORE
 from ..core.identity import bearer_token
-from ..core.journal import JsonRefused, QueryRefused, parse_query, read_json
+from ..core.journal import JsonRefused, QueryRefused, read_json
 from ..core.responses import CONTROL_PREFIX, empty_response, json_response
 from ..core.spec import Spec
 from ..core.wording import describe, place_of, quote
@@ -44,7 +51,9 @@ class Refused(Exception):
         self.status, self.detail, self.errors = status, detail, errors
 
 
+@functools.cache
 def _validator(name: str) -> jsonschema.protocols.Validator:
+    # Compiled once, on first use: importing the module (the CLI does) stays cheap.
     # The components travel with the schema, so its local $refs resolve as in the document.
     # Lengths count as .NET counts them, as the fixture files' (a state is one).
     return aspnet.DotNetValidator({"$ref": f"#/components/schemas/{name}",
@@ -129,6 +138,7 @@ def _fault_errors(settings: dict, spec: Spec) -> dict[str, list[str]]:
 
 #: Statuses whose answer cannot carry a body (RFC 9110): a fault's body would be dropped.
 _BODILESS = {204, 205, 304}
+
 
 #: The clock's range, .NET's DateTime.MinValue and MaxValue: the whole last second of 9999 is in it
 #: (Python keeps 6 fractional digits, so 23:59:59.9999999 is held as 23:59:59.999999).
@@ -220,531 +230,588 @@ def cross_site_reason(headers, scheme: str, host: str) -> str | None:
     return f"Origin {quote(given)} is not the mock's own origin"
 
 
-def control_plane(mock: Mock, spec: Spec) -> Blueprint:
-    """The ``/_mock`` blueprint working on ``mock``, whose partner API ``spec`` describes."""
-    plane = Blueprint("control", __name__, url_prefix=CONTROL_PREFIX)
-    validators = {name: _validator(name) for name in
-                  ("ResetRequest", "ScenarioLoad", "OwnScenario", "NewSession", "PinRequest",
-                   "FaultRequest", "ClockRequest", "FixtureDocument")}
-    operation_ids = sorted(op.operation_id for op in spec.operations)
-    document: dict = {}
+#: The ``/_mock`` blueprint; app.create_app registers it on each app, which holds the mock it
+#: works on (see :func:`current_mock`).
+control_plane = Blueprint("control", __name__, url_prefix=CONTROL_PREFIX)
 
-    def body(schema: str, *, optional: bool = False) -> dict:
-        """The request's JSON body, validated against ``schema``; 400 otherwise."""
-        if not request.get_data(cache=True).strip():
-            if optional:
-                if request.mimetype:  # said to be something else: a form post from a web page, say
-                    _require_json_media()
-                return {}
-            raise Refused(400, "A JSON body is required.", {"$": ["A JSON body is required."]})
-        value = _json_body()
-        errors: dict[str, list[str]] = {}
-        count = 0
-        try:
-            for error in validators[schema].iter_errors(value):
-                count += 1
-                if count > MAX_ERRORS:  # a whole bad state would otherwise come back as its errors
-                    break
-                said = errors.setdefault(place_of(error.absolute_path), [])
-                message = describe(error)
-                if message not in said:  # each missing property is an error, all said in one
-                    said.append(message)
-        except RecursionError:  # read_json bounds the depth; this is the last guard
-            errors.setdefault("$", []).append("The body nests too deeply to check.")
-        if errors:
-            place, messages = next(iter(errors.items()))
-            more = ("more" if count > MAX_ERRORS else
-                    f"{sum(map(len, errors.values())) - 1} more" if count > 1 else "")
-            raise Refused(400, f"The body does not match the {schema} schema: {place}: {messages[0]}"
-                               + (f" (and {more})" if more else ""), errors)
-        return value
 
-    def refuse_query(call: str) -> None:
-        """A DELETE removes all it names: a query (a filter, say) would be silently ignored, so
-        it is refused instead of removing more than was asked."""
-        names = list(dict.fromkeys(request.args))
-        if names:
-            shown = ", ".join(quote(n) for n in names[:5]) + (", …" if len(names) > 5 else "")
-            message = f"{call} takes no query parameters; it removes everything. Given: {shown}."
-            raise Refused(400, message, {name: [f"{call} takes no query parameters."]
-                                              for name in names[:20]})
+def current_mock() -> Mock:
+    """The mock this request works on: its app's (app.create_app puts it there).
 
-    def session_ids() -> list[str]:
-        """The live sessions' ids, in order, without copying their messages (each has a user)."""
-        return list(dict.fromkeys(user.session_id for user in mock.store.users()))
+    Looked up per request rather than held by the views, so they are plain functions of the
+    module: importable by name, and callable in a test under Flask's ``test_request_context``.
+    """
+    return current_app.extensions["mockchats"]
 
-    def status() -> dict:
-        sessions, messages = mock.store.size()
-        return {"auth": mock.auth, "seed": mock.seed, "scenario": mock.scenario,
-                "sessions": sessions, "messages": messages}
 
-    def session_dto(session) -> dict:
-        return {"sessionId": session.id,
-                "users": [{"id": u.id, "name": u.name, "role": u.role, "token": u.token}
-                          for u in session.users.values()],
-                "messages": len(session.messages)}
+def current_spec() -> Spec:
+    """The spec of the partner API the mock serves (app.create_app puts it beside the mock)."""
+    return current_app.extensions["mockchats.spec"]
 
-    def load_sessions(load, root: str | None = None):
-        """``load()``'s sessions; its refusal as a 400 (404 for an unknown scenario). With
-        ``root``, the document came in this request's body at ``root``: a rule it breaks is
-        keyed by its JSON path there, as schema errors are."""
-        try:
-            return load()
-        except worlds.UnknownScenario as exc:
-            # The fixtures' own words, with the name clipped: it is the client's, of any length.
-            what = ("a scenario is named, not a path:" if any(c in exc.name for c in "/\\")
-                    else "unknown scenario")
-            raise Refused(404, f"{what} {quote(exc.name)}; known scenarios: {', '.join(exc.known)}") from None
-        except worlds.FixtureError as exc:
-            if root and exc.place and exc.reason:
-                place = root + ("" if exc.place.startswith("[") else ".") + exc.place
-                message = _clip_middle(exc.reason[:1].upper() + exc.reason[1:].rstrip(".") + ".")
-                raise Refused(400, _clip_middle(f"The document does not hold together: {place}: {message}"),
-                                   {place: [message]}) from None
-            message = _clip_middle(str(exc))
-            raise Refused(400, message, {"$": [message]}) from None
 
-    def switch_to(sessions, scenario: str, seed: int) -> Response:
-        """Make a loaded scenario the state, and answer the mock's status."""
-        mock.store.replace(sessions)
-        mock.scenario, mock.seed = scenario, seed
-        mock.faults.reseed(seed)  # fault probabilities follow the world's seed, as after a reset
-        return json_response(200, status())
+def _body(schema: str, *, optional: bool = False) -> dict:
+    """The request's JSON body, validated against ``schema``; 400 otherwise."""
+    if not request.get_data(cache=True).strip():
+        if optional:
+            if request.mimetype:  # said to be something else: a form post from a web page, say
+                _require_json_media()
+            return {}
+        raise Refused(400, "A JSON body is required.", {"$": ["A JSON body is required."]})
+    value = _json_body()
+    errors: dict[str, list[str]] = {}
+    count = 0
+    try:
+        for error in _validator(schema).iter_errors(value):
+            count += 1
+            if count > MAX_ERRORS:  # a whole bad state would otherwise come back as its errors
+                break
+            said = errors.setdefault(place_of(error.absolute_path), [])
+            message = describe(error)
+            if message not in said:  # each missing property is an error, all said in one
+                said.append(message)
+    except RecursionError:  # read_json bounds the depth; this is the last guard
+        errors.setdefault("$", []).append("The body nests too deeply to check.")
+    if errors:
+        place, messages = next(iter(errors.items()))
+        more = ("more" if count > MAX_ERRORS else
+                f"{sum(map(len, errors.values())) - 1} more" if count > 1 else "")
+        raise Refused(400, f"The body does not match the {schema} schema: {place}: {messages[0]}"
+                           + (f" (and {more})" if more else ""), errors)
+    return value
 
-    @plane.before_request
-    def require_admin_token():
-        foreign = cross_site_reason(request.headers, request.scheme, request.host)
-        if foreign:
-            # Checked first and always, token or not: a page in the developer's browser reaches
-            # a loopback server too, and a "simple" request (a form post, text/plain) is sent
-            # without a preflight, so leaving out CORS headers alone does not stop it.
-            raise Refused(403, f"The control plane refuses requests from web pages of other sites "
-                                    f"({foreign}); call it from a program, or from a page the mock serves.")
-        if mock.admin_token is None:
-            # Without a token only this machine may drive the mock: a server listening beyond it
-            # would otherwise let anyone on the network reset, replace or read its world.
-            if not is_loopback_address(request.remote_addr):
-                raise Refused(403, "The control plane answers only clients on this machine (loopback) "
-                                        "unless the server runs with --admin-token.")
-        elif bearer_token(request.headers.get("Authorization")) != mock.admin_token:
-            return empty_response(401, {"WWW-Authenticate": "Bearer"})
-        if request.endpoint in ("control.put_state", "control.load_own_scenario"):
-            request.max_content_length = MAX_STATE_BYTES
-        return None
 
-    @plane.errorhandler(Refused)
-    def refused(error: Refused):
-        problem = aspnet.problem(error.status)
-        problem = {**{k: v for k, v in problem.items() if k != "traceId"}, "detail": error.detail}
-        if error.errors:
-            problem["errors"] = error.errors
-        problem["traceId"] = aspnet.trace_id()
-        return Response(aspnet.dumps(problem), status=error.status, content_type=aspnet.PROBLEM_JSON)
+def _refuse_query(call: str) -> None:
+    """A DELETE removes all it names: a query (a filter, say) would be silently ignored, so
+    it is refused instead of removing more than was asked."""
+    names = list(dict.fromkeys(request.args))
+    if names:
+        shown = ", ".join(quote(n) for n in names[:5]) + (", …" if len(names) > 5 else "")
+        message = f"{call} takes no query parameters; it removes everything. Given: {shown}."
+        raise Refused(400, message, {name: [f"{call} takes no query parameters."]
+                                          for name in names[:20]})
 
-    @plane.post("/reset")
-    def reset():
-        """Reset the mock.
-        ---
-        post:
-          summary: Back to the start state, or to another seed, scenario or auth mode
-          description: >-
-            The state loaded at start (or the given scenario / seed), real time, no sessions but
-            the loaded ones, no faults, an empty journal, and the start auth mode (or the given one).
-          requestBody:
-            required: false
-            content:
-              application/json:
-                schema: ResetRequest
-          responses:
-            '200': {description: The mock after the reset, content: {application/json: {schema: Status}}}
-            '400': {$ref: '#/components/responses/BadRequest'}
-            '404': {$ref: '#/components/responses/NotFound'}
-        """
-        options = body("ResetRequest", optional=True)
-        load_sessions(lambda: mock.reset(seed=options.get("seed"), scenario=options.get("scenario"),
-                                         auth=options.get("auth")))
-        return json_response(200, status())
 
-    @plane.get("/state")
-    def get_state():
-        """Export the whole state.
-        ---
-        get:
-          summary: The whole state in the fixture format
-          responses:
-            '200': {description: Every session, content: {application/json: {schema: FixtureDocument}}}
-        """
-        return json_response(200, worlds.to_document(mock.store.snapshot()))
+def _session_ids(mock: Mock) -> list[str]:
+    """The live sessions' ids, in order, without copying their messages (each has a user)."""
+    return list(dict.fromkeys(user.session_id for user in mock.store.users()))
 
-    @plane.put("/state")
-    def put_state():
-        """Replace the whole state.
-        ---
-        put:
-          summary: Replace the state with a fixture document (validated first, all or nothing)
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema: FixtureDocument
-          responses:
-            '200': {description: The mock after the import, content: {application/json: {schema: Status}}}
-            '400': {$ref: '#/components/responses/BadRequest'}
-        """
-        if not request.get_data(cache=True).strip():  # as the other calls: a missing body is a 400, not a 415
-            raise Refused(400, "A JSON body is required.", {"$": ["A JSON body is required."]})
-        document = body("FixtureDocument")  # the schema first: its errors said in words
-        sessions = load_sessions(lambda: worlds.build_sessions(document, "state"), "$")
-        mock.store.replace(sessions)
-        mock.scenario = None
-        return json_response(200, status())
 
-    @plane.get("/scenarios")
-    def list_scenarios():
-        """List the shipped scenarios.
-        ---
-        get:
-          summary: The named scenarios shipped with mockchats
-          responses:
-            '200':
-              description: Name and description of each
-              content: {application/json: {schema: {type: array, items: Scenario}}}
-        """
-        return json_response(200, worlds.list_scenarios())
+def _status(mock: Mock) -> dict:
+    """What the mock serves now: the answer of every call that changes the world, and the index's."""
+    sessions, messages = mock.store.size()
+    return {"auth": mock.auth, "seed": mock.seed, "scenario": mock.scenario,
+            "sessions": sessions, "messages": messages}
 
-    @plane.post("/scenarios/<name>")
-    def load_scenario(name: str):
-        """Load a shipped scenario.
-        ---
-        post:
-          summary: Replace the state with a shipped scenario
-          parameters:
-            - {name: name, in: path, required: true, schema: {type: string}}
-          requestBody:
-            required: false
-            content:
-              application/json:
-                schema: ScenarioLoad
-          responses:
-            '200': {description: The mock after loading, content: {application/json: {schema: Status}}}
-            '400': {$ref: '#/components/responses/BadRequest'}
-            '404': {$ref: '#/components/responses/NotFound'}
-        """
-        seed = body("ScenarioLoad", optional=True).get("seed", mock.origin.seed)
-        return switch_to(load_sessions(lambda: worlds.load_scenario(name, seed=seed)), name, seed)
 
-    @plane.post("/scenarios")
-    def load_own_scenario():
-        """Load a partner's scenario.
-        ---
-        post:
-          summary: Replace the state with a partner's scenario, by path or as a document
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema: OwnScenario
-          responses:
-            '200': {description: The mock after loading, content: {application/json: {schema: Status}}}
-            '400': {$ref: '#/components/responses/BadRequest'}
-        """
-        options = body("OwnScenario")
-        seed = options.get("seed", mock.origin.seed)
-        if "path" in options:
-            sessions = load_sessions(lambda: worlds.load(options["path"], seed=seed))
-            name = options["path"]
-        else:
-            # The seed counts for a document's `generate` as for a file's.
-            sessions = load_sessions(lambda: worlds.build_sessions(options["document"], "document", seed=seed),
-                                      "$.document")
-            name = "document"
-        return switch_to(sessions, name, seed)
+def _session_dto(session) -> dict:
+    """A session as the control plane shows it: its users with their tokens (a test signs in with
+    them), and only the count of its messages (the partner API lists those)."""
+    return {"sessionId": session.id,
+            "users": [{"id": u.id, "name": u.name, "role": u.role, "token": u.token}
+                      for u in session.users.values()],
+            "messages": len(session.messages)}
 
-    @plane.get("/sessions")
-    def list_sessions():
-        """List the sessions.
-        ---
-        get:
-          summary: Every session with its users and tokens
-          responses:
-            '200':
-              description: The sessions
-              content: {application/json: {schema: {type: array, items: Session}}}
-        """
-        return json_response(200, [session_dto(s) for s in mock.store.snapshot()])
 
-    @plane.post("/sessions")
-    def create_session():
-        """Create a session.
-        ---
-        post:
-          summary: A new isolated session with the given users and no messages
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema: NewSession
-          responses:
-            '201': {description: The session with fresh ids and tokens, content: {application/json: {schema: Session}}}
-            '400': {$ref: '#/components/responses/BadRequest'}
-        """
-        users = body("NewSession")["users"]
-        session = mock.store.create_session((u["name"], u["role"]) for u in users)
-        return json_response(201, session_dto(session))
+def _change_world(change, root: str | None = None) -> None:
+    """Call ``change`` (a :class:`Mock` call that loads a world); its refusal as a 400 (404 for an
+    unknown scenario). With ``root``, the document came in this request's body at ``root``: a
+    rule it breaks is keyed by its JSON path there, as schema errors are."""
+    try:
+        change()
+    except worlds.UnknownScenario as exc:
+        # The fixtures' own words, with the name clipped: it is the client's, of any length.
+        what = ("a scenario is named, not a path:" if any(c in exc.name for c in "/\\")
+                else "unknown scenario")
+        raise Refused(404, f"{what} {quote(exc.name)}; known scenarios: {', '.join(exc.known)}") from None
+    except worlds.FixtureError as exc:
+        if root and exc.place and exc.reason:
+            place = root + ("" if exc.place.startswith("[") else ".") + exc.place
+            message = _clip_middle(exc.reason[:1].upper() + exc.reason[1:].rstrip(".") + ".")
+            raise Refused(400, _clip_middle(f"The document does not hold together: {place}: {message}"),
+                               {place: [message]}) from None
+        message = _clip_middle(str(exc))
+        raise Refused(400, message, {"$": [message]}) from None
 
-    @plane.post("/sessions/<session_id>/pins")
-    def pin_message(session_id: str):
-        """Pin a message.
-        ---
-        post:
-          summary: Pin a message as the session's Host would
-          description: The public Chats API shows no call that creates a pin; this is how tests make one.
-          parameters:
-            - {name: session_id, in: path, required: true, schema: {type: string}}
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema: PinRequest
-          responses:
-            '201': {description: The pin, content: {application/json: {schema: Pin}}}
-            '400': {$ref: '#/components/responses/BadRequest'}
-            '404': {$ref: '#/components/responses/NotFound'}
-        """
-        chat_id = body("PinRequest")["chatId"]
+
+@control_plane.before_request
+def require_admin_token():
+    """Who may drive the mock, checked before every view: the control plane can replace or read the
+    whole world, so it answers no web page of another site, and only this machine or the holder of
+    ``--admin-token``."""
+    mock = current_mock()
+    foreign = cross_site_reason(request.headers, request.scheme, request.host)
+    if foreign:
+        # Checked first and always, token or not: a page in the developer's browser reaches
+        # a loopback server too, and a "simple" request (a form post, text/plain) is sent
+        # without a preflight, so leaving out CORS headers alone does not stop it.
+        raise Refused(403, f"The control plane refuses requests from web pages of other sites "
+                                f"({foreign}); call it from a program, or from a page the mock serves.")
+    if mock.admin_token is None:
+        # Without a token only this machine may drive the mock: a server listening beyond it
+        # would otherwise let anyone on the network reset, replace or read its world.
+        if not is_loopback_address(request.remote_addr):
+            raise Refused(403, "The control plane answers only clients on this machine (loopback) "
+                                    "unless the server runs with --admin-token.")
+    elif bearer_token(request.headers.get("Authorization")) != mock.admin_token:
+        return empty_response(401, {"WWW-Authenticate": "Bearer"})
+    if request.endpoint in ("control.put_state", "control.load_own_scenario"):
+        request.max_content_length = MAX_STATE_BYTES
+    return None
+
+
+@control_plane.errorhandler(Refused)
+def refused(error: Refused):
+    """A refusal as problem+json in ASP.NET Core's shape (type, title, status, detail, errors, then
+    traceId), as the partner API refuses; the Python client raises it as ``ControlError``."""
+    problem = aspnet.problem(error.status)
+    problem = {**{k: v for k, v in problem.items() if k != "traceId"}, "detail": error.detail}
+    if error.errors:
+        problem["errors"] = error.errors
+    problem["traceId"] = aspnet.trace_id()
+    return Response(aspnet.dumps(problem), status=error.status, content_type=aspnet.PROBLEM_JSON)
+
+
+@control_plane.post("/reset")
+def reset():
+    """Reset the mock.
+    ---
+    post:
+      summary: Back to the start state, or to another seed, scenario or auth mode
+      description: >-
+        The state loaded at start (or the given scenario / seed), real time, no sessions but
+        the loaded ones, no faults, an empty journal, and the start auth mode (or the given one).
+      requestBody:
+        required: false
+        content:
+          application/json:
+            schema: ResetRequest
+      responses:
+        '200': {description: The mock after the reset, content: {application/json: {schema: Status}}}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+    """
+    mock = current_mock()
+    options = _body("ResetRequest", optional=True)
+    _change_world(lambda: mock.reset(seed=options.get("seed"), scenario=options.get("scenario"),
+                                     auth=options.get("auth")))
+    return json_response(200, _status(mock))
+
+
+@control_plane.get("/state")
+def get_state():
+    """Export the whole state.
+    ---
+    get:
+      summary: The whole state in the fixture format
+      responses:
+        '200': {description: Every session, content: {application/json: {schema: FixtureDocument}}}
+    """
+    mock = current_mock()
+    return json_response(200, worlds.to_document(mock.store.snapshot()))
+
+
+@control_plane.put("/state")
+def put_state():
+    """Replace the whole state.
+    ---
+    put:
+      summary: Replace the state with a fixture document (validated first, all or nothing)
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: FixtureDocument
+      responses:
+        '200': {description: The mock after the import, content: {application/json: {schema: Status}}}
+        '400': {$ref: '#/components/responses/BadRequest'}
+    """
+    mock = current_mock()
+    if not request.get_data(cache=True).strip():  # as the other calls: a missing body is a 400, not a 415
+        raise Refused(400, "A JSON body is required.", {"$": ["A JSON body is required."]})
+    document = _body("FixtureDocument")  # the schema first: its errors said in words
+    _change_world(lambda: mock.replace_state(document), "$")
+    return json_response(200, _status(mock))
+
+
+@control_plane.get("/scenarios")
+def list_scenarios():
+    """List the shipped scenarios.
+    ---
+    get:
+      summary: The named scenarios shipped with mockchats
+      responses:
+        '200':
+          description: Name and description of each
+          content: {application/json: {schema: {type: array, items: Scenario}}}
+    """
+    return json_response(200, worlds.list_scenarios())
+
+
+@control_plane.post("/scenarios/<name>")
+def load_scenario(name: str):
+    """Load a shipped scenario.
+    ---
+    post:
+      summary: Replace the state with a shipped scenario
+      parameters:
+        - {name: name, in: path, required: true, schema: {type: string}}
+      requestBody:
+        required: false
+        content:
+          application/json:
+            schema: ScenarioLoad
+      responses:
+        '200': {description: The mock after loading, content: {application/json: {schema: Status}}}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+    """
+    mock = current_mock()
+    seed = _body("ScenarioLoad", optional=True).get("seed")
+    _change_world(lambda: mock.load_scenario(name, seed=seed))
+    return json_response(200, _status(mock))
+
+
+@control_plane.post("/scenarios")
+def load_own_scenario():
+    """Load a partner's scenario.
+    ---
+    post:
+      summary: Replace the state with a partner's scenario, by path or as a document
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: OwnScenario
+      responses:
+        '200': {description: The mock after loading, content: {application/json: {schema: Status}}}
+        '400': {$ref: '#/components/responses/BadRequest'}
+    """
+    mock = current_mock()
+    options = _body("OwnScenario")
+    # A document's own rules are keyed by their JSON path in this body; a file's are not.
+    _change_world(lambda: mock.load_own_scenario(path=options.get("path"), document=options.get("document"),
+                                                 seed=options.get("seed")),
+                  None if "path" in options else "$.document")
+    return json_response(200, _status(mock))
+
+
+@control_plane.get("/sessions")
+def list_sessions():
+    """List the sessions.
+    ---
+    get:
+      summary: Every session with its users and tokens
+      responses:
+        '200':
+          description: The sessions
+          content: {application/json: {schema: {type: array, items: Session}}}
+    """
+    mock = current_mock()
+    return json_response(200, [_session_dto(s) for s in mock.store.snapshot()])
+
+
+@control_plane.post("/sessions")
+def create_session():
+    """Create a session.
+    ---
+    post:
+      summary: A new isolated session with the given users and no messages
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: NewSession
+      responses:
+        '201': {description: The session with fresh ids and tokens, content: {application/json: {schema: Session}}}
+        '400': {$ref: '#/components/responses/BadRequest'}
+    """
+    mock = current_mock()
+    users = _body("NewSession")["users"]
+    session = mock.store.create_session((u["name"], u["role"]) for u in users)
+    return json_response(201, _session_dto(session))
+
+
+@control_plane.post("/sessions/<session_id>/pins")
+def pin_message(session_id: str):
+    """Pin a message.
+    ---
+    post:
+      summary: Pin a message as the session's Host would
+      description: The public Chats API shows no call that creates a pin; this is how tests make one.
+      parameters:
+        - {name: session_id, in: path, required: true, schema: {type: string}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: PinRequest
+      responses:
+        '201': {description: The pin, content: {application/json: {schema: Pin}}}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+    """
+    mock = current_mock()
+    chat_id = _body("PinRequest")["chatId"]
+    try:
+        pin_id = mock.store.pin_message(session_id, chat_id)
+    except NotFound:
+        if session_id not in _session_ids(mock):
+            raise Refused(404, f"No session {quote(session_id)}.") from None
+        raise Refused(404, f"No message {quote(chat_id)} in session {quote(session_id)}.") from None
+    return json_response(201, {"chatId": chat_id, "pinId": pin_id})
+
+
+@control_plane.post("/pins")
+def pin_anywhere():
+    """Pin a message wherever it is.
+    ---
+    post:
+      summary: Pin a message as its session's Host would, finding the session that holds it
+      description: >-
+        Chat ids are unique in the whole state, so the message names its session. Pinning a
+        pinned message keeps its pin.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: PinRequest
+      responses:
+        '201': {description: The pin and its session, content: {application/json: {schema: SessionPin}}}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+    """
+    mock = current_mock()
+    chat_id = _body("PinRequest")["chatId"]
+    for session_id in _session_ids(mock):
         try:
             pin_id = mock.store.pin_message(session_id, chat_id)
-        except NotFound:
-            if session_id not in session_ids():
-                raise Refused(404, f"No session {quote(session_id)}.") from None
-            raise Refused(404, f"No message {quote(chat_id)} in session {quote(session_id)}.") from None
-        return json_response(201, {"chatId": chat_id, "pinId": pin_id})
+        except NotFound:  # not in this session (or the world was replaced since the look)
+            continue
+        return json_response(201, {"sessionId": session_id, "chatId": chat_id, "pinId": pin_id})
+    raise Refused(404, f"No message {quote(chat_id)}.")
 
-    @plane.post("/pins")
-    def pin_anywhere():
-        """Pin a message wherever it is.
-        ---
-        post:
-          summary: Pin a message as its session's Host would, finding the session that holds it
-          description: >-
-            Chat ids are unique in the whole state, so the message names its session. Pinning a
-            pinned message keeps its pin.
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema: PinRequest
-          responses:
-            '201': {description: The pin and its session, content: {application/json: {schema: SessionPin}}}
-            '400': {$ref: '#/components/responses/BadRequest'}
-            '404': {$ref: '#/components/responses/NotFound'}
-        """
-        chat_id = body("PinRequest")["chatId"]
-        for session_id in session_ids():
-            try:
-                pin_id = mock.store.pin_message(session_id, chat_id)
-            except NotFound:  # not in this session (or the world was replaced since the look)
-                continue
-            return json_response(201, {"sessionId": session_id, "chatId": chat_id, "pinId": pin_id})
-        raise Refused(404, f"No message {quote(chat_id)}.")
 
-    @plane.get("/faults")
-    def list_faults():
-        """List the active faults.
-        ---
-        get:
-          summary: The active faults, with how often each has fired
-          responses:
-            '200': {description: The faults, content: {application/json: {schema: {type: array, items: Fault}}}}
-        """
-        return json_response(200, [f.to_dict() for f in mock.faults.list()])
+@control_plane.get("/faults")
+def list_faults():
+    """List the active faults.
+    ---
+    get:
+      summary: The active faults, with how often each has fired
+      responses:
+        '200': {description: The faults, content: {application/json: {schema: {type: array, items: Fault}}}}
+    """
+    mock = current_mock()
+    return json_response(200, [f.to_dict() for f in mock.faults.list()])
 
-    @plane.post("/faults")
-    def add_fault():
-        """Inject a fault.
-        ---
-        post:
-          summary: Make matching requests fail, wait, or lose their connection
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema: FaultRequest
-          responses:
-            '201': {description: The fault, content: {application/json: {schema: Fault}}}
-            '400': {$ref: '#/components/responses/BadRequest'}
-        """
-        settings = body("FaultRequest")
-        errors = _fault_errors(settings, spec)
-        if errors:
-            place, messages = next(iter(errors.items()))
-            raise Refused(400, f"The fault cannot apply: {place}: {messages[0]}", errors)
-        fault = mock.faults.add(
-            operation_id=settings.get("operationId"), method=settings.get("method"),
-            path=settings.get("path"), status=settings.get("status"), body=settings.get("body"),
-            headers=settings.get("headers", {}), delay_ms=settings.get("delayMs", 0),
-            drop=settings.get("drop", False), when=settings.get("when", BEFORE),
-            times=settings.get("times"), probability=settings.get("probability"))
-        return json_response(201, fault.to_dict())
 
-    @plane.delete("/faults")
-    def clear_faults():
-        """Clear every fault.
-        ---
-        delete:
-          summary: Remove every fault (takes no query parameters)
-          responses:
-            '204': {description: No faults remain}
-            '400': {$ref: '#/components/responses/BadRequest'}
-        """
-        refuse_query("DELETE /_mock/faults")
-        mock.faults.clear()
-        return empty_response(204)
+@control_plane.post("/faults")
+def add_fault():
+    """Inject a fault.
+    ---
+    post:
+      summary: Make matching requests fail, wait, or lose their connection
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: FaultRequest
+      responses:
+        '201': {description: The fault, content: {application/json: {schema: Fault}}}
+        '400': {$ref: '#/components/responses/BadRequest'}
+    """
+    mock = current_mock()
+    spec = current_spec()
+    settings = _body("FaultRequest")
+    errors = _fault_errors(settings, spec)
+    if errors:
+        place, messages = next(iter(errors.items()))
+        raise Refused(400, f"The fault cannot apply: {place}: {messages[0]}", errors)
+    fault = mock.faults.add(
+        operation_id=settings.get("operationId"), method=settings.get("method"),
+        path=settings.get("path"), status=settings.get("status"), body=settings.get("body"),
+        headers=settings.get("headers", {}), delay_ms=settings.get("delayMs", 0),
+        drop=settings.get("drop", False), when=settings.get("when", BEFORE),
+        times=settings.get("times"), probability=settings.get("probability"))
+    return json_response(201, fault.to_dict())
 
-    @plane.delete("/faults/<fault_id>")
-    def remove_fault(fault_id: str):
-        """Remove one fault.
-        ---
-        delete:
-          summary: Remove one fault
-          parameters:
-            - {name: fault_id, in: path, required: true, schema: {type: string}}
-          responses:
-            '204': {description: Removed}
-            '400': {$ref: '#/components/responses/BadRequest'}
-            '404': {$ref: '#/components/responses/NotFound'}
-        """
-        refuse_query("DELETE /_mock/faults/{id}")
-        if not mock.faults.remove(fault_id):
-            raise Refused(404, f"No fault {quote(fault_id)}.")
-        return empty_response(204)
 
-    @plane.get("/clock")
-    def read_clock():
-        """Read the clock.
-        ---
-        get:
-          summary: The mock's time and whether it is frozen
-          responses:
-            '200': {description: The clock, content: {application/json: {schema: Clock}}}
-        """
-        return json_response(200, {"now": aspnet.format_datetime(mock.clock.now()), "frozen": mock.clock.frozen})
+@control_plane.delete("/faults")
+def clear_faults():
+    """Clear every fault.
+    ---
+    delete:
+      summary: Remove every fault (takes no query parameters)
+      responses:
+        '204': {description: No faults remain}
+        '400': {$ref: '#/components/responses/BadRequest'}
+    """
+    mock = current_mock()
+    _refuse_query("DELETE /_mock/faults")
+    mock.faults.clear()
+    return empty_response(204)
 
-    @plane.post("/clock")
-    def set_clock():
-        """Set the clock.
-        ---
-        post:
-          summary: Freeze the clock at an instant, advance it, or return to real time
-          description: New messages take their createdAt from this clock.
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema: ClockRequest
-          responses:
-            '200': {description: The clock, content: {application/json: {schema: Clock}}}
-            '400': {$ref: '#/components/responses/BadRequest'}
-        """
-        change = body("ClockRequest")
-        if "freeze" in change:
-            at = None if change["freeze"] == "now" else _instant(change["freeze"])
-            mock.clock.freeze(at)
-        elif "advanceSeconds" in change:
-            # Checked first: a clock past year 9999 would fail every later request with a 500.
-            try:
-                by = timedelta(seconds=change["advanceSeconds"])
-                mock.clock.now() + by
-            except OverflowError:
-                raise Refused(400, f"advanceSeconds moves the clock past {LAST_INSTANT}, the last "
-                                        "instant it can show.",
-                                   {"$.advanceSeconds": [f"{quote(change['advanceSeconds'])} seconds from now is "
-                                                         f"past {LAST_INSTANT}."]}) from None
-            mock.clock.advance(by)
-        else:
-            mock.clock.real()
-        return read_clock()
 
-    @plane.get("/requests")
-    def list_requests():
-        """Read the request journal.
-        ---
-        get:
-          summary: The partner requests the mock has seen, oldest first
-          description: >-
-            Filters combine (all must match). An unknown or repeated parameter, an operationId
-            the API does not have, and a malformed status or limit are refused with a 400 that
-            lists what is known: a filter that cannot match would hide a typo behind an empty list.
-          parameters:
-            - {name: operationId, in: query, schema: {type: string},
-               description: 'An operation of the API, e.g. createChat'}
-            - {name: method, in: query, schema: {type: string}, description: In any case}
-            - {name: path, in: query, schema: {type: string}, description: 'As requested, e.g. /v1/chats (any case)'}
-            - name: status
-              in: query
-              schema: {type: string, pattern: '^[1-5]([0-9]{2}|[xX]{2})$'}
-              description: A status code (404) or a class (4xx); a dropped connection matches none
-            - {name: user, in: query, schema: {type: string}, description: 'A user id, or a name in any case'}
-            - {name: limit, in: query, schema: {type: integer, minimum: 0}, description: The latest N entries}
-          responses:
-            '200':
-              description: The entries
-              content: {application/json: {schema: {type: array, items: JournalEntry}}}
-            '400': {$ref: '#/components/responses/BadRequest'}
-        """
+@control_plane.delete("/faults/<fault_id>")
+def remove_fault(fault_id: str):
+    """Remove one fault.
+    ---
+    delete:
+      summary: Remove one fault
+      parameters:
+        - {name: fault_id, in: path, required: true, schema: {type: string}}
+      responses:
+        '204': {description: Removed}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+    """
+    mock = current_mock()
+    _refuse_query("DELETE /_mock/faults/{id}")
+    if not mock.faults.remove(fault_id):
+        raise Refused(404, f"No fault {quote(fault_id)}.")
+    return empty_response(204)
+
+
+@control_plane.get("/clock")
+def read_clock():
+    """Read the clock.
+    ---
+    get:
+      summary: The mock's time and whether it is frozen
+      responses:
+        '200': {description: The clock, content: {application/json: {schema: Clock}}}
+    """
+    mock = current_mock()
+    return json_response(200, {"now": aspnet.format_datetime(mock.clock.now()), "frozen": mock.clock.frozen})
+
+
+@control_plane.post("/clock")
+def set_clock():
+    """Set the clock.
+    ---
+    post:
+      summary: Freeze the clock at an instant, advance it, or return to real time
+      description: New messages take their createdAt from this clock.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: ClockRequest
+      responses:
+        '200': {description: The clock, content: {application/json: {schema: Clock}}}
+        '400': {$ref: '#/components/responses/BadRequest'}
+    """
+    mock = current_mock()
+    change = _body("ClockRequest")
+    if "freeze" in change:
+        at = None if change["freeze"] == "now" else _instant(change["freeze"])
+        mock.clock.freeze(at)
+    elif "advanceSeconds" in change:
+        # Checked first: a clock past year 9999 would fail every later request with a 500.
         try:
-            filters = parse_query(request.args.items(multi=True), operation_ids)
-        except QueryRefused as exc:
-            raise Refused(400, exc.detail, exc.errors) from None
-        return json_response(200, mock.journal.entries(**filters))
-
-    @plane.delete("/requests")
-    def clear_requests():
-        """Clear the request journal.
-        ---
-        delete:
-          summary: Forget every recorded request
-          description: >-
-            Takes no query parameters: a filter here would not be applied, so one is refused (400)
-            rather than the whole journal cleared.
-          responses:
-            '204': {description: The journal is empty}
-            '400': {$ref: '#/components/responses/BadRequest'}
-        """
-        refuse_query("DELETE /_mock/requests")
-        mock.journal.clear()
-        return empty_response(204)
-
-    @plane.get("")
-    def index():
-        """The control plane's index.
-        ---
-        get:
-          summary: Where each part of the control plane is, and the mock's status
-          responses:
-            '200': {description: The index, content: {application/json: {schema: Index}}}
-        """
-        root = CONTROL_PREFIX
-        return json_response(200, {"openapi": f"{root}/openapi.json", "status": status(),
-                           "reset": f"{root}/reset", "state": f"{root}/state",
-                           "scenarios": f"{root}/scenarios", "sessions": f"{root}/sessions",
-                           "pins": f"{root}/pins", "faults": f"{root}/faults", "clock": f"{root}/clock",
-                           "requests": f"{root}/requests"})
-
-    @plane.get("/openapi.json")
-    def control_document():
-        """The control plane's own OpenAPI document (not itself part of it)."""
-        if not document:
-            document.update(_build_document(current_app))
-        return json_response(200, document)
-
-    return plane
+            by = timedelta(seconds=change["advanceSeconds"])
+            mock.clock.now() + by
+        except OverflowError:
+            raise Refused(400, f"advanceSeconds moves the clock past {LAST_INSTANT}, the last "
+                                    "instant it can show.",
+                               {"$.advanceSeconds": [f"{quote(change['advanceSeconds'])} seconds from now is "
+                                                     f"past {LAST_INSTANT}."]}) from None
+        mock.clock.advance(by)
+    else:
+        mock.clock.real()
+    return read_clock()
 
 
-_DOCUMENTED = ("index", "reset", "get_state", "put_state", "list_scenarios", "load_scenario", "load_own_scenario",
-               "list_sessions", "create_session", "pin_message", "pin_anywhere", "list_faults", "add_fault",
-               "clear_faults", "remove_fault", "read_clock", "set_clock", "list_requests",
-               "clear_requests")
+@control_plane.get("/requests")
+def list_requests():
+    """Read the request journal.
+    ---
+    get:
+      summary: The partner requests the mock has seen, oldest first
+      description: >-
+        Filters combine (all must match). An unknown or repeated parameter, an operationId
+        the API does not have, and a malformed status or limit are refused with a 400 that
+        lists what is known: a filter that cannot match would hide a typo behind an empty list.
+      parameters:
+        - {name: operationId, in: query, schema: {type: string},
+           description: 'An operation of the API, e.g. createChat'}
+        - {name: method, in: query, schema: {type: string}, description: In any case}
+        - {name: path, in: query, schema: {type: string}, description: 'As requested, e.g. /v1/chats (any case)'}
+        - name: status
+          in: query
+          schema: {type: string, pattern: '^[1-5]([0-9]{2}|[xX]{2})$'}
+          description: A status code (404) or a class (4xx); a dropped connection matches none
+        - {name: user, in: query, schema: {type: string}, description: 'A user id, or a name in any case'}
+        - {name: limit, in: query, schema: {type: integer, minimum: 0}, description: The latest N entries}
+      responses:
+        '200':
+          description: The entries
+          content: {application/json: {schema: {type: array, items: JournalEntry}}}
+        '400': {$ref: '#/components/responses/BadRequest'}
+    """
+    mock = current_mock()
+    try:
+        entries = mock.journal.query(request.args.items(multi=True),
+                                     [op.operation_id for op in current_spec().operations])
+    except QueryRefused as exc:
+        raise Refused(400, exc.detail, exc.errors) from None
+    return json_response(200, entries)
+
+
+@control_plane.delete("/requests")
+def clear_requests():
+    """Clear the request journal.
+    ---
+    delete:
+      summary: Forget every recorded request
+      description: >-
+        Takes no query parameters: a filter here would not be applied, so one is refused (400)
+        rather than the whole journal cleared.
+      responses:
+        '204': {description: The journal is empty}
+        '400': {$ref: '#/components/responses/BadRequest'}
+    """
+    mock = current_mock()
+    _refuse_query("DELETE /_mock/requests")
+    mock.journal.clear()
+    return empty_response(204)
+
+
+@control_plane.get("")
+def index():
+    """The control plane's index.
+    ---
+    get:
+      summary: Where each part of the control plane is, and the mock's status
+      responses:
+        '200': {description: The index, content: {application/json: {schema: Index}}}
+    """
+    mock = current_mock()
+    root = CONTROL_PREFIX
+    return json_response(200, {"openapi": f"{root}/openapi.json", "status": _status(mock),
+                       "reset": f"{root}/reset", "state": f"{root}/state",
+                       "scenarios": f"{root}/scenarios", "sessions": f"{root}/sessions",
+                       "pins": f"{root}/pins", "faults": f"{root}/faults", "clock": f"{root}/clock",
+                       "requests": f"{root}/requests"})
+
+
+#: Where an app keeps its control plane's OpenAPI document once built.
+_DOCUMENT = "mockchats.control_document"
+
+
+@control_plane.get("/openapi.json")
+def control_document():
+    """The control plane's own OpenAPI document (not itself part of it)."""
+    document = current_app.extensions.get(_DOCUMENT)
+    if document is None:  # built on first read, once per app: apispec takes a while
+        document = current_app.extensions[_DOCUMENT] = _build_document(current_app)
+    return json_response(200, document)
+
+
+
+#: The views in /_mock/openapi.json, in its order (the document itself is not one of them).
+_DOCUMENTED = (index, reset, get_state, put_state, list_scenarios, load_scenario, load_own_scenario,
+               list_sessions, create_session, pin_message, pin_anywhere, list_faults, add_fault,
+               clear_faults, remove_fault, read_clock, set_clock, list_requests, clear_requests)
 
 
 def _build_document(app) -> dict:
@@ -777,8 +844,8 @@ def _build_document(app) -> dict:
     spec.components.security_scheme("Admin Bearer", {
         "type": "http", "scheme": "bearer",
         "description": "Needed only when the server runs with --admin-token."})
-    for endpoint in _DOCUMENTED:
-        spec.path(view=app.view_functions[f"control.{endpoint}"], app=app)
+    for view in _DOCUMENTED:
+        spec.path(view=view, app=app)
     document = spec.to_dict()
     # Every call can meet the admin token check, and every call with a body the JSON check.
     document["security"] = [{"Admin Bearer": []}, {}]

@@ -389,6 +389,11 @@ class Journal:
             found = found[-limit:] if limit else []
         return [e.as_dict() for e in found]
 
+    def query(self, pairs, operation_ids) -> list[dict]:
+        """The entries a query asks for, from its ``(name, value)`` pairs (GET /_mock/requests'
+        and the proxy's alike); :class:`QueryRefused` as :func:`parse_query` refuses."""
+        return self.entries(**parse_query(pairs, operation_ids))
+
     def clear(self) -> None:
         """Forget every entry."""
         with self._lock:
