@@ -58,7 +58,7 @@ class BindingFailed(Exception):
         self.errors = errors or OrderedDict()
 
 
-def _contract_text(value) -> str:
+def _contract_text(value: object) -> str:
     """How the contract writes a bound query value (booleans as true/false)."""
     return str(value).lower() if isinstance(value, bool) else str(value)
 
@@ -183,7 +183,7 @@ class RequestBinder:
             raise BindingFailed(400, errors)
         return bound
 
-    def _first_query_failure(self, name: str, value) -> str | None:
+    def _first_query_failure(self, name: str, value: object) -> str | None:
         """The JSON Schema keyword a bound query value fails first, or None."""
         instance = list(value) if isinstance(value, tuple) else value
         error = next(self._query_validators[name].iter_errors(instance), None)
@@ -195,7 +195,7 @@ class RequestBinder:
         return bool(param) and param["schema"].get("type") == "array"
 
     @staticmethod
-    def _convert(first: str, attempted: str, name: str, schema: dict):
+    def _convert(first: str, attempted: str, name: str, schema: dict) -> tuple[object, str | None]:
         """Parse one query value as the simple-type binder does; (value, error message)."""
         if first.strip() == "":
             return None, habits.value_invalid(attempted)
@@ -413,7 +413,7 @@ def _constant_position(text: str, constant: str) -> int:
 _STRING_OR_CONSTANT = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
 
 
-def _fits_json_type(value, schema: dict) -> bool:
+def _fits_json_type(value: object, schema: dict) -> bool:
     """Whether System.Text.Json can read ``value`` into the property's .NET type."""
     if value is None:
         return True  # a null string is left to [Required]

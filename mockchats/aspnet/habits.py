@@ -12,6 +12,7 @@ import json
 import re
 import secrets
 from collections import OrderedDict
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from http import HTTPStatus
 
@@ -86,7 +87,7 @@ def _escape_astral(match: re.Match) -> bytes:
     return b"\\u%04X\\u%04X" % (0xD800 + (code >> 10), 0xDC00 + (code & 0x3FF))
 
 
-def dumps(body) -> bytes:
+def dumps(body: object) -> bytes:
     """Serialize as SystemTextJsonOutputFormatter does: compact, UTF-8.
 
     Its relaxed encoder writes BMP text literally ("é", "中") but still escapes every
@@ -204,7 +205,8 @@ def allowed_values_error(name: str) -> str:
 EMPTY_BODY = "A non-empty request body is required."
 
 
-def _utf16_max_length(validator, limit, instance, schema):
+def _utf16_max_length(validator: object, limit: int, instance: object,
+                      schema: dict) -> Iterator[jsonschema.ValidationError]:
     """jsonschema's maxLength, counting UTF-16 code units as .NET's [MaxLength] does."""
     if isinstance(instance, str) and utf16_length(instance) > limit:
         yield jsonschema.ValidationError(f"{instance!r} is longer than {limit} UTF-16 code units")

@@ -16,12 +16,14 @@ from ..aspnet.habits import dumps, format_datetime
 from ..core.pipeline import Call
 from .models import MessageView, ReactionView, Store, User
 
-Handler = Callable[[Store, User, Call], "dict | list | None"]
+#: What a handler returns: the JSON body to send (already encoded, in part), or None for no content.
+Body = dict | list | orjson.Fragment | None
+Handler = Callable[[Store, User, Call], Body]
 #: operationId -> handler; the app refuses to start unless this matches the spec exactly.
 HANDLERS: dict[str, Handler] = {}
 
 
-def operation(operation_id: str):
+def operation(operation_id: str) -> Callable[[Handler], Handler]:
     """Register the decorated function as the handler of ``operation_id``."""
     def register(handler: Handler) -> Handler:
         HANDLERS[operation_id] = handler
@@ -57,7 +59,7 @@ def reaction_dto(view: ReactionView) -> dict:
 
 
 @operation("listChats")
-def list_chats(store: Store, caller: User, call: Call):
+def list_chats(store: Store, caller: User, call: Call) -> Body:
     """GET /chats: one page and the session's total."""
     total, page = store.list_messages(
         caller,
@@ -70,38 +72,38 @@ def list_chats(store: Store, caller: User, call: Call):
 
 
 @operation("createChat")
-def create_chat(store: Store, caller: User, call: Call):
+def create_chat(store: Store, caller: User, call: Call) -> Body:
     """POST /chats: the new message's id, text and time."""
     view = store.create_message(caller, call.body["message"])
     return {"chatId": view.chat_id, "message": view.text, "createdAt": format_datetime(view.created_at)}
 
 
 @operation("deleteChat")
-def delete_chat(store: Store, caller: User, call: Call):
+def delete_chat(store: Store, caller: User, call: Call) -> Body:
     """DELETE /chats/{chatId}: no content."""
     store.delete_message(caller, call.path["chatId"])
 
 
 @operation("addReaction")
-def add_reaction(store: Store, caller: User, call: Call):
+def add_reaction(store: Store, caller: User, call: Call) -> Body:
     """POST /chats/{chatId}/reactions: the reaction's id."""
     view = store.add_reaction(caller, call.path["chatId"], call.body["reaction"])
     return {"reactionId": view.id}
 
 
 @operation("listReactions")
-def list_reactions(store: Store, caller: User, call: Call):
+def list_reactions(store: Store, caller: User, call: Call) -> Body:
     """GET /chats/reactions: the reactions of the given messages."""
     return [reaction_dto(r) for r in store.list_reactions(caller, call.query["chatIds"])]
 
 
 @operation("deleteReaction")
-def delete_reaction(store: Store, caller: User, call: Call):
+def delete_reaction(store: Store, caller: User, call: Call) -> Body:
     """DELETE /chats/{chatId}/reactions/{reactionId}: no content."""
     store.delete_reaction(caller, call.path["chatId"], call.path["reactionId"])
 
 
 @operation("deletePin")
-def delete_pin(store: Store, caller: User, call: Call):
+def delete_pin(store: Store, caller: User, call: Call) -> Body:
     """DELETE /chats/{chatId}/pins/{pinId}: no content."""
     store.delete_pin(caller, call.path["chatId"], call.path["pinId"])

@@ -308,7 +308,7 @@ class ContractRun:
         for name, expected in expected_by_name.items():
             self.cases.append(Case(operation_id, name, "-", expected, skip_reason=reason))
 
-    def _remember_created(self, operation_id: str, path: str, response: requests.Response, token) -> None:
+    def _remember_created(self, operation_id: str, path: str, response: requests.Response, token: str) -> None:
         """Track what exists because of the run (even if it should have been refused)."""
         if operation_id == "createChat" and 200 <= response.status_code < 300:
             chat_id = _json_field(response, "chatId")

@@ -18,6 +18,7 @@ import functools
 import ipaddress
 import re
 import socket
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -25,7 +26,7 @@ from urllib.parse import urlsplit
 import jsonschema
 from apispec import APISpec
 from apispec_webframeworks.flask import FlaskPlugin
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Flask, Response, current_app, request
 
 from .. import __version__, aspnet, worlds
 from ..aspnet.routing import RouteTable, kestrel_segments
@@ -40,6 +41,7 @@ from .schemas import SCHEMAS
 
 if TYPE_CHECKING:
     from ..app import Mock
+    from ..chats.models import Session as ChatSession
 
 
 class Refused(Exception):
@@ -206,7 +208,7 @@ def _origin_parts(scheme: str, netloc: str) -> tuple[str, str, int | None] | Non
     return scheme.lower(), (parts.hostname or "").lower(), port
 
 
-def cross_site_reason(headers, scheme: str, host: str) -> str | None:
+def cross_site_reason(headers: Mapping[str, str], scheme: str, host: str) -> str | None:
     """Why a request comes from a web page of another site, or None when it does not.
 
     A browser says where a request comes from: ``Origin`` (sent on every cross-origin fetch and
@@ -303,7 +305,7 @@ def _status(mock: Mock) -> dict:
             "sessions": sessions, "messages": messages}
 
 
-def _session_dto(session) -> dict:
+def _session_dto(session: ChatSession) -> dict:
     """A session as the control plane shows it: its users with their tokens (a test signs in with
     them), and only the count of its messages (the partner API lists those)."""
     return {"sessionId": session.id,
@@ -312,7 +314,7 @@ def _session_dto(session) -> dict:
             "messages": len(session.messages)}
 
 
-def _change_world(change, root: str | None = None) -> None:
+def _change_world(change: Callable[[], object], root: str | None = None) -> None:
     """Call ``change`` (a :class:`Mock` call that loads a world); its refusal as a 400 (404 for an
     unknown scenario). With ``root``, the document came in this request's body at ``root``: a
     rule it breaks is keyed by its JSON path there, as schema errors are."""
@@ -334,7 +336,7 @@ def _change_world(change, root: str | None = None) -> None:
 
 
 @control_plane.before_request
-def require_admin_token():
+def require_admin_token() -> Response | None:
     """Who may drive the mock, checked before every view: the control plane can replace or read the
     whole world, so it answers no web page of another site, and only this machine or the holder of
     ``--admin-token``."""
@@ -360,7 +362,7 @@ def require_admin_token():
 
 
 @control_plane.errorhandler(Refused)
-def refused(error: Refused):
+def refused(error: Refused) -> Response:
     """A refusal as problem+json in ASP.NET Core's shape (type, title, status, detail, errors, then
     traceId), as the partner API refuses; the Python client raises it as ``ControlError``."""
     problem = aspnet.problem(error.status)
@@ -372,7 +374,7 @@ def refused(error: Refused):
 
 
 @control_plane.post("/reset")
-def reset():
+def reset() -> Response:
     """Reset the mock.
     ---
     post:
@@ -398,7 +400,7 @@ def reset():
 
 
 @control_plane.get("/state")
-def get_state():
+def get_state() -> Response:
     """Export the whole state.
     ---
     get:
@@ -411,7 +413,7 @@ def get_state():
 
 
 @control_plane.put("/state")
-def put_state():
+def put_state() -> Response:
     """Replace the whole state.
     ---
     put:
@@ -434,7 +436,7 @@ def put_state():
 
 
 @control_plane.get("/scenarios")
-def list_scenarios():
+def list_scenarios() -> Response:
     """List the shipped scenarios.
     ---
     get:
@@ -448,7 +450,7 @@ def list_scenarios():
 
 
 @control_plane.post("/scenarios/<name>")
-def load_scenario(name: str):
+def load_scenario(name: str) -> Response:
     """Load a shipped scenario.
     ---
     post:
@@ -472,7 +474,7 @@ def load_scenario(name: str):
 
 
 @control_plane.post("/scenarios")
-def load_own_scenario():
+def load_own_scenario() -> Response:
     """Load a partner's scenario.
     ---
     post:
@@ -496,7 +498,7 @@ def load_own_scenario():
 
 
 @control_plane.get("/sessions")
-def list_sessions():
+def list_sessions() -> Response:
     """List the sessions.
     ---
     get:
@@ -511,7 +513,7 @@ def list_sessions():
 
 
 @control_plane.post("/sessions")
-def create_session():
+def create_session() -> Response:
     """Create a session.
     ---
     post:
@@ -532,7 +534,7 @@ def create_session():
 
 
 @control_plane.post("/sessions/<session_id>/pins")
-def pin_message(session_id: str):
+def pin_message(session_id: str) -> Response:
     """Pin a message.
     ---
     post:
@@ -562,7 +564,7 @@ def pin_message(session_id: str):
 
 
 @control_plane.post("/pins")
-def pin_anywhere():
+def pin_anywhere() -> Response:
     """Pin a message wherever it is.
     ---
     post:
@@ -592,7 +594,7 @@ def pin_anywhere():
 
 
 @control_plane.get("/faults")
-def list_faults():
+def list_faults() -> Response:
     """List the active faults.
     ---
     get:
@@ -605,7 +607,7 @@ def list_faults():
 
 
 @control_plane.post("/faults")
-def add_fault():
+def add_fault() -> Response:
     """Inject a fault.
     ---
     post:
@@ -636,7 +638,7 @@ def add_fault():
 
 
 @control_plane.delete("/faults")
-def clear_faults():
+def clear_faults() -> Response:
     """Clear every fault.
     ---
     delete:
@@ -652,7 +654,7 @@ def clear_faults():
 
 
 @control_plane.delete("/faults/<fault_id>")
-def remove_fault(fault_id: str):
+def remove_fault(fault_id: str) -> Response:
     """Remove one fault.
     ---
     delete:
@@ -672,7 +674,7 @@ def remove_fault(fault_id: str):
 
 
 @control_plane.get("/clock")
-def read_clock():
+def read_clock() -> Response:
     """Read the clock.
     ---
     get:
@@ -685,7 +687,7 @@ def read_clock():
 
 
 @control_plane.post("/clock")
-def set_clock():
+def set_clock() -> Response:
     """Set the clock.
     ---
     post:
@@ -722,7 +724,7 @@ def set_clock():
 
 
 @control_plane.get("/requests")
-def list_requests():
+def list_requests() -> Response:
     """Read the request journal.
     ---
     get:
@@ -758,7 +760,7 @@ def list_requests():
 
 
 @control_plane.delete("/requests")
-def clear_requests():
+def clear_requests() -> Response:
     """Clear the request journal.
     ---
     delete:
@@ -777,7 +779,7 @@ def clear_requests():
 
 
 @control_plane.get("")
-def index():
+def index() -> Response:
     """The control plane's index.
     ---
     get:
@@ -799,7 +801,7 @@ _DOCUMENT = "mockchats.control_document"
 
 
 @control_plane.get("/openapi.json")
-def control_document():
+def control_document() -> Response:
     """The control plane's own OpenAPI document (not itself part of it)."""
     document = current_app.extensions.get(_DOCUMENT)
     if document is None:  # built on first read, once per app: apispec takes a while
@@ -814,7 +816,7 @@ _DOCUMENTED = (index, reset, get_state, put_state, list_scenarios, load_scenario
                clear_faults, remove_fault, read_clock, set_clock, list_requests, clear_requests)
 
 
-def _build_document(app) -> dict:
+def _build_document(app: Flask) -> dict:
     """The OpenAPI document of ``/_mock``, generated by apispec from the views above."""
     spec = APISpec(title="mockchats control plane", version=__version__, openapi_version="3.0.3",
                    plugins=[FlaskPlugin()],

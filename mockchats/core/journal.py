@@ -14,6 +14,7 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import parse_qs
@@ -237,7 +238,7 @@ class QueryRefused(ValueError):
         self.detail, self.errors = detail, errors
 
 
-def parse_query(pairs, operation_ids) -> dict:
+def parse_query(pairs: Iterable[tuple[str, str]], operation_ids: Collection[str]) -> dict:
     """The keyword arguments of :meth:`Journal.entries` from a query's ``(name, value)`` pairs.
 
     Refuses (:class:`QueryRefused`) an unknown or repeated parameter, an ``operationId``
@@ -389,7 +390,7 @@ class Journal:
             found = found[-limit:] if limit else []
         return [e.as_dict() for e in found]
 
-    def query(self, pairs, operation_ids) -> list[dict]:
+    def query(self, pairs: Iterable[tuple[str, str]], operation_ids: Collection[str]) -> list[dict]:
         """The entries a query asks for, from its ``(name, value)`` pairs (GET /_mock/requests'
         and the proxy's alike); :class:`QueryRefused` as :func:`parse_query` refuses."""
         return self.entries(**parse_query(pairs, operation_ids))

@@ -12,8 +12,13 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from datetime import date, datetime
 from itertools import islice
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # types only: wording reads an error, it never validates
+    import jsonschema
 
 #: The most of a value a message shows: enough to know it again, never a document.
 SHOWN_CHARS = 40
@@ -83,7 +88,7 @@ def quote(value: object) -> str:
     return kind(value)
 
 
-def place_of(path, *, root: str = "$") -> str:
+def place_of(path: Iterable[str | int], *, root: str = "$") -> str:
     """Where a value is, from its keys and indexes: ``$.users[0].name`` under the root ``$``
     (the control plane's form), ``users[0].name`` under no root (a fixture file's form), whose
     top is ``(document)``. Keys are clipped: a client's key may be of any length."""
@@ -123,7 +128,7 @@ def _utf16_units(text: str) -> int:
     return len(text) + len(_ASTRAL.findall(text))
 
 
-def describe(error) -> str:
+def describe(error: jsonschema.ValidationError) -> str:
     """A JSON Schema violation (a jsonschema ``ValidationError``) as a sentence: what the value
     must be, and at most a clipped value; never a Python repr. The place is the caller's to name."""
     rule, want, value = error.validator, error.validator_value, error.instance
