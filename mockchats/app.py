@@ -27,7 +27,7 @@ from .core.faults import Faults
 from .core.journal import DEFAULT_SIZE, Journal
 from .core.pipeline import MAX_BODY_BYTES, Api, StartupError, error_log
 from .core.responses import empty_response, is_control_path, json_response
-from .core.spec import HTTP_METHODS, Spec
+from .core.spec import HTTP_METHODS, Spec, default_spec
 
 __all__ = ["Mock", "Origin", "StartupError", "build", "create_app"]
 
@@ -111,7 +111,7 @@ def build(fixtures_path: Path | str | None = None, *, seed: int = worlds.DEFAULT
 def create_app(mock: Mock, *, spec: Spec | None = None) -> Flask:
     """Build the WSGI app serving ``mock``: the operations of ``spec``, the control plane
     and ``/openapi.json``."""
-    spec = spec or Spec()
+    spec = spec or default_spec()  # parsed once per process, not once per mock
     _check_handlers(spec)
     app = Flask("mockchats")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES

@@ -22,10 +22,10 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from ..aspnet.binding import BindingFailed, RequestBinder, binding_violations
-from ..aspnet.routing import RouteTable, decode_path, kestrel_segments
+from ..aspnet.routing import decode_path, kestrel_segments
 from ..core.identity import bearer_token
 from ..core.journal import reader_words
-from ..core.spec import Operation, Spec
+from ..core.spec import Operation, Spec, default_spec
 from ..core.wording import clip, describe, place_of
 
 if TYPE_CHECKING:
@@ -38,12 +38,12 @@ MAX_SCHEMA_ERRORS = 5
 
 # == the validators ==============================================================
 class Contract:
-    """The spec's routes, request binders and response validators, built once."""
+    """The spec's request binders and response validators, built once; paths are routed by the
+    spec's own route table (:attr:`Spec.routes <mockchats.core.spec.Spec.routes>`)."""
 
     def __init__(self, spec: Spec | None = None):
-        self.spec = spec or Spec()
+        self.spec = spec or default_spec()
         self._binders = {op.operation_id: RequestBinder(op) for op in self.spec.operations}
-        self._routes = RouteTable([(op, self.spec.base_path + op.path) for op in self.spec.operations])
         self._validators: dict[tuple[str, str, str], OAS30Validator] = {}
 
     def operation(self, operation_id: str) -> Operation:
@@ -58,10 +58,11 @@ class Contract:
         slash is ignored, dot segments are resolved, and ``%2F`` stays inside its segment.
         """
         segments = kestrel_segments(path.split("?", 1)[0])
-        for operation, canonical in self._routes.matches(segments):
-            if operation.method == method.upper():
-                return operation, "/" + "/".join(canonical)
-        return None, "/" + "/".join(segments)
+        routes = self.spec.routes
+        found = routes.select(method.upper(), routes.match(segments))
+        if found is None:
+            return None, "/" + "/".join(segments)
+        return found[0], "/" + "/".join(found[1])
 
     def operation_for(self, method: str, path: str) -> Operation | None:
         """The operation ``method path`` targets, or None (unknown path or method)."""
@@ -152,7 +153,7 @@ class Contract:
 
 @lru_cache(maxsize=1)
 def default_contract() -> Contract:
-    """The contract of the shipped ``openapi/chats.yaml``, built on first use."""
+    """The contract of the shipped ``openapi/chats.yaml`` (the app's own spec), built on first use."""
     return Contract()
 
 

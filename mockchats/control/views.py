@@ -21,7 +21,7 @@ from apispec_webframeworks.flask import FlaskPlugin
 from flask import Blueprint, Response, current_app, request
 
 from .. import __version__, aspnet, worlds
-from ..aspnet.routing import RouteTable, kestrel_segments
+from ..aspnet.routing import kestrel_segments
 from ..core.errors import NotFound
 from ..core.faults import BEFORE
 from ..core.identity import bearer_token
@@ -95,8 +95,8 @@ def _fault_errors(settings: dict, spec: Spec) -> dict[str, list[str]]:
     if "path" in settings:
         # The fault's own {placeholders} stand for any segment, as a request's would.
         sample = kestrel_segments(re.sub(r"\{\w+\}", "x", settings["path"]), None)
-        routes = RouteTable([(op, spec.base_path + op.path) for op in operations.values()])
-        matched = {op.operation_id for op, _ in routes.matches(sample)}
+        matched = {op.operation_id for template, _ in spec.routes.match(sample)
+                   for op in spec.routes.by_template[template].values()}
         if not matched:
             errors["$.path"] = [f"{quote(settings['path'])} is the path of no operation (paths start with "
                                 "the base path, e.g. /v1/chats/{chatId})."]
