@@ -20,7 +20,7 @@ from . import worlds
 from .chats.auth import OPEN, Authenticator
 from .chats.models import Session, Store
 from .chats.responses import HANDLERS
-from .contract.checks import default_contract
+from .contract.checks import route_findings
 from .control.views import MAX_STATE_BYTES, control_plane
 from .core.clock import Clock
 from .core.faults import Faults
@@ -149,8 +149,7 @@ def create_app(mock: Mock, *, spec: Spec | None = None) -> Flask:
         return empty_response(500)
 
     # The spec's operations are routed by the pipeline; Flask serves what is left.
-    app.wsgi_app = Api(app, mock, spec, handlers=HANDLERS,
-                       check_route=lambda method, path: default_contract().check_route(method, path))
+    app.wsgi_app = Api(app, mock, spec, handlers=HANDLERS, check_route=route_findings)
     return app
 
 

@@ -9,7 +9,7 @@ them, so both live here once.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Generic, TypeVar
 from urllib.parse import parse_qsl, unquote_to_bytes
 
@@ -62,7 +62,7 @@ class Template:
         self.parts: list[str] = template.strip("/").split("/")
         self._folded = [None if part.startswith("{") else part.casefold() for part in self.parts]
 
-    def canonical(self, segments: list[str], folded: list[str] | None = None) -> list[str] | None:
+    def canonical(self, segments: Sequence[str], folded: Sequence[str] | None = None) -> list[str] | None:
         """``segments`` with the literals spelled as the template spells them (parameters kept as
         sent), or None when the template does not match them.
 

@@ -72,11 +72,8 @@ class Contract:
     def check_route(self, method: str, path: str) -> tuple[Operation | None, list[str], list[str]]:
         """(operation or None, violations, warnings) of a request's method and raw path alone."""
         operation, canonical = self.route(method, path)
-        if operation is None:
-            return None, [f"{method.upper()} {_readable(path)} is not an operation of the contract"], []
-        if _readable(path) != canonical:
-            return operation, [], [f"path {_readable(path)!r} is spelled {canonical!r} in the contract"]
-        return operation, [], []
+        violations, warnings = route_findings(method, _readable(path), canonical if operation else None)
+        return operation, violations, warnings
 
     def check_request(self, method: str, path: str, query_items: Iterable[tuple[str, str]],
                       headers: Mapping[str, str], body: bytes | None
@@ -176,6 +173,19 @@ def check_response(operation: Operation, status: int, headers: Mapping[str, str]
 def operation_for(method: str, path: str) -> Operation | None:
     """:meth:`Contract.operation_for` against the shipped spec."""
     return default_contract().operation_for(method, path)
+
+
+def route_findings(method: str, sent: str, canonical: str | None) -> tuple[list[str], list[str]]:
+    """(violations, warnings) of a request's route, once routed: ``sent`` is the path as the client
+    sent it (escapes decoded but %2F), ``canonical`` the contract's spelling of the operation's path
+    it reached, None when it reached no operation. The mock's journal calls it with the routing its
+    pipeline has done; :meth:`Contract.check_route` with its own.
+    """
+    if canonical is None:
+        return [f"{method.upper()} {sent} is not an operation of the contract"], []
+    if sent != canonical:
+        return [], [f"path {sent!r} is spelled {canonical!r} in the contract"]
+    return [], []
 
 
 def _readable(path: str) -> str:
