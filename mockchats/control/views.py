@@ -26,7 +26,7 @@ from ..core.errors import NotFound
 from ..core.faults import BEFORE
 from ..core.identity import bearer_token
 from ..core.journal import JsonRefused, QueryRefused, parse_query, read_json
-from ..core.responses import CONTROL_PREFIX, empty_response, json_response
+from ..core.responses import CONTROL_PREFIX, empty_response, json_response, problem_response
 from ..core.spec import Spec
 from ..core.wording import describe, place_of, quote
 from .schemas import SCHEMAS
@@ -334,12 +334,7 @@ def control_plane(mock: Mock, spec: Spec) -> Blueprint:
 
     @plane.errorhandler(Refused)
     def refused(error: Refused):
-        problem = aspnet.problem(error.status)
-        problem = {**{k: v for k, v in problem.items() if k != "traceId"}, "detail": error.detail}
-        if error.errors:
-            problem["errors"] = error.errors
-        problem["traceId"] = aspnet.trace_id()
-        return Response(aspnet.dumps(problem), status=error.status, content_type=aspnet.PROBLEM_JSON)
+        return problem_response(error.status, detail=error.detail, errors=error.errors)
 
     @plane.post("/reset")
     def reset():
