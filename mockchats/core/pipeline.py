@@ -129,11 +129,12 @@ class Api:
         self._endpoints: dict[str, _Endpoint] = {}
         for template, operations in spec.routes.by_template.items():
             parts = tuple(template.strip("/").split("/"))
+            odd = [part for part in parts if "{" in part and not _PARAMETER.fullmatch(part)]
+            if odd:  # ASP.NET allows "{id}.json"; this router matches whole segments only
+                first = next(iter(operations.values()))
+                raise StartupError(f"{first.operation_id}: path segment {odd[0]!r} in {spec.path} is "
+                                   "not a whole {parameter}")
             for op in operations.values():
-                odd = [part for part in parts if "{" in part and not _PARAMETER.fullmatch(part)]
-                if odd:  # ASP.NET allows "{id}.json"; this router matches whole segments only
-                    raise StartupError(f"{op.operation_id}: path segment {odd[0]!r} in {spec.path} is "
-                                       "not a whole {parameter}")
                 self._endpoints[op.operation_id] = _Endpoint(op, RequestBinder(op), handlers[op.operation_id],
                                                              parts)
         #: The first path segment of the API (folded), where CORS applies, as on /openapi*.
@@ -171,7 +172,7 @@ class Api:
 
         preflight = (cors is not None and method == "OPTIONS"
                      and environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"))
-        if preflight:  # answered before routing, as ASP.NET Core's CORS middleware does
+        if preflight:  # answered before any endpoint runs, as ASP.NET Core's CORS middleware does
             body = _preflight(environ)(environ, start)
         else:
             if cors is not None:
