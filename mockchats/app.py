@@ -22,14 +22,14 @@ from . import worlds
 from .chats.auth import OPEN, Authenticator
 from .chats.models import Session, Store
 from .chats.responses import HANDLERS
-from .contract.checks import default_contract
+from .contract.checks import route_findings
 from .control.views import MAX_STATE_BYTES, control_plane
 from .core.clock import Clock
 from .core.faults import Faults
 from .core.journal import DEFAULT_SIZE, Journal
 from .core.pipeline import MAX_BODY_BYTES, Api, StartupError, error_log
 from .core.responses import empty_response, is_control_path, json_response
-from .core.spec import HTTP_METHODS, Spec
+from .core.spec import HTTP_METHODS, Spec, default_spec
 
 __all__ = ["Mock", "Origin", "StartupError", "build", "create_app"]
 
@@ -147,7 +147,7 @@ def build(fixtures_path: Path | str | None = None, *, seed: int = worlds.DEFAULT
 def create_app(mock: Mock, *, spec: Spec | None = None) -> Flask:
     """Build the WSGI app serving ``mock``: the operations of ``spec``, the control plane
     and ``/openapi.json``."""
-    spec = spec or Spec()
+    spec = spec or default_spec()  # parsed once per process, not once per mock
     _check_handlers(spec)
     app = Flask("mockchats")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
@@ -187,8 +187,7 @@ def create_app(mock: Mock, *, spec: Spec | None = None) -> Flask:
         return empty_response(500)
 
     # The spec's operations are routed by the pipeline; Flask serves what is left.
-    app.wsgi_app = Api(app, mock, spec, handlers=HANDLERS,
-                       check_route=lambda method, path: default_contract().check_route(method, path))
+    app.wsgi_app = Api(app, mock, spec, handlers=HANDLERS, check_route=route_findings)
     return app
 
 

@@ -50,11 +50,14 @@ def trace_id() -> str:
 _KNOWN_STATUSES = {s.value for s in HTTPStatus}
 
 
-def problem(status: int) -> dict:
+def problem(status: int, *, detail: str | None = None, errors: dict[str, list[str]] | None = None) -> dict:
     """A ProblemDetails body as ClientErrorResultFilter writes it (field order kept).
 
     Statuses without a ProblemDetailsDefaults entry get the reason phrase as title
     and no type, as the framework does; a status with no phrase (599) an empty one.
+    A ``detail`` follows the status, as ProblemDetails orders its members; ``errors`` (the
+    mock's own refusals name what is wrong, as a validation problem does) come before the
+    ``traceId``, which the framework always writes last.
     """
     phrase = HTTPStatus(status).phrase if status in _KNOWN_STATUSES else ""
     type_uri, title = _PROBLEM_DEFAULTS.get(status, (None, phrase))
@@ -63,6 +66,10 @@ def problem(status: int) -> dict:
         body["type"] = type_uri
     body["title"] = title
     body["status"] = status
+    if detail is not None:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = dict(errors)
     body["traceId"] = trace_id()
     return body
 

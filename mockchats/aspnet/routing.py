@@ -9,7 +9,7 @@ them, so both live here once.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Generic, TypeVar
 from urllib.parse import parse_qsl, unquote_to_bytes
 
@@ -52,14 +52,40 @@ def kestrel_segments(raw_path: str, encoding: str | None = "utf-8") -> list[str]
     return resolved
 
 
+class Template:
+    """One path template (``/v1/chats/{chatId}``), split once, matched by routing's rules."""
+
+    __slots__ = ("parts", "_folded")
+
+    def __init__(self, template: str):
+        #: The template's segments: "{chatId}" marks a parameter.
+        self.parts: list[str] = template.strip("/").split("/")
+        self._folded = [None if part.startswith("{") else part.casefold() for part in self.parts]
+
+    def canonical(self, segments: Sequence[str], folded: Sequence[str] | None = None) -> list[str] | None:
+        """``segments`` with the literals spelled as the template spells them (parameters kept as
+        sent), or None when the template does not match them.
+
+        ``folded`` is the segments casefolded, when the caller folded them already.
+        """
+        pattern = self._folded
+        if len(pattern) != len(segments):
+            return None
+        if folded is None:
+            folded = [segment.casefold() for segment in segments]
+        for literal, segment in zip(pattern, folded):
+            if (not segment) if literal is None else literal != segment:
+                return None  # a parameter takes any segment but an empty one
+        return [sent if literal is None else part for part, literal, sent in zip(self.parts, pattern, segments)]
+
+
 class RouteTable(Generic[Key]):
     """Path templates (``/v1/chats/{chatId}``), each with a key, matched by routing's rules."""
 
     def __init__(self, templates: list[tuple[Key, str]]):
         # Most literal segments first: a literal route beats a parameterised one.
-        self._routes = sorted(
-            ((key, template.strip("/").split("/")) for key, template in templates),
-            key=lambda route: -sum(not part.startswith("{") for part in route[1]))
+        routes = [(key, Template(template)) for key, template in templates]
+        self._routes = sorted(routes, key=lambda route: -sum(not p.startswith("{") for p in route[1].parts))
 
     def matches(self, segments: list[str]) -> Iterator[tuple[Key, list[str]]]:
         """Every (key, canonical segments) whose template matches, literal routes first.
@@ -68,8 +94,7 @@ class RouteTable(Generic[Key]):
         as sent.
         """
         folded = [segment.casefold() for segment in segments]
-        for key, parts in self._routes:
-            if len(parts) == len(segments) and all(
-                    (part.startswith("{") and segment) or part.casefold() == segment
-                    for part, segment in zip(parts, folded)):
-                yield key, [s if p.startswith("{") else p for p, s in zip(parts, segments)]
+        for key, template in self._routes:
+            canonical = template.canonical(segments, folded)
+            if canonical is not None:
+                yield key, canonical

@@ -22,10 +22,10 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from ..aspnet.binding import BindingFailed, RequestBinder, binding_violations
-from ..aspnet.routing import RouteTable, decode_path, kestrel_segments
+from ..aspnet.routing import decode_path, kestrel_segments
 from ..core.identity import bearer_token
 from ..core.journal import reader_words
-from ..core.spec import Operation, Spec
+from ..core.spec import Operation, Spec, default_spec
 from ..core.wording import clip, describe, place_of
 
 if TYPE_CHECKING:
@@ -38,12 +38,12 @@ MAX_SCHEMA_ERRORS = 5
 
 # == the validators ==============================================================
 class Contract:
-    """The spec's routes, request binders and response validators, built once."""
+    """The spec's request binders and response validators, built once; paths are routed by the
+    spec's own route table (:attr:`Spec.routes <mockchats.core.spec.Spec.routes>`)."""
 
     def __init__(self, spec: Spec | None = None):
-        self.spec = spec or Spec()
+        self.spec = spec or default_spec()
         self._binders = {op.operation_id: RequestBinder(op) for op in self.spec.operations}
-        self._routes = RouteTable([(op, self.spec.base_path + op.path) for op in self.spec.operations])
         self._validators: dict[tuple[str, str, str], OAS30Validator] = {}
 
     def operation(self, operation_id: str) -> Operation:
@@ -58,10 +58,11 @@ class Contract:
         slash is ignored, dot segments are resolved, and ``%2F`` stays inside its segment.
         """
         segments = kestrel_segments(path.split("?", 1)[0])
-        for operation, canonical in self._routes.matches(segments):
-            if operation.method == method.upper():
-                return operation, "/" + "/".join(canonical)
-        return None, "/" + "/".join(segments)
+        routes = self.spec.routes
+        found = routes.select(method.upper(), routes.match(segments))
+        if found is None:
+            return None, "/" + "/".join(segments)
+        return found[0], "/" + "/".join(found[1])
 
     def operation_for(self, method: str, path: str) -> Operation | None:
         """The operation ``method path`` targets, or None (unknown path or method)."""
@@ -71,11 +72,8 @@ class Contract:
     def check_route(self, method: str, path: str) -> tuple[Operation | None, list[str], list[str]]:
         """(operation or None, violations, warnings) of a request's method and raw path alone."""
         operation, canonical = self.route(method, path)
-        if operation is None:
-            return None, [f"{method.upper()} {_readable(path)} is not an operation of the contract"], []
-        if _readable(path) != canonical:
-            return operation, [], [f"path {_readable(path)!r} is spelled {canonical!r} in the contract"]
-        return operation, [], []
+        violations, warnings = route_findings(method, _readable(path), canonical if operation else None)
+        return operation, violations, warnings
 
     def check_request(self, method: str, path: str, query_items: Iterable[tuple[str, str]],
                       headers: Mapping[str, str], body: bytes | None
@@ -152,7 +150,7 @@ class Contract:
 
 @lru_cache(maxsize=1)
 def default_contract() -> Contract:
-    """The contract of the shipped ``openapi/chats.yaml``, built on first use."""
+    """The contract of the shipped ``openapi/chats.yaml`` (the app's own spec), built on first use."""
     return Contract()
 
 
@@ -175,6 +173,19 @@ def check_response(operation: Operation, status: int, headers: Mapping[str, str]
 def operation_for(method: str, path: str) -> Operation | None:
     """:meth:`Contract.operation_for` against the shipped spec."""
     return default_contract().operation_for(method, path)
+
+
+def route_findings(method: str, sent: str, canonical: str | None) -> tuple[list[str], list[str]]:
+    """(violations, warnings) of a request's route, once routed: ``sent`` is the path as the client
+    sent it (escapes decoded but %2F), ``canonical`` the contract's spelling of the operation's path
+    it reached, None when it reached no operation. The mock's journal calls it with the routing its
+    pipeline has done; :meth:`Contract.check_route` with its own.
+    """
+    if canonical is None:
+        return [f"{method.upper()} {sent} is not an operation of the contract"], []
+    if sent != canonical:
+        return [], [f"path {sent!r} is spelled {canonical!r} in the contract"]
+    return [], []
 
 
 def _readable(path: str) -> str:

@@ -287,7 +287,7 @@ class ContractProxy:
             entries = self.journal.query(request.args.items(multi=True),
                                          [op.operation_id for op in self.contract.spec.operations])
         except QueryRefused as exc:
-            problem = {**aspnet.problem(400), "detail": exc.detail, "errors": exc.errors}
+            problem = aspnet.problem(400, detail=exc.detail, errors=exc.errors)
             return _json(start_response, "400 Bad Request", problem, aspnet.PROBLEM_JSON)
         return _json(start_response, "200 OK", entries)
 

@@ -29,12 +29,12 @@ from apispec_webframeworks.flask import FlaskPlugin
 from flask import Blueprint, Flask, Response, current_app, request
 
 from .. import __version__, aspnet, worlds
-from ..aspnet.routing import RouteTable, kestrel_segments
+from ..aspnet.routing import kestrel_segments
 from ..core.errors import NotFound
 from ..core.faults import BEFORE
 from ..core.identity import bearer_token
 from ..core.journal import JsonRefused, QueryRefused, read_json
-from ..core.responses import CONTROL_PREFIX, empty_response, json_response
+from ..core.responses import CONTROL_PREFIX, empty_response, json_response, problem_response
 from ..core.spec import Spec
 from ..core.wording import describe, place_of, quote
 from .schemas import SCHEMAS
@@ -106,8 +106,8 @@ def _fault_errors(settings: dict, spec: Spec) -> dict[str, list[str]]:
     if "path" in settings:
         # The fault's own {placeholders} stand for any segment, as a request's would.
         sample = kestrel_segments(re.sub(r"\{\w+\}", "x", settings["path"]), None)
-        routes = RouteTable([(op, spec.base_path + op.path) for op in operations.values()])
-        matched = {op.operation_id for op, _ in routes.matches(sample)}
+        matched = {op.operation_id for template, _ in spec.routes.match(sample)
+                   for op in spec.routes.by_template[template].values()}
         if not matched:
             errors["$.path"] = [f"{quote(settings['path'])} is the path of no operation (paths start with "
                                 "the base path, e.g. /v1/chats/{chatId})."]
@@ -365,12 +365,7 @@ def require_admin_token() -> Response | None:
 def refused(error: Refused) -> Response:
     """A refusal as problem+json in ASP.NET Core's shape (type, title, status, detail, errors, then
     traceId), as the partner API refuses; the Python client raises it as ``ControlError``."""
-    problem = aspnet.problem(error.status)
-    problem = {**{k: v for k, v in problem.items() if k != "traceId"}, "detail": error.detail}
-    if error.errors:
-        problem["errors"] = error.errors
-    problem["traceId"] = aspnet.trace_id()
-    return Response(aspnet.dumps(problem), status=error.status, content_type=aspnet.PROBLEM_JSON)
+    return problem_response(error.status, detail=error.detail, errors=error.errors)
 
 
 @control_plane.post("/reset")

@@ -11,9 +11,10 @@ from __future__ import annotations
 import itertools
 import random
 import threading
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
-from ..aspnet.routing import RouteTable, kestrel_segments
+from ..aspnet.routing import Template, kestrel_segments
 
 BEFORE = "before"
 AFTER = "after"
@@ -55,7 +56,7 @@ class Faults:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._faults: list[Fault] = []
-        self._routes: dict[str, RouteTable] = {}
+        self._templates: dict[str, Template] = {}
         self.reseed(seed)
 
     def reseed(self, seed: int) -> None:
@@ -70,7 +71,7 @@ class Faults:
             if fault.method:
                 fault.method = fault.method.upper()
             if fault.path:  # matched by the API's own routing rules, {placeholders} included
-                self._routes[fault.id] = RouteTable([(fault.id, fault.path)])
+                self._templates[fault.id] = Template(fault.path)
             self._faults.append(fault)
             return fault
 
@@ -91,20 +92,25 @@ class Faults:
             kept = [f for f in self._faults if f.id != fault_id]
             found = len(kept) != len(self._faults)
             self._faults = kept
-            self._routes.pop(fault_id, None)  # a removed fault's route would stay forever
+            self._templates.pop(fault_id, None)  # a removed fault's path would stay forever
             return found
 
     def clear(self) -> None:
         """Remove every fault."""
         with self._lock:
             self._faults.clear()
-            self._routes.clear()
+            self._templates.clear()
 
-    def strike(self, operation_id: str, method: str, path: str, when: str) -> Fault | None:
-        """The fault of this moment (``before`` or ``after``) that fires for this request, if any."""
+    def strike(self, operation_id: str, method: str, path: Sequence[str] | str, when: str) -> Fault | None:
+        """The fault of this moment (``before`` or ``after``) that fires for this request, if any.
+
+        ``path`` is the routed path's segments (the pipeline segments a path once), or a
+        decoded path, segmented here.
+        """
+        segments = kestrel_segments(path, None) if isinstance(path, str) else path
         with self._lock:
             for fault in self._faults:
-                if fault.when != when or not self._matches(fault, operation_id, method, path):
+                if fault.when != when or not self._matches(fault, operation_id, method, segments):
                     continue
                 if fault.times is not None and fault.fired >= fault.times:
                     continue
@@ -114,10 +120,10 @@ class Faults:
                 return fault
             return None
 
-    def _matches(self, fault: Fault, operation_id: str, method: str, path: str) -> bool:
+    def _matches(self, fault: Fault, operation_id: str, method: str, segments: Sequence[str]) -> bool:
         if fault.operation_id is not None and fault.operation_id != operation_id:
             return False
         if fault.method is not None and fault.method != method:
             return False
-        route = self._routes.get(fault.id)
-        return route is None or next(route.matches(kestrel_segments(path, None)), None) is not None
+        template = self._templates.get(fault.id)
+        return template is None or template.canonical(segments) is not None

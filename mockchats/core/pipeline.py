@@ -1,9 +1,23 @@
 """The request pipeline: a service's operations, routed as ASP.NET Core routes them, in front of Flask.
 
-A request to the API goes through each layer once: route (from the spec), injected
-fault, token, binding and validation, the operation's handler (a model call),
-response, journal. Every failure on the way is answered the way the real ASP.NET Core
-service answers it.
+A request to the API passes these stages, each once, in this order; the module reads in
+the same order, top to bottom:
+
+1. **segment**: the raw path cut into segments as Kestrel decodes it, once; every later
+   stage reads these segments (:func:`_segments`);
+2. **route**: the spec's one route table (:class:`~.spec.Routes`) picks the operation for
+   the method, else a 405; a path no operation has goes to Flask. CORS is decided here and a
+   preflight answered (:meth:`Api.__call__`);
+3. **fault** (``before``): an injected fault for this operation and path (:func:`_dispatch`);
+4. **token**: who the caller is, else 401 (:func:`_operate`);
+5. **Prefer**: Prism's ``Prefer: code=NNN`` (:func:`_preferred_response`);
+6. **binding**: the query and the body bound and validated as [ApiController] does (400, 415, 413);
+7. **handler**: the operation's handler, a call into the service's model (404, 403);
+8. **fault** (``after``): a fault that hides a success (:func:`_fault_response` answers both);
+9. **journal**: the exchange timed, logged and recorded, with the contract's word on its
+   route (:meth:`Api._journal`).
+
+Every failure on the way is answered the way the real ASP.NET Core service answers it.
 
 Why the operations are routed here and not by Flask's URL map: ASP.NET Core's rules
 (case-insensitive literals, one trailing slash ignored, ``%2F`` kept inside its
@@ -27,14 +41,13 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
-from .. import aspnet
 from ..aspnet.binding import BindingFailed, RequestBinder, binding_violations
-from ..aspnet.routing import RouteTable, kestrel_segments
+from ..aspnet.routing import decode_path, kestrel_segments
 from .errors import Forbidden, NotFound, UnknownCaller
 from .faults import AFTER, BEFORE, Fault
 from .identity import CHALLENGE_INVALID, Unauthenticated
 from .journal import Exchange
-from .responses import empty_response, is_control_path, json_response
+from .responses import empty_response, is_control_path, json_response, problem_response, validation_response
 from .spec import Operation, Spec
 
 if TYPE_CHECKING:  # types only: the pipeline is given the mock, it never builds one
@@ -42,8 +55,9 @@ if TYPE_CHECKING:  # types only: the pipeline is given the mock, it never builds
 
 #: A service's handler of one operation: (the service's model, the caller, the bound call) -> body.
 Handler = Callable[[Any, Any, "Call"], "dict | list | None"]
-#: (method, raw path) -> (operation, violations, warnings): the contract's judgement of a route.
-RouteCheck = Callable[[str, str], tuple]
+#: (method, path as sent, the contract's spelling of the operation it reached or None when it
+#: reached none) -> (violations, warnings): the contract's judgement of a route.
+RouteCheck = Callable[[str, str, "str | None"], "tuple[list[str], list[str]]"]
 
 #: The mock's own request body limit (Kestrel's default is 30 MB).
 MAX_BODY_BYTES = 1024 * 1024
@@ -60,33 +74,220 @@ HELD_ACROSS_RESET = "The mock's world changed while this request was held."
 #: What a page's script may read of a cross-origin answer, beyond the safelisted headers.
 CORS_EXPOSED = "WWW-Authenticate, Retry-After"
 _PARAMETER = re.compile(r"\{\w+\}")
+#: The app's own document, routed by the same rules as the API (``/OpenAPI.json`` reaches it):
+#: its path folded -> its segments. Not journaled.
+_DOCUMENT = "/openapi.json"
+_OWN_ROUTES = {_DOCUMENT[1:].casefold(): [_DOCUMENT[1:]]}
 
 
-def _dispatch(req: Request, op: Operation, binder: RequestBinder, handler: Handler, mock: Mock,
-              exchange: Exchange,
-              path: dict[str, str], generation: int) -> Response:
-    """Serve one request for ``op``: fault, token, binding, handler, response.
+class StartupError(RuntimeError):
+    """The spec and the handlers do not describe the same operations."""
 
-    ``generation`` is the store's world when the request came in: one a delay fault held
-    across a reset or a load must not act on the new world.
+
+@dataclass(frozen=True)
+class Call:
+    """What binding made of one request: the handler's arguments."""
+
+    path: dict = field(default_factory=dict)
+    query: dict = field(default_factory=dict)
+    body: dict | None = None
+
+
+@dataclass(frozen=True)
+class _Endpoint:
+    """One operation as the router calls it: its binder, its handler, and where its parameters sit."""
+
+    op: Operation
+    binder: RequestBinder
+    handler: Handler
+    parts: tuple[str, ...]  # the template's segments: "{chatId}" marks a parameter
+
+
+class _ApiRequest(Request):
+    """A partner's request; its body is refused (413) past the mock's limit."""
+
+    max_content_length = MAX_BODY_BYTES
+
+
+class Api:
+    """The app's WSGI entry: each request as one exchange, routed, timed, logged and journaled.
+
+    A path one of the spec's routes matches (by ASP.NET Core's rules, :mod:`..aspnet.routing`) is served
+    here: the operation for its method, else 405 with every method its routes take.
+    Everything else goes to Flask (``flask_app``) with the path ASP.NET Core would match:
+    ``/OpenAPI.json`` reaches ``/openapi.json``. The journal keeps the path as the client
+    sent it. Partner requests are journaled; the control plane and ``/openapi.json`` are not.
     """
+
+    def __init__(self, flask_app: Flask, mock: Mock, spec: Spec, *, handlers: dict[str, Handler],
+                 check_route: RouteCheck):
+        self._flask_wsgi = flask_app.wsgi_app
+        self.mock = mock
+        self._check_route = check_route
+        self._routes = spec.routes
+        #: operationId -> endpoint.
+        self._endpoints: dict[str, _Endpoint] = {}
+        for template, operations in spec.routes.by_template.items():
+            parts = tuple(template.strip("/").split("/"))
+            odd = [part for part in parts if "{" in part and not _PARAMETER.fullmatch(part)]
+            if odd:  # ASP.NET allows "{id}.json"; this router matches whole segments only
+                first = next(iter(operations.values()))
+                raise StartupError(f"{first.operation_id}: path segment {odd[0]!r} in {spec.path} is "
+                                   "not a whole {parameter}")
+            for op in operations.values():
+                self._endpoints[op.operation_id] = _Endpoint(op, RequestBinder(op), handlers[op.operation_id],
+                                                             parts)
+        #: The first path segment of the API (folded), where CORS applies, as on /openapi*.
+        self._api_root = spec.base_path.strip("/").split("/", 1)[0].casefold()
+
+    def __call__(self, environ, start_response):
+        started = time.perf_counter()
+        generation = self.mock.store.generation
+        method = environ["REQUEST_METHOD"]
+        # 1. segment
+        path, segments = _segments(environ)
+        # 2. route: the operation for the method; else a 405 when the path is an operation's;
+        # else Flask, given the path as routing spells it.
+        matches = self._routes.match(segments)
+        found = self._routes.select(method, matches) if matches else None
+        if found is not None:
+            canonical = found[1]  # the chosen route's spelling
+        elif matches:
+            canonical = matches[0][1]
+        else:
+            canonical = _OWN_ROUTES.get("/".join(segments).casefold(), segments)
+        routed = environ["PATH_INFO"] = "/" + "/".join(canonical)
+        exchange = Exchange(method, path, environ.get("QUERY_STRING", ""))
+        cors = None
+        origin = environ.get("HTTP_ORIGIN")  # the one cost CORS adds to a request without it
+        if origin and self.mock.cors and self._cors_applies(routed):
+            cors = [("Access-Control-Allow-Origin", origin), ("Access-Control-Allow-Credentials", "true"),
+                    ("Vary", "Origin")]
+
+        def start(status: str, headers, exc_info=None):
+            exchange.status = int(status[:3])
+            if cors is not None:
+                headers = [*headers, *cors]
+            return start_response(status, headers, exc_info)
+
+        preflight = (cors is not None and method == "OPTIONS"
+                     and environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"))
+        if preflight:  # answered before any endpoint runs, as ASP.NET Core's CORS middleware does
+            body = _preflight(environ)(environ, start)
+        else:
+            if cors is not None:
+                cors.append(("Access-Control-Expose-Headers", CORS_EXPOSED))
+            if found is not None:  # 3. to 8.: the operation
+                endpoint = self._endpoints[found[0].operation_id]
+                body = self._answer(environ, endpoint, canonical, exchange, generation)(environ, start)
+            elif matches:  # ASP.NET lists the methods of every route that matched the path
+                allowed = ", ".join(self._routes.allowed(matches))
+                body = empty_response(405, {"Allow": allowed})(environ, start)
+            else:
+                body = self._flask_wsgi(environ, start)
+        # 9. journal
+        exchange.duration_ms = (time.perf_counter() - started) * 1000
+        if access_log.isEnabledFor(logging.INFO):
+            query = exchange.query_string
+            access_log.info('%s "%s %s" %s %.1fms', environ.get("REMOTE_ADDR"), method,
+                            path + "?" + query if query else path, exchange.status, exchange.duration_ms)
+        if environ.get(DROPPED):
+            exchange.status = None  # the client never got the answer logged above
+        # Not journaled: the control plane and the document; a browser's preflight (the
+        # client's code never sent it); and a request that began in a world since replaced
+        # (the journal belongs to the new one).
+        if not (preflight or routed == _DOCUMENT or is_control_path(routed)
+                or self.mock.store.generation != generation):
+            self._journal(exchange, routed, matches)
+        if environ.get(DROPPED):
+            environ["mockchats.drop_connection"]()
+        return body
+
+    def _cors_applies(self, routed: str) -> bool:
+        """CORS covers the API's paths and /openapi*, never the control plane: a web page
+        must not be able to drive a developer's mock."""
+        first = routed[1:].split("/", 1)[0].casefold()
+        if not self._api_root:  # the API at the root: everything but the control plane
+            return first != "_mock"
+        return first == self._api_root or first.startswith("openapi")
+
+    def _answer(self, environ, endpoint: _Endpoint, canonical: list[str], exchange: Exchange,
+                generation: int) -> Response:
+        """The operation's answer; an oversize or unreadable body and an unexpected error as Kestrel's."""
+        segments = [_decoded(segment) for segment in canonical]  # as the handler and the faults read them
+        path = {part[1:-1]: segment for part, segment in zip(endpoint.parts, segments) if part.startswith("{")}
+        try:
+            return _dispatch(_ApiRequest(environ), endpoint, self.mock, exchange, segments, path, generation)
+        except HTTPException as error:  # an oversize body, or one the server could not read
+            if error.code == 413:
+                exchange.violations.append(f"the body is over the {MAX_BODY_BYTES}-byte limit")
+            return empty_response(error.code or 500)
+        except Exception:  # never a client's doing (the tests make sure); Kestrel's empty 500
+            error_log.exception("unhandled error")
+            return empty_response(500)
+
+    def _journal(self, exchange: Exchange, routed: str, matches: list[tuple[str, list[str]]]) -> None:
+        canonical: str | None = _decoded(routed)
+        if exchange.operation_id is None or exchange.path != canonical:
+            # No operation matched, or the client spelled the path its own way: the contract
+            # says so, from the routing already done.
+            if exchange.operation_id is None:
+                # The contract names a method in any case (as ASP.NET Core's routing matches it).
+                found = self._routes.select(exchange.method.upper(), matches) if matches else None
+                canonical = None if found is None else _decoded("/" + "/".join(found[1]))
+            sent = _decoded(decode_path(exchange.path, "latin-1"))
+            route_violations, route_warnings = self._check_route(exchange.method, sent, canonical)
+            exchange.violations[:0] = route_violations
+            exchange.warnings.extend(route_warnings)
+        self.mock.journal.record(exchange)
+
+
+def _segments(environ) -> tuple[str, list[str]]:
+    """(the path as the client sent it, its segments as routing sees them, latin-1 as WSGI's strings)."""
+    raw = environ.get("REQUEST_URI")
+    if raw:
+        path = urlsplit(raw).path if "://" in raw else raw.split("?", 1)[0]
+        return path, kestrel_segments(path, "latin-1")  # WSGI wants latin-1 strings
+    # A server that passes no raw target (wsgiref): PATH_INFO is all there is.
+    path = environ.get("PATH_INFO", "")
+    return path, kestrel_segments(path, None)
+
+
+def _preflight(environ) -> Response:
+    """A CORS preflight's 204: any origin (echoed, with credentials, as a policy of
+    ``SetIsOriginAllowed(_ => true)`` gives), and the method and headers asked for."""
+    headers = {"Access-Control-Allow-Methods": environ["HTTP_ACCESS_CONTROL_REQUEST_METHOD"]}
+    requested = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS")
+    if requested:
+        headers["Access-Control-Allow-Headers"] = requested
+    return empty_response(204, headers)
+
+
+def _dispatch(req: Request, endpoint: _Endpoint, mock: Mock, exchange: Exchange, segments: list[str],
+              path: dict[str, str], generation: int) -> Response:
+    """Serve one request for the endpoint's operation: fault, token, binding, handler, response.
+
+    ``segments`` are the routed path's; ``generation`` is the store's world when the request
+    came in: one a delay fault held across a reset or a load must not act on the new world.
+    """
+    op = endpoint.op
     exchange.operation_id = op.operation_id
-    fault = mock.faults.strike(op.operation_id, op.method, req.path, BEFORE)
+    fault = mock.faults.strike(op.operation_id, op.method, segments, BEFORE)
     if fault is not None:
-        struck = _fault_response(req, op, fault, mock, generation)
+        struck = _fault_response(req, fault, mock, generation)
         if struck is not None:
             return struck
-    response = _operate(req, op, binder, handler, mock, exchange, path)
+    response = _operate(req, endpoint, mock, exchange, path)
     # An "after" fault hides a success; a refused request changed nothing to hide.
     if response.status_code < 300:
-        fault = mock.faults.strike(op.operation_id, op.method, req.path, AFTER)
+        fault = mock.faults.strike(op.operation_id, op.method, segments, AFTER)
         if fault is not None:
-            return _fault_response(req, op, fault, mock, generation) or response
+            return _fault_response(req, fault, mock, generation) or response
     return response
 
 
-def _operate(req, op: Operation, binder: RequestBinder, handler: Handler, mock: Mock, exchange: Exchange,
-             path: dict) -> Response:
+def _operate(req, endpoint: _Endpoint, mock: Mock, exchange: Exchange, path: dict) -> Response:
+    op, binder = endpoint.op, endpoint.binder
     violations, warnings = exchange.violations, exchange.warnings
     environ = req.environ  # headers read straight from it: Werkzeug's view costs more than the rest
     try:
@@ -102,7 +303,7 @@ def _operate(req, op: Operation, binder: RequestBinder, handler: Handler, mock: 
             encoding = binder.check_media_type(environ.get("CONTENT_TYPE"))
             data = exchange.body = req.get_data(cache=False)
             body = binder.bind_body(data, warnings, encoding)
-        result = handler(mock.store, caller, Call(path, query, body))
+        result = endpoint.handler(mock.store, caller, Call(path, query, body))
     except Unauthenticated as exc:
         violations.append("no bearer token" if exc.challenge == "Bearer" else "the bearer token is refused")
         return empty_response(401, {"WWW-Authenticate": exc.challenge})
@@ -111,47 +312,15 @@ def _operate(req, op: Operation, binder: RequestBinder, handler: Handler, mock: 
     except BindingFailed as exc:
         violations.extend(binding_violations(exc, environ.get("CONTENT_TYPE")))
         if exc.status == 400:
-            return json_response(400, aspnet.validation_problem(exc.errors), aspnet.PROBLEM_JSON)
-        return json_response(exc.status, aspnet.problem(exc.status), aspnet.PROBLEM_JSON)
+            return validation_response(exc.errors)
+        return problem_response(exc.status)
     except NotFound:
-        return json_response(404, aspnet.problem(404), aspnet.PROBLEM_JSON)
+        return problem_response(404)
     except Forbidden:
         return empty_response(403)
     if result is None:
         return empty_response(op.success_status)
     return json_response(op.success_status, result)
-
-
-def _fault_response(req, op: Operation, fault: Fault, mock: Mock, generation: int) -> Response | None:
-    """What an injected fault answers; None when it only delays the normal answer.
-
-    A request held past a reset, a scenario load or a state import belongs to a world
-    that is gone: it is answered 503 and acts on nothing (nor is it journaled).
-    """
-    if fault.delay_ms:
-        time.sleep(fault.delay_ms / 1000)
-        if mock.store.generation != generation:
-            problem = {k: v for k, v in aspnet.problem(503).items() if k != "traceId"}
-            problem.update(detail=HELD_ACROSS_RESET, traceId=aspnet.trace_id())
-            return json_response(503, problem, aspnet.PROBLEM_JSON)
-    if fault.drop:
-        if "mockchats.drop_connection" not in req.environ:
-            raise RuntimeError("dropping a connection needs a mockchats server (mockchats.Server, "
-                               "or mockchats serve)")
-        # Dropped once the request is journaled (Api.__call__): a client that sees the
-        # connection error and then reads the journal must find its request there.
-        req.environ[DROPPED] = True
-        return empty_response(503)  # never reaches the client: its connection goes first
-    if fault.status is None:
-        return None
-    if fault.body is not None:
-        response = json_response(fault.status, fault.body)
-    elif fault.status in (204, 304) or fault.status < 200:
-        response = empty_response(fault.status)
-    else:
-        response = json_response(fault.status, aspnet.problem(fault.status), aspnet.PROBLEM_JSON)
-    response.headers.update(fault.headers)
-    return response
 
 
 def _preferred_response(prefer: str | None, op: Operation, warnings: list[str]) -> Response | None:
@@ -172,9 +341,8 @@ def _preferred_response(prefer: str | None, op: Operation, warnings: list[str]) 
         return empty_response(status, headers)
     media, schema = next(iter(content.items()))[0], next(iter(content.values()))["schema"]
     if media == "application/problem+json":
-        body = (aspnet.validation_problem({"Prefer": [f"Status {status} requested by the Prefer header."]})
-                if status == 400 else aspnet.problem(status))
-        response = json_response(status, body, aspnet.PROBLEM_JSON)
+        response = (validation_response({"Prefer": [f"Status {status} requested by the Prefer header."]})
+                    if status == 400 else problem_response(status))
     else:
         response = json_response(status, Spec.example(schema))
     response.headers.update(headers)
@@ -184,172 +352,34 @@ def _preferred_response(prefer: str | None, op: Operation, warnings: list[str]) 
 _HEADER_EXAMPLES = {"WWW-Authenticate": "Bearer", "Retry-After": "1"}
 
 
-class StartupError(RuntimeError):
-    """The spec and the handlers do not describe the same operations."""
+def _fault_response(req, fault: Fault, mock: Mock, generation: int) -> Response | None:
+    """What an injected fault answers; None when it only delays the normal answer.
 
-
-@dataclass(frozen=True)
-class Call:
-    """What binding made of one request: the handler's arguments."""
-
-    path: dict = field(default_factory=dict)
-    query: dict = field(default_factory=dict)
-    body: dict | None = None
-
-
-class _ApiRequest(Request):
-    """A partner's request; its body is refused (413) past the mock's limit."""
-
-    max_content_length = MAX_BODY_BYTES
-
-
-@dataclass(frozen=True)
-class _Endpoint:
-    """One operation as the router calls it: its binder, and where its parameters sit."""
-
-    op: Operation
-    binder: RequestBinder
-    handler: Handler
-    parts: tuple[str, ...]  # the template's segments: "{chatId}" marks a parameter
-
-
-class Api:
-    """The app's WSGI entry: each request as one exchange, routed, timed, logged and journaled.
-
-    A path one of the spec's routes matches (by ASP.NET Core's rules, :mod:`..aspnet.routing`) is served
-    here: the operation for its method, else 405 with every method its routes take.
-    Everything else goes to Flask (``flask_app``) with the path ASP.NET Core would match:
-    ``/OpenAPI.json`` reaches ``/openapi.json``. The journal keeps the path as the client
-    sent it. Partner requests are journaled; the control plane and ``/openapi.json`` are not.
+    A request held past a reset, a scenario load or a state import belongs to a world
+    that is gone: it is answered 503 and acts on nothing (nor is it journaled).
     """
-
-    def __init__(self, flask_app: Flask, mock: Mock, spec: Spec, *, handlers: dict[str, Handler],
-                 check_route: RouteCheck):
-        self._flask_wsgi = flask_app.wsgi_app
-        self.mock = mock
-        self._check_route = check_route
-        #: path template -> method -> endpoint.
-        self._endpoints: dict[str, dict[str, _Endpoint]] = {}
-        for op in spec.operations:
-            template = spec.base_path + op.path
-            parts = tuple(template.strip("/").split("/"))
-            odd = [part for part in parts if "{" in part and not _PARAMETER.fullmatch(part)]
-            if odd:  # ASP.NET allows "{id}.json"; this router matches whole segments only
-                raise StartupError(f"{op.operation_id}: path segment {odd[0]!r} in {spec.path} is "
-                                   "not a whole {parameter}")
-            endpoint = _Endpoint(op, RequestBinder(op), handlers[op.operation_id], parts)
-            self._endpoints.setdefault(template, {})[op.method] = endpoint
-        #: The spec's order of methods: the order Allow lists them in, as ASP.NET lists actions.
-        self._method_order = list(dict.fromkeys(op.method for op in spec.operations))
-        self._routes = RouteTable([(t, t) for t in [*self._endpoints, "/openapi.json"]])
-        #: The first path segment of the API (folded), where CORS applies, as on /openapi*.
-        self._api_root = spec.base_path.strip("/").split("/", 1)[0].casefold()
-
-    def __call__(self, environ, start_response):
-        started = time.perf_counter()
-        generation = self.mock.store.generation
-        raw = environ.get("REQUEST_URI")
-        if raw:
-            path = urlsplit(raw).path if "://" in raw else raw.split("?", 1)[0]
-            segments = kestrel_segments(path, "latin-1")  # WSGI wants latin-1 strings
-        else:  # a server that passes no raw target (wsgiref): PATH_INFO is all there is
-            path = environ.get("PATH_INFO", "")
-            segments = kestrel_segments(path, None)
-        matches = list(self._routes.matches(segments))
-        environ["PATH_INFO"] = "/" + "/".join(matches[0][1] if matches else segments)
-        method = environ["REQUEST_METHOD"]
-        exchange = Exchange(method, path, environ.get("QUERY_STRING", ""))
-        cors = None
-        origin = environ.get("HTTP_ORIGIN")  # the one cost CORS adds to a request without it
-        if origin and self.mock.cors and self._cors_applies(environ["PATH_INFO"]):
-            cors = [("Access-Control-Allow-Origin", origin), ("Access-Control-Allow-Credentials", "true"),
-                    ("Vary", "Origin")]
-
-        def start(status: str, headers, exc_info=None):
-            exchange.status = int(status[:3])
-            if cors is not None:
-                headers = [*headers, *cors]
-            return start_response(status, headers, exc_info)
-
-        preflight = (cors is not None and method == "OPTIONS"
-                     and environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"))
-        if preflight:  # answered before routing, as ASP.NET Core's CORS middleware does
-            body = _preflight(environ)(environ, start)
-        else:
-            if cors is not None:
-                cors.append(("Access-Control-Expose-Headers", CORS_EXPOSED))
-            if matches and matches[0][0] in self._endpoints:
-                body = self._answer(environ, method, matches, exchange, generation)(environ, start)
-            else:
-                body = self._flask_wsgi(environ, start)
-        routed = environ["PATH_INFO"]
-        exchange.duration_ms = (time.perf_counter() - started) * 1000
-        if access_log.isEnabledFor(logging.INFO):
-            query = exchange.query_string
-            access_log.info('%s "%s %s" %s %.1fms', environ.get("REMOTE_ADDR"), method,
-                            path + "?" + query if query else path, exchange.status, exchange.duration_ms)
-        if environ.get(DROPPED):
-            exchange.status = None  # the client never got the answer logged above
-        # Not journaled: the control plane and the document; a browser's preflight (the
-        # client's code never sent it); and a request that began in a world since replaced
-        # (the journal belongs to the new one).
-        if not (preflight or routed == "/openapi.json" or is_control_path(routed)
-                or self.mock.store.generation != generation):
-            self._journal(exchange, routed)
-        if environ.get(DROPPED):
-            environ["mockchats.drop_connection"]()
-        return body
-
-    def _cors_applies(self, routed: str) -> bool:
-        """CORS covers the API's paths and /openapi*, never the control plane: a web page
-        must not be able to drive a developer's mock."""
-        first = routed[1:].split("/", 1)[0].casefold()
-        if not self._api_root:  # the API at the root: everything but the control plane
-            return first != "_mock"
-        return first == self._api_root or first.startswith("openapi")
-
-    def _answer(self, environ, method: str, matches: list, exchange: Exchange,
-                generation: int) -> Response:
-        """The answer of the operation the path and method select: 405 when none takes the method."""
-        for template, canonical in matches:  # noqa: B007  canonical is the match the loop stopped at
-            endpoint = self._endpoints[template].get(method)
-            if endpoint is not None:
-                break
-        else:  # ASP.NET lists the methods of every route that matched the path
-            allowed = {m for template, _ in matches for m in self._endpoints[template]}
-            return empty_response(405, {"Allow": ", ".join(m for m in self._method_order if m in allowed)})
-        environ["PATH_INFO"] = "/" + "/".join(canonical)  # the chosen route's spelling
-        path = {part[1:-1]: _decoded(segment)
-                for part, segment in zip(endpoint.parts, canonical) if part.startswith("{")}
-        try:
-            return _dispatch(_ApiRequest(environ), endpoint.op, endpoint.binder, endpoint.handler, self.mock,
-                             exchange, path, generation)
-        except HTTPException as error:  # an oversize body, or one the server could not read
-            if error.code == 413:
-                exchange.violations.append(f"the body is over the {MAX_BODY_BYTES}-byte limit")
-            return empty_response(error.code or 500)
-        except Exception:  # never a client's doing (the tests make sure); Kestrel's empty 500
-            error_log.exception("unhandled error")
-            return empty_response(500)
-
-    def _journal(self, exchange: Exchange, routed: str) -> None:
-        if exchange.operation_id is None or exchange.path != _decoded(routed):
-            # No operation matched, or the client spelled the path its own way: say so.
-            _, route_violations, route_warnings = self._check_route(exchange.method, exchange.path)
-            if exchange.operation_id is None:
-                exchange.violations[:0] = route_violations
-            exchange.warnings.extend(route_warnings)
-        self.mock.journal.record(exchange)
-
-
-def _preflight(environ) -> Response:
-    """A CORS preflight's 204: any origin (echoed, with credentials, as a policy of
-    ``SetIsOriginAllowed(_ => true)`` gives), and the method and headers asked for."""
-    headers = {"Access-Control-Allow-Methods": environ["HTTP_ACCESS_CONTROL_REQUEST_METHOD"]}
-    requested = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS")
-    if requested:
-        headers["Access-Control-Allow-Headers"] = requested
-    return empty_response(204, headers)
+    if fault.delay_ms:
+        time.sleep(fault.delay_ms / 1000)
+        if mock.store.generation != generation:
+            return problem_response(503, detail=HELD_ACROSS_RESET)
+    if fault.drop:
+        if "mockchats.drop_connection" not in req.environ:
+            raise RuntimeError("dropping a connection needs a mockchats server (mockchats.Server, "
+                               "or mockchats serve)")
+        # Dropped once the request is journaled (Api.__call__): a client that sees the
+        # connection error and then reads the journal must find its request there.
+        req.environ[DROPPED] = True
+        return empty_response(503)  # never reaches the client: its connection goes first
+    if fault.status is None:
+        return None
+    if fault.body is not None:
+        response = json_response(fault.status, fault.body)
+    elif fault.status in (204, 304) or fault.status < 200:
+        response = empty_response(fault.status)
+    else:
+        response = problem_response(fault.status)
+    response.headers.update(fault.headers)
+    return response
 
 
 def _decoded(wsgi_path: str) -> str:

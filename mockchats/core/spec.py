@@ -1,17 +1,20 @@
 """The OpenAPI document: the single source of routes, parameters and schemas.
 
-Loaded once at start-up. Each operation becomes an :class:`Operation` with its
-local ``$ref``s resolved, so the binder and the router read plain dictionaries.
+Loaded once at start-up (the shipped one once per process: :func:`default_spec`). Each
+operation becomes an :class:`Operation` with its local ``$ref``s resolved, so the binder and the
+router read plain dictionaries; :class:`Routes` is the spec's one route table.
 """
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import yaml
 
+from ..aspnet.routing import RouteTable
 from .resources import SPEC_PATH
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -35,6 +38,42 @@ class Operation:
         return [p for p in self.parameters if p["in"] == "query"]
 
 
+class Routes:
+    """The spec's route table, built once per spec: each path template (base path included) with
+    its operations by method, matched as ASP.NET Core matches paths (:mod:`..aspnet.routing`).
+
+    The pipeline routes requests by it, the contract judges paths by it, and the control plane
+    checks a fault's path against it.
+    """
+
+    def __init__(self, base_path: str, operations: list[Operation]):
+        #: path template -> method -> operation, in the spec's order.
+        self.by_template: dict[str, dict[str, Operation]] = {}
+        for op in operations:
+            self.by_template.setdefault(base_path + op.path, {})[op.method] = op
+        #: The spec's order of methods: the order Allow lists them in, as ASP.NET lists actions.
+        self.method_order = list(dict.fromkeys(op.method for op in operations))
+        self._table = RouteTable([(template, template) for template in self.by_template])
+
+    def match(self, segments: list[str]) -> list[tuple[str, list[str]]]:
+        """Every (template, canonical segments) matching a path's segments, literal routes first."""
+        return list(self._table.matches(segments))
+
+    def select(self, method: str, matches: list[tuple[str, list[str]]]) -> tuple[Operation, list[str]] | None:
+        """The operation ``method`` (upper case) reaches among ``matches``, with its route's
+        canonical segments; None when no matched route takes the method (a 405, or a 404)."""
+        for template, canonical in matches:
+            op = self.by_template[template].get(method)
+            if op is not None:
+                return op, canonical
+        return None
+
+    def allowed(self, matches: list[tuple[str, list[str]]]) -> list[str]:
+        """The methods of every matched route, in the spec's order: a 405's Allow, as ASP.NET lists them."""
+        taken = {method for template, _ in matches for method in self.by_template[template]}
+        return [method for method in self.method_order if method in taken]
+
+
 class Spec:
     """The parsed OpenAPI document and its operations."""
 
@@ -46,6 +85,7 @@ class Spec:
         #: The path prefix every operation lives under, e.g. "/v1".
         self.base_path = urlsplit(public).path.rstrip("/")
         self.operations: list[Operation] = list(self._operations())
+        self.routes = Routes(self.base_path, self.operations)
 
     def resolve(self, node):
         """Return ``node`` with every local ``$ref`` replaced by what it points at."""
@@ -122,3 +162,9 @@ class Spec:
                     success_status=successes[0],
                     responses=self.resolve(raw["responses"]),
                 )
+
+
+@functools.lru_cache(maxsize=1)
+def default_spec() -> Spec:
+    """The shipped ``openapi/chats.yaml``, parsed once per process: the app and the contract share it."""
+    return Spec()
