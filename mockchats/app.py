@@ -20,14 +20,14 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from . import worlds
 from .chats.auth import OPEN, Authenticator
-from .chats.models import Session, Store
+from .chats.models import ChatSession, Store
 from .chats.responses import HANDLERS
 from .contract.checks import route_findings
 from .control.views import MAX_STATE_BYTES, control_plane
 from .core.clock import Clock
 from .core.faults import Faults
 from .core.journal import DEFAULT_SIZE, Journal
-from .core.pipeline import MAX_BODY_BYTES, Api, StartupError, error_log
+from .core.pipeline import MAX_BODY_BYTES, Pipeline, StartupError, error_log
 from .core.responses import empty_response, is_control_path, json_response
 from .core.spec import HTTP_METHODS, Spec, default_spec
 
@@ -43,7 +43,7 @@ class Origin:
     messages: int = 0
     auth: str = OPEN
 
-    def load(self, seed: int | None = None) -> list[Session]:
+    def load(self, seed: int | None = None) -> list[ChatSession]:
         """The start sessions, made again (with another seed when given)."""
         return worlds.load(self.fixtures_path, seed=self.seed if seed is None else seed,
                              messages=self.messages)
@@ -52,7 +52,7 @@ class Origin:
 class Mock:
     """Everything one running mock holds; ``app`` is its WSGI application."""
 
-    def __init__(self, sessions: list[Session], *, origin: Origin | None = None,
+    def __init__(self, sessions: list[ChatSession], *, origin: Origin | None = None,
                  auth: str | None = None, journal_size: int = DEFAULT_SIZE,
                  admin_token: str | None = None, cors: bool = True):
         self.origin = origin or Origin(auth=auth or OPEN)
@@ -125,7 +125,7 @@ class Mock:
         self.store.replace(worlds.build_sessions(document, "state"))
         self.scenario = None
 
-    def _become(self, sessions: list[Session] | None, scenario: str | None, seed: int) -> None:
+    def _become(self, sessions: list[ChatSession] | None, scenario: str | None, seed: int) -> None:
         """Make ``sessions`` (the start ones when None), from ``scenario`` under ``seed``, the
         world. Fault probabilities follow the world's seed, so a run can be replayed."""
         if sessions is None:
@@ -169,7 +169,7 @@ def create_app(mock: Mock, *, spec: Spec | None = None) -> Flask:
 
     @app.errorhandler(MethodNotAllowed)
     def method_not_allowed(error: MethodNotAllowed):
-        # Control routes only (the API's 405s are the Api layer's). Allow names the methods
+        # Control routes only (the API's 405s are the pipeline's). Allow names the methods
         # they declare: not the HEAD Werkzeug adds to every GET rule, nor OPTIONS.
         methods = [m for m in HTTP_METHODS if m.upper() in (error.valid_methods or ())
                    and m not in ("head", "options")]
@@ -187,7 +187,7 @@ def create_app(mock: Mock, *, spec: Spec | None = None) -> Flask:
         return empty_response(500)
 
     # The spec's operations are routed by the pipeline; Flask serves what is left.
-    app.wsgi_app = Api(app, mock, spec, handlers=HANDLERS, check_route=route_findings)
+    app.wsgi_app = Pipeline(app, mock, spec, handlers=HANDLERS, check_route=route_findings)
     return app
 
 

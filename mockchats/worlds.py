@@ -28,7 +28,7 @@ import yaml
 
 from .aspnet.habits import DotNetValidator, format_datetime, parse_datetime
 from .chats import wordlists
-from .chats.models import CLIENT, THUMBS_DOWN, THUMBS_UP, Message, Reaction, Session, User
+from .chats.models import CLIENT, THUMBS_DOWN, THUMBS_UP, ChatSession, Message, Reaction, User
 from .core.resources import DEFAULT_FIXTURES_PATH, FIXTURE_SCHEMA_PATH, data_path
 from .core.wording import clip, describe, place_of, quote
 
@@ -263,7 +263,7 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
 
 
 def build_sessions(document, source: str = "fixtures", *, seed: int = DEFAULT_SEED,
-                   messages: int = 0) -> list[Session]:
+                   messages: int = 0) -> list[ChatSession]:
     """Validate a fixture document and turn it into model objects, generated content included.
 
     Each session's ``generate`` is carried out under ``seed`` once the whole document
@@ -291,9 +291,9 @@ def build_sessions(document, source: str = "fixtures", *, seed: int = DEFAULT_SE
     return sessions
 
 
-def _listed_sessions(document: dict, source: str) -> list[Session]:
+def _listed_sessions(document: dict, source: str) -> list[ChatSession]:
     """The sessions a valid document lists, after the checks a schema cannot make."""
-    sessions: list[Session] = []
+    sessions: list[ChatSession] = []
     seen_ids: dict[str, str] = {}
     tokens: dict[str, str] = {}
 
@@ -306,7 +306,7 @@ def _listed_sessions(document: dict, source: str) -> list[Session]:
     for s_index, raw_session in enumerate(document["sessions"]):
         s_place = f"sessions[{s_index}]"
         unique("session id", raw_session["id"], f"{s_place}.id")
-        session = Session(raw_session["id"])
+        session = ChatSession(raw_session["id"])
         for u_index, raw_user in enumerate(raw_session["users"]):
             u_place = f"{s_place}.users[{u_index}]"
             unique("user id", raw_user["id"], f"{u_place}.id")
@@ -348,7 +348,7 @@ def _listed_sessions(document: dict, source: str) -> list[Session]:
     return sessions
 
 
-def load(path: Path | str | None = None, *, seed: int = DEFAULT_SEED, messages: int = 0) -> list[Session]:
+def load(path: Path | str | None = None, *, seed: int = DEFAULT_SEED, messages: int = 0) -> list[ChatSession]:
     """Load a fixture file (the shipped defaults when ``path`` is None) with its generated content,
     plus ``messages`` generated messages in the default session."""
     path = Path(path) if path is not None else DEFAULT_FIXTURES_PATH
@@ -376,7 +376,7 @@ def scenario_path(name: str) -> Path:
     return paths[name]
 
 
-def load_scenario(name: str, *, seed: int = DEFAULT_SEED) -> list[Session]:
+def load_scenario(name: str, *, seed: int = DEFAULT_SEED) -> list[ChatSession]:
     """Load the shipped scenario ``name`` (see :func:`list_scenarios`) under ``seed``."""
     return load(scenario_path(name), seed=seed)
 
@@ -398,7 +398,7 @@ def _description(path: Path) -> str:
 
 
 # -- generation ------------------------------------------------------------------
-def generate(session: Session, *, seed: int | str, users: int = 0, messages: int = 0,
+def generate(session: ChatSession, *, seed: int | str, users: int = 0, messages: int = 0,
              taken_tokens: set[str] | None = None) -> None:
     """Add ``users`` generated Clients, then ``messages`` generated messages by all the
     session's users, with reactions and a few pins, before its existing messages.
@@ -425,7 +425,7 @@ def _session_seed(seed: int, index: int) -> str:
     return f"{seed}/{index}"
 
 
-def _generate_users(session: Session, count: int, rng: random.Random, words: random.Random,
+def _generate_users(session: ChatSession, count: int, rng: random.Random, words: random.Random,
                     taken_tokens: set[str]) -> None:
     """Add ``count`` Clients with generated names and tokens ``<first name>-<n>-token``."""
     number = 0
@@ -448,7 +448,7 @@ def _sentence_pool(words: random.Random, rng: random.Random) -> list[str]:
     return [_fit(wordlists.sentence(words, rng.randint(3, 30))) for _ in range(_SENTENCE_POOL_SIZE)]
 
 
-def _generate_messages(session: Session, count: int, rng: random.Random, texts: list[str]) -> None:
+def _generate_messages(session: ChatSession, count: int, rng: random.Random, texts: list[str]) -> None:
     """Add ``count`` messages by the session's users (some chattier than others), each 5 s
     to 15 min before the next, ending where the session's own messages begin."""
     users = list(session.users.values())
@@ -517,7 +517,7 @@ def _fit(text: str) -> str:
     return encoded[:2 * _MAX_MESSAGE_UNITS].decode("utf-16-le", "ignore").rstrip()
 
 
-def to_document(sessions: list[Session], *, description: str | None = None) -> dict:
+def to_document(sessions: list[ChatSession], *, description: str | None = None) -> dict:
     """The fixture document describing ``sessions`` (the inverse of :func:`build_sessions`).
 
     Generated content is listed item by item, so the document loads to the same state
@@ -556,7 +556,7 @@ def _seeded_id(rng: random.Random) -> str:
     return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
-def _require_member(session: Session, user_id: str, source: str, place: str) -> None:
+def _require_member(session: ChatSession, user_id: str, source: str, place: str) -> None:
     if user_id not in session.users:
         raise _fault_at(source, place, f"{quote(user_id)} is not a user of session {quote(session.id)}")
 

@@ -68,7 +68,7 @@ class Message:
     created_at: datetime
     reactions: list[Reaction] = field(default_factory=list)
     pin_id: str | None = None
-    #: The last view made of this message; every change goes through Session.change,
+    #: The last view made of this message; every change goes through ChatSession.change,
     #: which drops it. Forks share unchanged messages, so a view outlives a reset.
     _view: MessageView | None = field(default=None, repr=False, compare=False)
 
@@ -84,8 +84,9 @@ class Message:
 
 
 @dataclass
-class Session:
-    """A session's users and messages, with sorted indexes built on demand.
+class ChatSession:
+    """A session as the Chats API holds it: its users and messages, with sorted indexes built
+    on demand. (Named apart from the Session API's session and from ``requests.Session``.)
 
     Forks share Message objects with the session they came from until they change
     one (copy-on-write), so a reset costs a dict copy, not a copy of every message.
@@ -100,13 +101,13 @@ class Session:
     _owned: set = field(default_factory=set, repr=False, compare=False)
     _indexes: dict = field(default_factory=dict, repr=False, compare=False)
 
-    def fork(self) -> Session:
+    def fork(self) -> ChatSession:
         """A copy that shares unchanged messages with this one (this one must not change)."""
-        return Session(self.id, dict(self.users), dict(self.messages))
+        return ChatSession(self.id, dict(self.users), dict(self.messages))
 
-    def copy(self) -> Session:
+    def copy(self) -> ChatSession:
         """A fully independent copy (for export)."""
-        return Session(self.id, dict(self.users),
+        return ChatSession(self.id, dict(self.users),
                        {chat_id: m.clone() for chat_id, m in self.messages.items()})
 
     def own(self, chat_id: str) -> Message:
@@ -221,7 +222,7 @@ class Store:
     import) makes a new one, so a request that began in an older one can tell.
     """
 
-    def __init__(self, sessions: Iterable[Session], *, now: Callable[[], datetime] = _utcnow):
+    def __init__(self, sessions: Iterable[ChatSession], *, now: Callable[[], datetime] = _utcnow):
         self.now = now
         self._lock = threading.RLock()
         self.generation = 0
@@ -233,7 +234,7 @@ class Store:
         """Forget everything that happened since loading."""
         self.replace(self._loaded)
 
-    def replace(self, sessions: Iterable[Session]) -> None:
+    def replace(self, sessions: Iterable[ChatSession]) -> None:
         """Make ``sessions`` the current state; :meth:`reset` still returns to the loaded one."""
         sessions = [s.fork() for s in self._checked(sessions)]
         users = {u.id: u for s in sessions for u in s.users.values()}
@@ -247,7 +248,7 @@ class Store:
             self._guest_tokens: set[str] = set()
             self.generation += 1
 
-    def snapshot(self) -> list[Session]:
+    def snapshot(self) -> list[ChatSession]:
         """A copy of every session, for export; later changes do not reach it."""
         with self._lock:
             return [s.copy() for s in self._sessions.values()]
@@ -267,9 +268,9 @@ class Store:
         with self._lock:
             return [u for s in self._sessions.values() for u in s.users.values()]
 
-    def create_session(self, users: Iterable[tuple[str, str]]) -> Session:
+    def create_session(self, users: Iterable[tuple[str, str]]) -> ChatSession:
         """A new, empty session with fresh ids and tokens for the given (name, role) pairs."""
-        session = Session(new_id())
+        session = ChatSession(new_id())
         for name, role in users:
             if role not in ROLES:
                 raise ValueError(f"role must be one of {ROLES}, not {role!r}")
@@ -283,7 +284,7 @@ class Store:
             return session.copy()
 
     @staticmethod
-    def _checked(sessions: Iterable[Session]) -> list[Session]:
+    def _checked(sessions: Iterable[ChatSession]) -> list[ChatSession]:
         sessions = list(sessions)
         if not sessions:
             raise ValueError("a store needs at least one session")
@@ -422,7 +423,7 @@ class Store:
             session.change(chat_id, SORT_PINNED, lambda m: setattr(m, "pin_id", None))
 
     # -- internals --------------------------------------------------------
-    def _session_of(self, caller: User) -> Session:
+    def _session_of(self, caller: User) -> ChatSession:
         """The caller's session, checked under the lock: a reset may have come in between."""
         session = self._sessions.get(caller.session_id)
         if session is None or session.users.get(caller.id) is not caller:
@@ -430,14 +431,14 @@ class Store:
         return session
 
     @staticmethod
-    def _message(session: Session, chat_id: str) -> Message:
+    def _message(session: ChatSession, chat_id: str) -> Message:
         message = session.messages.get(chat_id)
         if message is None:
             raise NotFound(f"message {chat_id}")
         return message
 
     @staticmethod
-    def _view(session: Session, message: Message) -> MessageView:
+    def _view(session: ChatSession, message: Message) -> MessageView:
         view = message._view
         if view is not None:
             return view

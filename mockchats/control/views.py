@@ -41,7 +41,7 @@ from .schemas import SCHEMAS
 
 if TYPE_CHECKING:
     from ..app import Mock
-    from ..chats.models import Session as ChatSession
+    from ..chats.models import ChatSession
 
 
 class Refused(Exception):

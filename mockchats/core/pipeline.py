@@ -7,7 +7,7 @@ the same order, top to bottom:
    stage reads these segments (:func:`_segments`);
 2. **route**: the spec's one route table (:class:`~.spec.Routes`) picks the operation for
    the method, else a 405; a path no operation has goes to Flask. CORS is decided here and a
-   preflight answered (:meth:`Api.__call__`);
+   preflight answered (:meth:`Pipeline.__call__`);
 3. **fault** (``before``): an injected fault for this operation and path (:func:`_dispatch`);
 4. **token**: who the caller is, else 401 (:func:`_operate`);
 5. **Prefer**: Prism's ``Prefer: code=NNN`` (:func:`_preferred_response`);
@@ -15,7 +15,7 @@ the same order, top to bottom:
 7. **handler**: the operation's handler, a call into the service's model (404, 403);
 8. **fault** (``after``): a fault that hides a success (:func:`_fault_response` answers both);
 9. **journal**: the exchange timed, logged and recorded, with the contract's word on its
-   route (:meth:`Api._journal`).
+   route (:meth:`Pipeline._journal`).
 
 Every failure on the way is answered the way the real ASP.NET Core service answers it.
 
@@ -109,7 +109,7 @@ class _ApiRequest(Request):
     max_content_length = MAX_BODY_BYTES
 
 
-class Api:
+class Pipeline:
     """The app's WSGI entry: each request as one exchange, routed, timed, logged and journaled.
 
     A path one of the spec's routes matches (by ASP.NET Core's rules, :mod:`..aspnet.routing`) is served
@@ -366,7 +366,7 @@ def _fault_response(req, fault: Fault, mock: Mock, generation: int) -> Response 
         if "mockchats.drop_connection" not in req.environ:
             raise RuntimeError("dropping a connection needs a mockchats server (mockchats.Server, "
                                "or mockchats serve)")
-        # Dropped once the request is journaled (Api.__call__): a client that sees the
+        # Dropped once the request is journaled (Pipeline.__call__): a client that sees the
         # connection error and then reads the journal must find its request there.
         req.environ[DROPPED] = True
         return empty_response(503)  # never reaches the client: its connection goes first
