@@ -21,6 +21,7 @@ import os
 import random
 import re
 import stat
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -159,7 +160,7 @@ def _read_text(path: Path | str) -> str:
         raise refused(f"line {line} is not UTF-8 text") from None
 
 
-def _check_regular(status: os.stat_result, refused) -> None:
+def _check_regular(status: os.stat_result, refused: Callable[[str], Exception]) -> None:
     mode = status.st_mode
     if stat.S_ISREG(mode):
         if status.st_size > MAX_FILE_BYTES:
@@ -186,7 +187,7 @@ class _Loader(yaml.SafeLoader):
         self._expanded: dict[int, int] = {}  # id(node) -> nodes it stands for, aliases expanded
         self._composed = 0
 
-    def compose_node(self, parent, index):
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
         node = super().compose_node(parent, index)
         if id(node) in self._expanded:  # an alias of a node composed before
             size = self._expanded[id(node)]
@@ -202,7 +203,7 @@ class _Loader(yaml.SafeLoader):
                 None, None, "its aliases expand it far beyond its own size", self.get_mark())
         return node
 
-    def construct_object(self, node, deep=False):
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> object:
         try:
             return super().construct_object(node, deep)
         # A number past int()'s digit limit, a date past the calendar, a tag its value does not
@@ -212,7 +213,7 @@ class _Loader(yaml.SafeLoader):
                 None, None, "a number, date or tagged value there cannot be read",
                 node.start_mark) from None
 
-    def construct_yaml_str(self, node):
+    def construct_yaml_str(self, node: yaml.ScalarNode) -> str:
         """A string, with the UTF-16 pairs of its escapes joined (``"\\ud83d\\ude00"`` is one
         emoji, as JSON reads it; PyYAML leaves two halves) and a lone half refused: the mock
         could not give such a string back (JSON readers, its own control plane, refuse it)."""
@@ -233,7 +234,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 class _LoneSurrogate(Exception):
     """A string (a key or a value) of a fixture file holds half of a UTF-16 pair."""
 
-    def __init__(self, mark):
+    def __init__(self, mark: yaml.Mark):
         super().__init__()
         self.mark = mark
 
@@ -262,7 +263,7 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     return clip(f"{problem} ({context})" if context else problem, 120)
 
 
-def build_sessions(document, source: str = "fixtures", *, seed: int = DEFAULT_SEED,
+def build_sessions(document: object, source: str = "fixtures", *, seed: int = DEFAULT_SEED,
                    messages: int = 0) -> list[ChatSession]:
     """Validate a fixture document and turn it into model objects, generated content included.
 

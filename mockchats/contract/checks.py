@@ -155,12 +155,12 @@ def default_contract() -> Contract:
 
 
 def check_request(method: str, path: str, query_items: Iterable[tuple[str, str]],
-                  headers: Mapping[str, str], body: bytes | None):
+                  headers: Mapping[str, str], body: bytes | None) -> tuple[Operation | None, list[str], list[str]]:
     """:meth:`Contract.check_request` against the shipped spec."""
     return default_contract().check_request(method, path, query_items, headers, body)
 
 
-def check_route(method: str, path: str):
+def check_route(method: str, path: str) -> tuple[Operation | None, list[str], list[str]]:
     """:meth:`Contract.check_route` against the shipped spec."""
     return default_contract().check_route(method, path)
 

@@ -29,7 +29,10 @@ import re
 import sys
 import threading
 import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
+from wsgiref.types import StartResponse, WSGIEnvironment
 
 from werkzeug.wrappers import Request
 
@@ -42,6 +45,10 @@ from ..serving.asgi import AsgiBridge, drain, read_body, refuse
 from ..serving.server import Server
 from .checks import Contract, default_contract
 from .run import base_url_problem
+
+if TYPE_CHECKING:
+    from ..core.spec import Operation
+    from ..serving.asgi import Receive, Send
 
 log = logging.getLogger("mockchats.proxy")
 
@@ -95,14 +102,14 @@ class ContractProxy:
             return (f"mockchats proxy: {self.requests} requests, "
                     f"{self.requests_with_violations} with violations")
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         try:
             return self._handle(environ, start_response)
         except Exception:  # never a client's doing: the answer is the upstream's or, here, a 502
             log.exception("the proxy failed on a request")
             return _empty(start_response, 502, sys.exc_info())
 
-    def _handle(self, environ, start_response):
+    def _handle(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
         if request.path == JOURNAL_PATH or request.path == JOURNAL_PATH + "/":
             return self._serve_journal(request, start_response)
@@ -152,7 +159,7 @@ class ContractProxy:
         start_response(f"{status} {reason}", headers)
         return [answer]
 
-    def refuse_oversized(self, environ, size: int | None) -> None:
+    def refuse_oversized(self, environ: WSGIEnvironment, size: int | None) -> None:
         """Journal and log a body refused for its size (``size`` None: chunked, cut off at the limit).
 
         Only the route and the token are judged: the body was never read.
@@ -186,7 +193,7 @@ class ContractProxy:
                 pass
             return operation, [], [_unchecked(exc, "request")]
 
-    def _check_response(self, operation, status: int, headers: list, answer: bytes,
+    def _check_response(self, operation: Operation | None, status: int, headers: list, answer: bytes,
                         warnings: list[str]) -> list[str]:
         try:
             return self.contract.check_response(operation, status, _HeaderView(headers), answer)
@@ -257,7 +264,7 @@ class ContractProxy:
         return f"its answer is not valid HTTP ({exc.__class__.__name__})"
 
     # -- the journal --------------------------------------------------------
-    def _record(self, request: Request, target: str, body: bytes | None, operation, status: int,
+    def _record(self, request: Request, target: str, body: bytes | None, operation: Operation | None, status: int,
                 elapsed_ms: float, violations: list[str], warnings: list[str],
                 response_violations: list[str]) -> None:
         with self._count_lock:
@@ -274,7 +281,7 @@ class ContractProxy:
             _log(request.method, target, status, elapsed_ms, operation, violations, warnings,
                  response_violations)
 
-    def _serve_journal(self, request: Request, start_response):
+    def _serve_journal(self, request: Request, start_response: StartResponse) -> Iterable[bytes]:
         """GET (the filters of the mock's journal, refused alike) and DELETE, as the mock's control plane."""
         if request.method == "DELETE":
             self.journal.clear()
@@ -344,7 +351,8 @@ class ProxyBridge(AsgiBridge):
         super().__init__(proxy, body_limit=lambda _path: proxy.max_body_bytes, threads=True)
         self.proxy = proxy
 
-    async def _body(self, environ: dict, body_expected: bool, declared: int | None, receive, send) -> bytes | None:
+    async def _body(self, environ: dict, body_expected: bool, declared: int | None, receive: Receive,
+                    send: Send) -> bytes | None:
         if sum(len(key) + len(value) for key, value in environ.items()
                if key.startswith(("HTTP_", "CONTENT_"))) > MAX_HEADER_BYTES:
             await refuse(send, 431)
@@ -364,7 +372,8 @@ class ProxyBridge(AsgiBridge):
             environ["CONTENT_LENGTH"] = str(len(body))
         return body
 
-    async def _refuse_oversized(self, environ: dict, size: int | None, receive, send) -> None:
+    async def _refuse_oversized(self, environ: dict, size: int | None, receive: Receive,
+                                send: Send) -> None:
         environ["wsgi.input"] = io.BytesIO(b"")
         try:
             self.proxy.refuse_oversized(environ, size)
@@ -383,7 +392,7 @@ def _is_preflight(request: Request) -> bool:
             and "Access-Control-Request-Method" in request.headers)
 
 
-def _target(environ, request: Request) -> str:
+def _target(environ: WSGIEnvironment, request: Request) -> str:
     """The request target as sent (path and query), origin-form."""
     target = environ.get("REQUEST_URI") or quote(request.path) + (
         "?" + environ["QUERY_STRING"] if environ.get("QUERY_STRING") else "")
@@ -393,7 +402,7 @@ def _target(environ, request: Request) -> str:
     return target
 
 
-def _content_length(environ) -> int | None:
+def _content_length(environ: WSGIEnvironment) -> int | None:
     text = environ.get("CONTENT_LENGTH") or ""
     return int(text) if text.isascii() and text.isdigit() else None
 
@@ -405,18 +414,19 @@ def _unchecked(exc: Exception, what: str) -> str:
     return f"the {what} could not be checked (an error in mockchats: {exc.__class__.__name__}); passed on unchecked"
 
 
-def _empty(start_response, status: int, exc_info=None):
+def _empty(start_response: StartResponse, status: int, exc_info: object = None) -> list[bytes]:
     start_response(f"{status} {REASONS[status]}", [("Content-Length", "0")], exc_info)
     return [b""]
 
 
-def _json(start_response, status: str, document, content_type: str = aspnet.JSON):
+def _json(start_response: StartResponse, status: str, document: object,
+          content_type: str = aspnet.JSON) -> list[bytes]:
     data = aspnet.dumps(document)  # as the mock's own journal writes it
     start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(data)))])
     return [data]
 
 
-def _log(method: str, target: str, status: int, elapsed_ms: float, operation, violations: list[str],
+def _log(method: str, target: str, status: int, elapsed_ms: float, operation: Operation | None, violations: list[str],
          warnings: list[str], response_violations: list[str]) -> None:
     """One line per request: what was sent, what came back, and what broke the contract."""
     line = f'"{method} {target}" {status} {elapsed_ms:.1f}ms {operation.operation_id if operation else "-"}'

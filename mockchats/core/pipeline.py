@@ -32,10 +32,11 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+from wsgiref.types import StartResponse, WSGIEnvironment
 
 from flask import Flask
 from werkzeug.exceptions import HTTPException
@@ -140,7 +141,7 @@ class Pipeline:
         #: The first path segment of the API (folded), where CORS applies, as on /openapi*.
         self._api_root = spec.base_path.strip("/").split("/", 1)[0].casefold()
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
         generation = self.mock.store.generation
         method = environ["REQUEST_METHOD"]
@@ -164,7 +165,7 @@ class Pipeline:
             cors = [("Access-Control-Allow-Origin", origin), ("Access-Control-Allow-Credentials", "true"),
                     ("Vary", "Origin")]
 
-        def start(status: str, headers, exc_info=None):
+        def start(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> object:
             exchange.status = int(status[:3])
             if cors is not None:
                 headers = [*headers, *cors]
@@ -211,7 +212,7 @@ class Pipeline:
             return first != "_mock"
         return first == self._api_root or first.startswith("openapi")
 
-    def _answer(self, environ, endpoint: _Endpoint, canonical: list[str], exchange: Exchange,
+    def _answer(self, environ: WSGIEnvironment, endpoint: _Endpoint, canonical: list[str], exchange: Exchange,
                 generation: int) -> Response:
         """The operation's answer; an oversize or unreadable body and an unexpected error as Kestrel's."""
         segments = [_decoded(segment) for segment in canonical]  # as the handler and the faults read them
@@ -242,7 +243,7 @@ class Pipeline:
         self.mock.journal.record(exchange)
 
 
-def _segments(environ) -> tuple[str, list[str]]:
+def _segments(environ: WSGIEnvironment) -> tuple[str, list[str]]:
     """(the path as the client sent it, its segments as routing sees them, latin-1 as WSGI's strings)."""
     raw = environ.get("REQUEST_URI")
     if raw:
@@ -253,7 +254,7 @@ def _segments(environ) -> tuple[str, list[str]]:
     return path, kestrel_segments(path, None)
 
 
-def _preflight(environ) -> Response:
+def _preflight(environ: WSGIEnvironment) -> Response:
     """A CORS preflight's 204: any origin (echoed, with credentials, as a policy of
     ``SetIsOriginAllowed(_ => true)`` gives), and the method and headers asked for."""
     headers = {"Access-Control-Allow-Methods": environ["HTTP_ACCESS_CONTROL_REQUEST_METHOD"]}
@@ -286,7 +287,7 @@ def _dispatch(req: Request, endpoint: _Endpoint, mock: Mock, exchange: Exchange,
     return response
 
 
-def _operate(req, endpoint: _Endpoint, mock: Mock, exchange: Exchange, path: dict) -> Response:
+def _operate(req: Request, endpoint: _Endpoint, mock: Mock, exchange: Exchange, path: dict) -> Response:
     op, binder = endpoint.op, endpoint.binder
     violations, warnings = exchange.violations, exchange.warnings
     environ = req.environ  # headers read straight from it: Werkzeug's view costs more than the rest
@@ -352,7 +353,7 @@ def _preferred_response(prefer: str | None, op: Operation, warnings: list[str]) 
 _HEADER_EXAMPLES = {"WWW-Authenticate": "Bearer", "Retry-After": "1"}
 
 
-def _fault_response(req, fault: Fault, mock: Mock, generation: int) -> Response | None:
+def _fault_response(req: Request, fault: Fault, mock: Mock, generation: int) -> Response | None:
     """What an injected fault answers; None when it only delays the normal answer.
 
     A request held past a reset, a scenario load or a state import belongs to a world

@@ -17,7 +17,7 @@ def is_control_path(path: str) -> bool:
     return path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/")
 
 
-def json_response(status: int, body, content_type: str = aspnet.JSON) -> Response:
+def json_response(status: int, body: object, content_type: str = aspnet.JSON) -> Response:
     """``body`` written as System.Text.Json writes it."""
     return Response(aspnet.dumps(body), status=status, content_type=content_type)
 

@@ -87,7 +87,7 @@ class Spec:
         self.operations: list[Operation] = list(self._operations())
         self.routes = Routes(self.base_path, self.operations)
 
-    def resolve(self, node):
+    def resolve(self, node: object) -> object:
         """Return ``node`` with every local ``$ref`` replaced by what it points at."""
         if isinstance(node, dict):
             if "$ref" in node:
@@ -98,7 +98,7 @@ class Spec:
         return node
 
     @staticmethod
-    def example(schema: dict):
+    def example(schema: dict) -> object:
         """A minimal value that conforms to a resolved ``schema`` (for ``Prefer: code=``)."""
         if "example" in schema:
             return schema["example"]

@@ -19,13 +19,16 @@ import io
 import os
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import psutil
 
 from ..core.pipeline import DROPPED
 
+#: What an ASGI server gives an app to read the request and to answer it.
+Receive = Callable[[], Awaitable[dict]]
+Send = Callable[[dict], Awaitable[None]]
 SERVER_HEADER = (b"server", b"mockchats")
 #: How much of an over-limit body is still read (and dropped) so its 413 arrives cleanly.
 DRAIN_BYTES = 16 * 1024 * 1024
