@@ -18,134 +18,22 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 import yaml
-from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from openapi_spec_validator import validate as validate_spec
-from serving import ServeProcess
+from support import (
+    PROBLEM,
+    SCENARIOS,
+    ZED_AND_YAN,
+    Plane,
+    ServeProcess,
+    assert_problem,
+    conform,
+    control_document,
+    schema_errors,
+)
 
 import mockchats
 from mockchats import Control, ControlError, worlds
 from mockchats.aspnet.habits import parse_datetime
-
-PROBLEM = "application/problem+json; charset=utf-8"
-JSON = "application/json; charset=utf-8"
-ZED_AND_YAN = [{"name": "Zed", "role": "Host"}, {"name": "Yan", "role": "Client"}]
-SCENARIOS = ["busy-room", "default", "edge-cases", "empty", "pinned-and-reacted"]
-
-
-# -- checking control responses against /_mock/openapi.json ----------------------------
-_DOCUMENTS: dict[str, dict] = {}
-
-
-def control_document(root_url: str, token: str | None = None) -> dict:
-    if root_url not in _DOCUMENTS:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = requests.get(root_url + "/_mock/openapi.json", headers=headers, timeout=10)
-        assert response.status_code == 200, response.text
-        assert response.headers["Content-Type"] == JSON
-        _DOCUMENTS[root_url] = response.json()
-    return _DOCUMENTS[root_url]
-
-
-def find_operation(document: dict, method: str, path: str) -> dict | None:
-    """The operation of ``document`` that ``method path`` targets (literal segments win)."""
-    found = []
-    for template, item in document["paths"].items():
-        pattern = "^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template)) + "/?$"
-        if re.match(pattern, path) and method.lower() in item:
-            found.append((template.count("{"), item[method.lower()]))
-    return min(found, key=lambda f: f[0])[1] if found else None
-
-
-def schema_errors(document: dict, schema: dict, value) -> list[str]:
-    """OAS 3.0 validation of ``value``; the document's components travel with the schema,
-    so its ``$ref``s resolve as in the document."""
-    validator = OAS30Validator({**schema, "components": document["components"]},
-                               format_checker=oas30_format_checker)
-    return [f"{e.message} at {list(e.absolute_path)}" for e in validator.iter_errors(value)]
-
-
-def deref(document: dict, item: dict) -> dict:
-    while "$ref" in item:
-        target = document
-        for part in item["$ref"].lstrip("#/").split("/"):
-            target = target[part]
-        item = target
-    return item
-
-
-def conform(document: dict, method: str, path: str, response: requests.Response) -> None:
-    """Fail unless ``response`` is one the document declares for ``method path``."""
-    where = f"{method} {path} -> {response.status_code}"
-    operation = find_operation(document, method, path)
-    assert operation is not None, f"{method} {path} is not in /_mock/openapi.json"
-    declared = operation["responses"].get(str(response.status_code))
-    assert declared is not None, f"{where}: status not declared ({response.text[:200]!r})"
-    declared = deref(document, declared)
-    for header in declared.get("headers", {}):
-        assert header in response.headers, f"{where}: declared header {header} missing"
-    content = declared.get("content")
-    if not content:
-        assert response.content == b"", f"{where}: a body where none is declared"
-        assert "Content-Type" not in response.headers, where
-        return
-    media = response.headers.get("Content-Type", "").split(";")[0].strip()
-    assert media in content, f"{where}: content type {media!r} not in {sorted(content)}"
-    errors = schema_errors(document, content[media]["schema"], json.loads(response.content))
-    assert not errors, f"{where}: {errors[:3]}"
-
-
-class Plane:
-    """A real HTTP client for ``/_mock``: every answer is checked against its document."""
-
-    def __init__(self, root_url: str, token: str | None = None):
-        self.root_url = root_url
-        self.http = requests.Session()
-        if token:
-            self.http.headers["Authorization"] = f"Bearer {token}"
-        self.document = control_document(root_url, token)
-
-    def request(self, method: str, path: str, **kwargs) -> requests.Response:
-        response = self.http.request(method, self.root_url + "/_mock" + path, timeout=30, **kwargs)
-        conform(self.document, method, "/_mock" + path.split("?")[0], response)
-        return response
-
-    def get(self, path, **kw):
-        return self.request("GET", path, **kw)
-
-    def post(self, path, **kw):
-        return self.request("POST", path, **kw)
-
-    def put(self, path, **kw):
-        return self.request("PUT", path, **kw)
-
-    def delete(self, path, **kw):
-        return self.request("DELETE", path, **kw)
-
-    def ok(self, method: str, path: str, status: int = 200, **kw):
-        response = self.request(method, path, **kw)
-        assert response.status_code == status, response.text
-        return response.json() if response.content else None
-
-    def world(self) -> dict:
-        """Everything a control call could change, as far as the plane shows it."""
-        clock = self.ok("GET", "/clock")
-        return {"state": self.ok("GET", "/state"), "sessions": self.ok("GET", "/sessions"),
-                "faults": self.ok("GET", "/faults"), "journal": self.ok("GET", "/requests"),
-                "frozen": clock["frozen"], "frozenAt": clock["now"] if clock["frozen"] else None}
-
-
-def assert_problem(response: requests.Response, status: int, *, errors: bool = False) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"] == PROBLEM
-    problem = response.json()
-    assert problem["status"] == status
-    assert problem["title"] and problem["detail"]
-    assert re.fullmatch(r"00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]", problem["traceId"])
-    if errors:
-        assert isinstance(problem["errors"], dict) and problem["errors"], problem
-        assert all(isinstance(m, list) and m and all(isinstance(x, str) for x in m)
-                   for m in problem["errors"].values()), problem
-    return problem
 
 
 # -- fixtures -----------------------------------------------------------------------

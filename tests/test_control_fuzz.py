@@ -8,7 +8,7 @@ import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_control_hardening import assert_human
+from support import assert_human
 
 from mockchats import aspnet
 from mockchats.core.journal import JsonRefused, body_json, read_json

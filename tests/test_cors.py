@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from serving import SERVINGS, ServeProcess, served_root
+from support import SERVINGS, ServeProcess, served_root
 
 ORIGIN = "http://localhost:5173"
 ALICE = {"Authorization": "Bearer alice-token"}

@@ -16,8 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from serving import granian  # noqa: F401  granian: the module's served mock
-from serving import raw_exchange as exchange
+from support import raw_exchange as exchange
 
 import mockchats
 from mockchats.contract.proxy import ContractProxy, ProxyServer

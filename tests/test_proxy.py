@@ -12,9 +12,7 @@ import sys
 
 import pytest
 import requests
-from conformance import check, operation_for
-from serving import ServeProcess, raw_exchange
-from test_contract import wrong_chats_app
+from support import ServeProcess, check, operation_for, raw_exchange, wrong_chats_app
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 import mockchats

@@ -11,11 +11,11 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-import serving
+import support
 import yaml
-from conformance import check, operation_for
 from openapi_spec_validator import validate
 from requests.structures import CaseInsensitiveDict
+from support import check, operation_for
 
 import mockchats
 from mockchats.chats import responses as operations
@@ -432,10 +432,10 @@ def _refusals(alices: str, reaction: str, pinned: str, pin: str) -> list[tuple]:
     ]
 
 
-@pytest.fixture(scope="module", params=serving.SERVINGS)
+@pytest.fixture(scope="module", params=support.SERVINGS)
 def served_root(request):
     """The mock served each way: ``mockchats serve``, and mockchats.Server in this process."""
-    with serving.served_root(request.param) as root:
+    with support.served_root(request.param) as root:
         yield root
 
 

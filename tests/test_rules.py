@@ -9,8 +9,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import Api
-from expect import assert_forbidden, assert_not_found
+from support import Api, assert_forbidden, assert_not_found
 
 import mockchats
 from mockchats.core.resources import DEFAULT_FIXTURES_PATH

@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 import requests
 import yaml
-from expect import data_of
+from support import SCENARIOS, data_of
 
 import mockchats
 from mockchats import FixtureError, worlds
@@ -18,7 +18,6 @@ from mockchats.aspnet.habits import utf16_length
 from mockchats.chats.models import CLIENT, HOST, THUMBS_DOWN, THUMBS_UP
 from mockchats.core.resources import DEFAULT_FIXTURES_PATH
 
-SCENARIOS = ["busy-room", "default", "edge-cases", "empty", "pinned-and-reacted"]
 DEFAULT_USERS = {"host-token": (HOST, "Host"), "alice-token": (CLIENT, "Alice"),
                  "bob-token": (CLIENT, "Bob")}
 HAND_WRITTEN = ["default", "edge-cases", "empty", "pinned-and-reacted"]

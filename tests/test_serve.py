@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 from click.testing import CliRunner
-from serving import ServeProcess, granian, raw_exchange  # noqa: F401  granian: the module's served mock
+from support import ServeProcess, raw_exchange
 
 import mockchats
 import mockchats.cli
