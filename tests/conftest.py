@@ -21,8 +21,16 @@ def server(mock):
 
 
 @pytest.fixture
-def api(mock, server) -> Api:
-    mock.store.reset()
+def fresh(mock):
+    """The session mock as at start, before and after: its state, faults, clock, journal and auth
+    mode never leak from one test into another. Other servers are reset with support.reset."""
+    mock.reset()
+    yield mock
+    mock.reset()
+
+
+@pytest.fixture
+def api(fresh, server) -> Api:
     return Api(server.root_url)
 
 

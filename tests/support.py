@@ -241,6 +241,13 @@ def raw_exchange(host: str, port: int, data: bytes, end: bool = False, *,
     return status, {k.lower(): v for k, v in (line.split(": ", 1) for line in lines)}, body
 
 
+def reset(root_url: str) -> None:
+    """Reset the mock served at ``root_url`` through its control plane: the start state, real
+    time, no faults, an empty journal. For a server of a test's own (the session's has ``fresh``)."""
+    response = requests.post(root_url + "/_mock/reset", timeout=30)
+    assert response.status_code == 200, response.text
+
+
 @contextmanager
 def served_root(serving: str, host: str = "127.0.0.1") -> Iterator[str]:
     """The root URL of a default mock, served the ``serving`` way (one of ``SERVINGS``)."""

@@ -35,14 +35,9 @@ import mockchats
 from mockchats import Control, ControlError, worlds
 from mockchats.aspnet.habits import parse_datetime
 
-
 # -- fixtures -----------------------------------------------------------------------
-@pytest.fixture(autouse=True)
-def fresh(mock):
-    """The session mock as at start, before and after: faults, clock and journal never leak."""
-    mock.reset()
-    yield
-    mock.reset()
+#: Every test starts and ends in the start world: faults, clock and journal never leak.
+pytestmark = pytest.mark.usefixtures("fresh")
 
 
 @pytest.fixture

@@ -28,12 +28,15 @@ from support import (
     served_root,
 )
 
-# The control tests' own fixtures (fresh is autouse: every test here starts and ends in the start world).
-from test_control import default_session, fresh, plane, serve  # noqa: F401
+# The control tests' own fixtures.
+from test_control import default_session, plane, serve  # noqa: F401
 
 import mockchats
 from mockchats import Control, ControlError
 from mockchats.control.views import is_loopback_address, is_loopback_host
+
+#: Every test starts and ends in the start world (conftest's fresh).
+pytestmark = pytest.mark.usefixtures("fresh")
 
 
 def refused(response: requests.Response, status: int = 400) -> dict:

@@ -45,11 +45,10 @@ def wrong_proxy():
 
 
 @pytest.fixture
-def fresh(mock, proxy):
-    """The mock reset (its journal too) and the proxy's journal cleared."""
-    mock.reset()
+def fresh(fresh, proxy):
+    """The mock reset (its journal too: conftest's fresh) and the proxy's journal cleared."""
     requests.delete(proxy.root_url + "/_mock/requests", timeout=10).raise_for_status()
-    return mock
+    return fresh
 
 
 def journal(served: mockchats.Server, **filters) -> list[dict]:
