@@ -21,7 +21,7 @@ import mockchats
 from mockchats.chats import responses as operations
 from mockchats.core.spec import Spec
 
-SPEC_FILE = Path(__file__).resolve().parents[1] / "openapi" / "chats.yaml"
+SPEC_FILE = Path(__file__).resolve().parents[2] / "openapi" / "chats.yaml"
 PUBLIC_URL = "https://api.quicksync.me/v1"
 OPERATION_IDS = {"listChats", "createChat", "deleteChat", "addReaction", "listReactions",
                  "deleteReaction", "deletePin"}

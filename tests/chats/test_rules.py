@@ -1,6 +1,6 @@
 """The API's rules over real HTTP: listing, messages, reactions, pins, sessions, concurrency.
 
-Every response here also passes the spec check in conftest (status, content type, schema).
+Every response here also passes the spec check of ``api`` (support.Api: status, content type, schema).
 """
 from __future__ import annotations
 
