@@ -385,6 +385,24 @@ def assert_problem(response: requests.Response, status: int, *, errors: bool = F
     return problem
 
 
+# Small fixture documents for the control plane's state and scenario calls.
+def document_with(*sessions) -> dict:
+    return {"sessions": list(sessions)}
+
+
+def small_session(session_id="s-1", token="zed-token", messages=("hello from the fixture",)) -> dict:
+    return {"id": session_id,
+            "users": [{"id": f"{session_id}-host", "name": "Zed", "role": "Host", "token": token}],
+            "messages": [{"chatId": f"{session_id}-m{i}", "userId": f"{session_id}-host", "message": text,
+                          "createdAt": f"2025-06-26T08:0{i}:00Z"} for i, text in enumerate(messages)]}
+
+
+def partner_world(messages: int = 5) -> dict:
+    session = small_session("partner", "partner-token", ["the partner's own"])
+    session["generate"] = {"messages": messages, "users": 2}
+    return {"description": "A partner's world", "sessions": [session]}
+
+
 #: What a message for a person never holds: Python's words and reprs, jsonschema's phrasing.
 PYTHONISMS = re.compile(r"\bNone\b|\bTrue\b|\bFalse\b|\{'|\['|u'|Traceback|Error\b|"
                         r"is not of type|is not one of|is not valid under|Additional properties|"

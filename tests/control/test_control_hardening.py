@@ -28,9 +28,6 @@ from support import (
     served_root,
 )
 
-# The control tests' own fixtures.
-from test_control import default_session, plane, serve  # noqa: F401
-
 import mockchats
 from mockchats import Control, ControlError
 from mockchats.control.views import is_loopback_address, is_loopback_host
