@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conformance import check, operation_for
-from serving import ServeProcess
+from support import ServeProcess, check, operation_for
 
 from mockchats.cli import LinesPerLoopTurn
 

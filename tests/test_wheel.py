@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 import requests
-from serving import ServeProcess
+from support import ServeProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 import requests
 import yaml
-from expect import data_of
+from support import SCENARIOS, data_of, reset
 
 import mockchats
 from mockchats import FixtureError, worlds
@@ -18,7 +18,6 @@ from mockchats.aspnet.habits import utf16_length
 from mockchats.chats.models import CLIENT, HOST, THUMBS_DOWN, THUMBS_UP
 from mockchats.core.resources import DEFAULT_FIXTURES_PATH
 
-SCENARIOS = ["busy-room", "default", "edge-cases", "empty", "pinned-and-reacted"]
 DEFAULT_USERS = {"host-token": (HOST, "Host"), "alice-token": (CLIENT, "Alice"),
                  "bob-token": (CLIENT, "Bob")}
 HAND_WRITTEN = ["default", "edge-cases", "empty", "pinned-and-reacted"]
@@ -453,7 +452,7 @@ def test_history_that_fits_after_year_one_still_loads():
 def year_one_server(own_server):
     """own_server on the default world again after each test, whatever the test loaded."""
     yield own_server
-    requests.post(f"{own_server}/_mock/reset", json={}, timeout=30)
+    reset(own_server)
 
 
 def refused_as_before_year_one(root: str, method: str, path: str, body: dict, source: str) -> None:

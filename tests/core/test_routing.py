@@ -11,17 +11,17 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-import serving
+import support
 import yaml
-from conformance import check, operation_for
 from openapi_spec_validator import validate
 from requests.structures import CaseInsensitiveDict
+from support import check, operation_for
 
 import mockchats
 from mockchats.chats import responses as operations
 from mockchats.core.spec import Spec
 
-SPEC_FILE = Path(__file__).resolve().parents[1] / "openapi" / "chats.yaml"
+SPEC_FILE = Path(__file__).resolve().parents[2] / "openapi" / "chats.yaml"
 PUBLIC_URL = "https://api.quicksync.me/v1"
 OPERATION_IDS = {"listChats", "createChat", "deleteChat", "addReaction", "listReactions",
                  "deleteReaction", "deletePin"}
@@ -432,10 +432,10 @@ def _refusals(alices: str, reaction: str, pinned: str, pin: str) -> list[tuple]:
     ]
 
 
-@pytest.fixture(scope="module", params=serving.SERVINGS)
+@pytest.fixture(scope="module", params=support.SERVINGS)
 def served_root(request):
     """The mock served each way: ``mockchats serve``, and mockchats.Server in this process."""
-    with serving.served_root(request.param) as root:
+    with support.served_root(request.param) as root:
         yield root
 
 

@@ -12,9 +12,7 @@ import sys
 
 import pytest
 import requests
-from conformance import check, operation_for
-from serving import ServeProcess, raw_exchange
-from test_contract import wrong_chats_app
+from support import ServeProcess, check, operation_for, raw_exchange, wrong_chats_app
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 import mockchats
@@ -47,11 +45,10 @@ def wrong_proxy():
 
 
 @pytest.fixture
-def fresh(mock, proxy):
-    """The mock reset (its journal too) and the proxy's journal cleared."""
-    mock.reset()
+def fresh(fresh, proxy):
+    """The mock reset (its journal too: conftest's fresh) and the proxy's journal cleared."""
     requests.delete(proxy.root_url + "/_mock/requests", timeout=10).raise_for_status()
-    return mock
+    return fresh
 
 
 def journal(served: mockchats.Server, **filters) -> list[dict]:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import pytest
 import requests
-from expect import nothing_changes
-from test_binding import BODY_REQUIRED, assert_json_failure, assert_validation_problem
+from support import BODY_REQUIRED, assert_json_failure, assert_validation_problem, nothing_changes
 
 import mockchats
 from mockchats.contract.proxy import ContractProxy

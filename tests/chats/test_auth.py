@@ -9,8 +9,7 @@ import base64
 import json
 
 import pytest
-from conftest import Api
-from expect import assert_forbidden, assert_unauthorized, nothing_changes
+from support import Api, assert_forbidden, assert_unauthorized, nothing_changes
 
 import mockchats
 

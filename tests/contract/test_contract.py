@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 import requests
-from flask import Flask, Response
+from support import wrong_chats_app
 
 import mockchats
 from mockchats import contract
@@ -38,26 +38,6 @@ def run_contract(base_url: str, *args: str) -> subprocess.CompletedProcess:
 
 def cases_of(report: dict) -> dict[tuple[str, str], dict]:
     return {(case["operationId"], case["case"]): case for case in report["cases"]}
-
-
-# -- a deliberately wrong server -------------------------------------------------------------
-def wrong_chats_app() -> Flask:
-    """A Chats API that breaks the contract three ways, and nothing else works."""
-    app = Flask("wrong-chats")
-
-    @app.get("/v1/chats")
-    def list_chats():  # wrong body shape, and no refusals at all
-        return {"total": 1, "items": [{"id": "m-1", "text": "hi"}]}
-
-    @app.post("/v1/chats")
-    def create_chat():  # an undeclared status
-        return {"chatId": "m-2", "message": "hi", "createdAt": "2025-06-26T08:48:07.13Z"}, 201
-
-    @app.route("/v1/chats/<path:rest>", methods=["GET", "POST", "DELETE"])
-    def everything_else(rest):  # an HTML error page
-        return Response("<h1>Internal Server Error</h1>", status=500, content_type="text/html")
-
-    return app
 
 
 @pytest.fixture(scope="module")

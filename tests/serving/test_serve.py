@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 from click.testing import CliRunner
-from serving import ServeProcess, granian, raw_exchange  # noqa: F401  granian: the module's served mock
+from support import ServeProcess, raw_exchange, reset
 
 import mockchats
 import mockchats.cli
@@ -91,7 +91,7 @@ def comparable(status: int, headers: dict, body: bytes) -> tuple:
 
 @pytest.fixture
 def fresh(granian):
-    requests.post(granian.base_url.removesuffix("/v1") + "/_mock/reset", timeout=10).raise_for_status()
+    reset(granian.base_url.removesuffix("/v1"))
     return granian
 
 
@@ -105,7 +105,7 @@ def plugin():
 
 @pytest.fixture
 def fresh_plugin(plugin):
-    requests.post(plugin.root_url + "/_mock/reset", timeout=10).raise_for_status()
+    reset(plugin.root_url)
     return plugin
 
 

@@ -10,16 +10,18 @@ import json
 import re
 
 import pytest
-from expect import nothing_changes
+from support import (
+    BODY_REQUIRED,
+    PROBLEM_JSON,
+    TRACE_ID,
+    assert_json_failure,
+    assert_validation_problem,
+    nothing_changes,
+)
 
-VALIDATION_TYPE = "https://tools.ietf.org/html/rfc9110#section-15.5.1"
-VALIDATION_TITLE = "One or more validation errors occurred."
 UNSUPPORTED_TYPE = "https://tools.ietf.org/html/rfc9110#section-15.5.16"
-PROBLEM_JSON = "application/problem+json; charset=utf-8"
-TRACE_ID = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-00$")
 JSON = {"Content-Type": "application/json"}
 
-BODY_REQUIRED = "The request field is required."
 EMPTY_BODY = "A non-empty request body is required."
 MESSAGE_REQUIRED = "The Message field is required."
 MESSAGE_TOO_LONG = "The field Message must be a string or array type with a maximum length of '280'."
@@ -31,32 +33,6 @@ MAX_BODY_BYTES = 1024 * 1024
 
 
 # -- helpers -------------------------------------------------------------------
-def assert_validation_problem(response, errors: dict | None = None) -> dict:
-    """A ValidationProblemDetails as [ApiController] writes it; returns its errors."""
-    assert response.status_code == 400, response.text
-    assert response.headers["Content-Type"] == PROBLEM_JSON
-    body = response.json()
-    assert list(body) == ["type", "title", "status", "errors", "traceId"]
-    assert body["type"] == VALIDATION_TYPE
-    assert body["title"] == VALIDATION_TITLE
-    assert body["status"] == 400
-    assert TRACE_ID.match(body["traceId"]), body["traceId"]
-    if errors is not None:
-        assert body["errors"] == errors
-    return body["errors"]
-
-
-def assert_json_failure(response, key: str) -> str:
-    """A System.Text.Json failure: the `$...` key plus the body parameter's required error."""
-    errors = assert_validation_problem(response)
-    assert set(errors) == {"request", key}, errors
-    assert errors["request"] == [BODY_REQUIRED]
-    [message] = errors[key]
-    assert f" Path: {key} | LineNumber: " in message, message
-    assert " | BytePositionInLine: " in message and message.endswith("."), message
-    return message
-
-
 def post_chat(api, body: bytes | str, content_type: str | None = "application/json", **kw):
     headers = {"Content-Type": content_type} if content_type is not None else {}
     data = body.encode("utf-8") if isinstance(body, str) else body

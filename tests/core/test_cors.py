@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from serving import SERVINGS, ServeProcess, served_root
+from support import SERVINGS, ServeProcess, reset, served_root
 
 ORIGIN = "http://localhost:5173"
 ALICE = {"Authorization": "Bearer alice-token"}
@@ -29,9 +29,9 @@ def root(request):
 
 
 @pytest.fixture
-def fresh(root):
+def fresh_root(root):
     """``root`` after a reset: start state, no faults, an empty journal."""
-    assert requests.post(root + "/_mock/reset", timeout=10).status_code == 200
+    reset(root)
     return root
 
 
@@ -59,8 +59,8 @@ def assert_no_cors(response: requests.Response) -> None:
 
 @pytest.mark.parametrize("path", ["/v1/chats", "/V1/Chats/", "/v1/chats/some-id/reactions",
                                   "/v1/chats/reactions", "/v1/nothing-here", "/openapi.json"])
-def test_a_preflight_is_answered_204_with_what_was_asked(fresh, path):
-    response = preflight(fresh + path, "DELETE", "Authorization, Content-Type, X-Trace")
+def test_a_preflight_is_answered_204_with_what_was_asked(fresh_root, path):
+    response = preflight(fresh_root + path, "DELETE", "Authorization, Content-Type, X-Trace")
     assert response.status_code == 204
     assert response.content == b""
     assert "Content-Type" not in response.headers
@@ -70,25 +70,25 @@ def test_a_preflight_is_answered_204_with_what_was_asked(fresh, path):
     assert response.headers["Access-Control-Allow-Headers"] == "Authorization, Content-Type, X-Trace"
     assert response.headers["Vary"] == "Origin"
     # A browser's own request: the partner's code never sent it, so the journal leaves it out.
-    assert requests.get(fresh + "/_mock/requests", timeout=10).json() == []
+    assert requests.get(fresh_root + "/_mock/requests", timeout=10).json() == []
 
 
-def test_a_preflight_without_requested_headers_allows_none(fresh):
-    response = preflight(fresh + "/v1/chats", "GET", headers=None, origin="https://app.example")
+def test_a_preflight_without_requested_headers_allows_none(fresh_root):
+    response = preflight(fresh_root + "/v1/chats", "GET", headers=None, origin="https://app.example")
     assert response.status_code == 204
     assert response.headers["Access-Control-Allow-Origin"] == "https://app.example"
     assert response.headers["Access-Control-Allow-Methods"] == "GET"
     assert "Access-Control-Allow-Headers" not in response.headers
 
 
-def test_an_options_that_is_no_preflight_is_still_405(fresh):
+def test_an_options_that_is_no_preflight_is_still_405(fresh_root):
     # Origin but no Access-Control-Request-Method: an OPTIONS request like any other.
-    response = requests.options(fresh + "/v1/chats", headers={"Origin": ORIGIN}, timeout=10)
+    response = requests.options(fresh_root + "/v1/chats", headers={"Origin": ORIGIN}, timeout=10)
     assert response.status_code == 405
     assert response.headers["Allow"] == "GET, POST"
     assert_cross_origin(response)
     # No Origin: the plain 405 of entry 48, without a trace of CORS.
-    plain = requests.options(fresh + "/v1/chats", headers={"Access-Control-Request-Method": "POST"},
+    plain = requests.options(fresh_root + "/v1/chats", headers={"Access-Control-Request-Method": "POST"},
                              timeout=10)
     assert plain.status_code == 405
     assert_no_cors(plain)
@@ -99,8 +99,8 @@ def _cross(method: str, url: str, **kwargs) -> requests.Response:
     return requests.request(method, url, headers=headers, timeout=10, **kwargs)
 
 
-def test_every_answer_to_a_cross_origin_request_says_so(fresh):
-    v1 = fresh + "/v1"
+def test_every_answer_to_a_cross_origin_request_says_so(fresh_root):
+    v1 = fresh_root + "/v1"
     answers = {
         "200 list": _cross("GET", v1 + "/chats", headers=ALICE),
         "200 create": _cross("POST", v1 + "/chats", headers=ALICE, json={"message": "from a page"}),
@@ -113,7 +113,7 @@ def test_every_answer_to_a_cross_origin_request_says_so(fresh):
         "413": _cross("POST", v1 + "/chats", data=b"x" * (1024 * 1024 + 1),
                       headers={**ALICE, "Content-Type": "application/json"}),
         "415": _cross("POST", v1 + "/chats", data=b"hi", headers={**ALICE, "Content-Type": "text/plain"}),
-        "openapi": _cross("GET", fresh + "/openapi.json"),
+        "openapi": _cross("GET", fresh_root + "/openapi.json"),
     }
     statuses = {name: r.status_code for name, r in answers.items()}
     assert statuses == {"200 list": 200, "200 create": 200, "400": 400, "401": 401, "401 invalid": 401,
@@ -125,34 +125,34 @@ def test_every_answer_to_a_cross_origin_request_says_so(fresh):
     assert answers["401"].headers["WWW-Authenticate"] == "Bearer"
 
 
-def test_injected_faults_answer_cross_origin_too(fresh):
+def test_injected_faults_answer_cross_origin_too(fresh_root):
     fault = {"operationId": "listChats", "status": 429, "headers": {"Retry-After": "2"}, "times": 1}
-    assert requests.post(fresh + "/_mock/faults", json=fault, timeout=10).status_code == 201
+    assert requests.post(fresh_root + "/_mock/faults", json=fault, timeout=10).status_code == 201
     after = {"operationId": "createChat", "status": 503, "when": "after", "times": 1}
-    assert requests.post(fresh + "/_mock/faults", json=after, timeout=10).status_code == 201
-    refused = _cross("GET", fresh + "/v1/chats", headers=ALICE)
+    assert requests.post(fresh_root + "/_mock/faults", json=after, timeout=10).status_code == 201
+    refused = _cross("GET", fresh_root + "/v1/chats", headers=ALICE)
     assert (refused.status_code, refused.headers["Retry-After"]) == (429, "2")
     assert_cross_origin(refused)
-    hidden = _cross("POST", fresh + "/v1/chats", headers=ALICE, json={"message": "stored, unheard"})
+    hidden = _cross("POST", fresh_root + "/v1/chats", headers=ALICE, json={"message": "stored, unheard"})
     assert hidden.status_code == 503
     assert_cross_origin(hidden)
 
 
-def test_a_request_without_origin_gets_no_cors_headers(fresh):
-    for response in (requests.get(fresh + "/v1/chats", headers=ALICE, timeout=10),
-                     requests.get(fresh + "/v1/chats", timeout=10),
-                     requests.get(fresh + "/openapi.json", timeout=10)):
+def test_a_request_without_origin_gets_no_cors_headers(fresh_root):
+    for response in (requests.get(fresh_root + "/v1/chats", headers=ALICE, timeout=10),
+                     requests.get(fresh_root + "/v1/chats", timeout=10),
+                     requests.get(fresh_root + "/openapi.json", timeout=10)):
         assert_no_cors(response)
 
 
 @pytest.mark.parametrize("method, path", [("GET", "/_mock/clock"), ("POST", "/_mock/reset"),
                                           ("GET", "/_mock/openapi.json"), ("GET", "/_mock/requests"),
                                           ("GET", "/_mock/nothing")])
-def test_the_control_plane_never_answers_a_page(fresh, method, path):
-    answer = _cross(method, fresh + path)
+def test_the_control_plane_never_answers_a_page(fresh_root, method, path):
+    answer = _cross(method, fresh_root + path)
     assert answer.status_code < 500
     assert_no_cors(answer)
-    check = preflight(fresh + path, method)
+    check = preflight(fresh_root + path, method)
     assert check.status_code == (404 if path == "/_mock/nothing" else 405)  # OPTIONS is served nowhere
     assert_no_cors(check)
 
@@ -168,10 +168,10 @@ def _raw(root: str, method: str, target: str, headers: dict) -> http.client.HTTP
     return response
 
 
-def test_the_control_plane_is_not_reached_through_the_api_path(fresh):
+def test_the_control_plane_is_not_reached_through_the_api_path(fresh_root):
     """/v1/../_mock/reset is /_mock/reset once the dots are resolved: still no CORS."""
     for method, extra in (("POST", {}), ("OPTIONS", {"Access-Control-Request-Method": "POST"})):
-        response = _raw(fresh, method, "/v1/../_mock/reset", {"Origin": ORIGIN, **extra})
+        response = _raw(fresh_root, method, "/v1/../_mock/reset", {"Origin": ORIGIN, **extra})
         assert response.getheader("Access-Control-Allow-Origin") is None
         assert response.status != 204
 

@@ -20,7 +20,7 @@ from mockchats.aspnet import habits
 from mockchats.contract.checks import Contract
 from mockchats.core.spec import Spec
 
-OPENAPI = Path(__file__).resolve().parents[1] / "openapi"
+OPENAPI = Path(__file__).resolve().parents[2] / "openapi"
 SPEC_FILE = OPENAPI / "sessions.yaml"
 DOCUMENT = yaml.safe_load(SPEC_FILE.read_text(encoding="utf-8"))
 SCHEMAS = DOCUMENT["components"]["schemas"]

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from serving import granian  # noqa: F401  granian: the module's served mock
-from serving import raw_exchange as exchange
+import support
+from support import raw_exchange as exchange
 
 import mockchats
 from mockchats.contract.proxy import ContractProxy, ProxyServer
@@ -60,7 +60,7 @@ def plugin():
 
 def reset(served) -> tuple[str, str, int]:
     root = served.base_url.removesuffix("/v1")
-    requests.post(root + "/_mock/reset", timeout=10).raise_for_status()
+    support.reset(root)
     parts = urlsplit(root)
     return root, parts.hostname, parts.port
 

@@ -3,12 +3,11 @@
 Who may drive it (loopback only without an admin token), messages written for a person,
 JSON that Python would read but no one can give back, the journal's refusals and new
 filters, ``GET /_mock`` and ``POST /_mock/pins``. Every answer goes through the plane's
-own document (test_control's ``Plane``).
+own document (support's ``Plane``).
 """
 from __future__ import annotations
 
 import json
-import re
 import socket
 import subprocess
 from datetime import datetime, timedelta, timezone
@@ -16,38 +15,25 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from serving import SERVINGS, ServeProcess, served_root
-
-# The control tests' own fixtures (fresh is autouse: every test here starts and ends in the start world).
-from test_control import (  # noqa: F401
+from support import (
     PROBLEM,
+    SERVINGS,
     ZED_AND_YAN,
     Plane,
+    ServeProcess,
+    assert_human,
     assert_problem,
     conform,
     control_document,
-    default_session,
-    fresh,
-    plane,
-    serve,
+    served_root,
 )
 
 import mockchats
 from mockchats import Control, ControlError
 from mockchats.control.views import is_loopback_address, is_loopback_host
 
-#: What a message for a person never holds: Python's words and reprs, jsonschema's phrasing.
-PYTHONISMS = re.compile(r"\bNone\b|\bTrue\b|\bFalse\b|\{'|\['|u'|Traceback|Error\b|"
-                        r"is not of type|is not one of|is not valid under|Additional properties|"
-                        r"sys\.set_int_max_str_digits|Expecting value: line|Expecting |enclosed in double quotes|"
-                        r"Invalid control character")
-
-
-def assert_human(problem: dict) -> None:
-    texts = [problem["detail"], *(m for messages in problem.get("errors", {}).values() for m in messages)]
-    for text in texts:
-        assert not PYTHONISMS.search(text), text
-        assert len(text) < 400, text  # names the place, never quotes a document back
+#: Every test starts and ends in the start world (conftest's fresh).
+pytestmark = pytest.mark.usefixtures("fresh")
 
 
 def refused(response: requests.Response, status: int = 400) -> dict:

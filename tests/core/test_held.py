@@ -12,7 +12,7 @@ import time
 
 import pytest
 import requests
-from serving import SERVINGS, served_root
+from support import SERVINGS, served_root
 
 ALICE = {"Authorization": "Bearer alice-token"}
 DETAIL = "The mock's world changed while this request was held."

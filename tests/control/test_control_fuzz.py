@@ -8,7 +8,7 @@ import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_control_hardening import assert_human
+from support import assert_human
 
 from mockchats import aspnet
 from mockchats.core.journal import JsonRefused, body_json, read_json
@@ -32,6 +32,9 @@ VALUES = st.recursive(
     max_leaves=15)
 DEEP = st.tuples(st.integers(min_value=0, max_value=3000), ATOMS).map(lambda d: "[" * d[0] + d[1] + "]" * d[0])
 TEXTS = st.one_of(VALUES, DEEP, st.text(max_size=40))
+
+#: Every test starts and ends in the start world (conftest's fresh).
+pytestmark = pytest.mark.usefixtures("fresh")
 
 
 @settings(max_examples=400, deadline=None)
@@ -58,9 +61,3 @@ def test_the_clock_answers_any_text_with_200_or_a_worded_400(server, mock, text)
         assert_human(response.json())
     mock.clock.real()
 
-
-@pytest.fixture(autouse=True)
-def fresh(mock):
-    mock.reset()
-    yield
-    mock.reset()

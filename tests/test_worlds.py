@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-from expect import data_of
-from serving import ServeProcess
+from support import ServeProcess, data_of
 
 from mockchats import FixtureError, worlds
 from mockchats.aspnet.habits import utf16_length

@@ -1,6 +1,6 @@
 """The API's rules over real HTTP: listing, messages, reactions, pins, sessions, concurrency.
 
-Every response here also passes the spec check in conftest (status, content type, schema).
+Every response here also passes the spec check of ``api`` (support.Api: status, content type, schema).
 """
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import Api
-from expect import assert_forbidden, assert_not_found
+from support import Api, assert_forbidden, assert_not_found
 
 import mockchats
 from mockchats.core.resources import DEFAULT_FIXTURES_PATH

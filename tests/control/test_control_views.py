@@ -1,6 +1,6 @@
 """The control plane's views and the Mock calls behind them, called directly.
 
-The HTTP behaviour is tested over real HTTP in test_control.py; here each view is called as a
+The HTTP behaviour is tested over real HTTP in test_control_*.py; here each view is called as a
 function under Flask's ``test_request_context``, which reaches what HTTP alone cannot (a client
 that is not on this machine, without a server listening beyond it) and shows a refusal as the
 exception the view raises, before it is written as problem+json.
