@@ -405,7 +405,7 @@ def generate(session: ChatSession, *, seed: int | str, users: int = 0, messages:
     session's users, with reactions and a few pins, before its existing messages.
 
     Everything, ids included, comes from ``seed`` (an int or a string): the same seed
-    gives the same result, in every release (tests/test_fixtures.py pins it). Generated
+    gives the same result, in every release (tests/test_worlds.py pins it). Generated
     tokens avoid ``taken_tokens`` (the session's own when None), which is updated with them.
     """
     if not users and not messages:

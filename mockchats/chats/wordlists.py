@@ -3,7 +3,7 @@
 Taken from Faker 40.63's en_US person and lorem providers (https://github.com/joke2k/faker),
 with Faker's weights, and drawn exactly as Faker draws them from a ``random.Random``: a seed
 gives the names and sentences Faker 40.63 gave, under any Faker release or none, for good.
-Changing a list or a draw changes every seeded world (tests/test_fixtures.py pins a hash).
+Changing a list or a draw changes every seeded world (tests/test_worlds.py pins a hash).
 
 Faker is MIT-licensed:
 
