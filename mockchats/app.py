@@ -359,9 +359,11 @@ class Api:
         environ["PATH_INFO"] = "/" + "/".join(canonical)  # the chosen route's spelling
         path = {part[1:-1]: _decoded(segment)
                 for part, segment in zip(endpoint.parts, canonical) if part.startswith("{")}
+        # Not put into the environ as werkzeug.request: that cycle (the request holds the environ)
+        # made every request garbage only the cyclic collector could free (collections 3x as often).
+        request = _ApiRequest(environ, populate_request=False)
         try:
-            return _dispatch(_ApiRequest(environ), endpoint.op, endpoint.binder, self.mock,
-                             exchange, path, generation)
+            return _dispatch(request, endpoint.op, endpoint.binder, self.mock, exchange, path, generation)
         except HTTPException as error:  # an oversize body, or one the server could not read
             if error.code == 413:
                 exchange.violations.append(f"the body is over the {MAX_BODY_BYTES}-byte limit")
