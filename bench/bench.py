@@ -1228,7 +1228,7 @@ is the smoke run the test suite uses; `make bench SERVERS=1` compares the servin
 `make bench AGAINST=<git ref>` adds the app as it was at that ref (a `git archive` of it, run with
 this venv's packages) to the same run, in at least {AGAINST_ROUNDS} interleaved rounds, and gives this
 tree's req/s over the ref's, round by round. The mockchats servers run with `MOCKCHATS_GC_LOG=1`
-(their worker writes each garbage collection and its pause on stderr), so the table gives the
+(their worker writes each garbage collection and its pause on stderr), so the output gives the
 longest pause of each run.
 
 Latest run: {result['date'][:10]}, `{result['command']}`, on {facts['cores']} cores ({facts['cpu']}),
