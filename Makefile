@@ -32,10 +32,13 @@ test: $(VENV)/.test-installed
 # mockchats against Prism, WireMock and a bare Flask floor; see bench/bench.py.
 # QUICK=1: the smoke run (a few seconds per server, installs nothing); SERVERS=1: only the
 # serving-stack comparison (granian ASGI as serve ships it, granian WSGI, gunicorn).
-# BENCH_ARGS: more options for bench.py.
+# AGAINST=<git ref>: the app at that ref runs in the same run (at least 5 interleaved rounds) and
+# this tree's req/s are given over its. BENCH_ARGS: more options for bench.py.
 BENCH_ARGS ?=
+AGAINST ?=
 bench: $(VENV)/.test-installed
-	$(BIN)/python bench/bench.py $(if $(QUICK),--quick) $(if $(SERVERS),--servers-only) $(BENCH_ARGS)
+	$(BIN)/python bench/bench.py $(if $(QUICK),--quick) $(if $(SERVERS),--servers-only) \
+		$(if $(AGAINST),--against $(AGAINST)) $(BENCH_ARGS)
 
 bench-reset: $(VENV)/.test-installed
 	$(BIN)/python bench/reset.py $(ARGS)

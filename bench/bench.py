@@ -12,7 +12,14 @@ What runs, one after another on loopback, in one run:
   answering fixed copies of the same bodies (``bench/floor.py``);
 - Stoplight Prism mocking a copy of ``openapi/chats.yaml`` whose examples are the real mockchats
   answers (so every server sends the same payload), as users run it and again with ``-v error``;
-- WireMock standalone with stubs for the same two calls.
+- WireMock standalone with stubs for the same two calls;
+- with ``--against REF`` (``make bench AGAINST=REF``), the app as it was at git ref REF, taken
+  with ``git archive`` into a temporary directory and run from there with this venv's Python
+  and dependencies (``python -m mockchats serve``, PYTHONPATH pointing at it), in at least 5
+  rounds: the output gives the median of the per-round ratios, this tree's over REF's.
+
+The mockchats servers run with ``MOCKCHATS_GC_LOG=1``: their worker logs each garbage
+collection and its pause, and the bench reports the longest pause of each run.
 
 Peers are installed by the full run into ``bench/.peers/`` (git-ignored) with npm; wrk with
 apt-get when it can. Load comes from ``wrk -t2 -c16 --latency`` (or, in the smoke mode without
@@ -34,10 +41,12 @@ import socket
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from datetime import UTC, datetime
 from importlib import metadata
+from io import BytesIO
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -56,6 +65,10 @@ LIST = "/chats?Take=20"
 SORTED = "/chats?SortBy=:thumbs_up:&Take=20"
 HOST_AUTH = {"Authorization": "Bearer host-token"}
 PEER_PACKAGES = ["@stoplight/prism-cli", "wiremock"]
+#: Rounds at least, with --against: the ratio is a median of per-round ratios.
+AGAINST_ROUNDS = 5
+#: What `mockchats serve` reads to log its garbage collections (mockchats/serving/asgi.py).
+GC_LOG_ENV = {"MOCKCHATS_GC_LOG": "1"}
 #: The serving stacks compared under the mockchats app; the first is what `mockchats serve` runs.
 WSGI_SERVERS = ["granian asgi", "granian wsgi 1t", "granian wsgi 8t", "gunicorn"]
 
@@ -200,6 +213,24 @@ class Served:
     def pss_mib(self) -> float:
         return pss_kib(self.process.pid) / 1024
 
+    def log_size(self) -> int:
+        try:
+            return self.logfile.stat().st_size
+        except OSError:
+            return 0
+
+    def gc_figures(self, since: int) -> dict:
+        """The worker's garbage collections logged since byte ``since`` of its log
+        (``MOCKCHATS_GC_LOG``): how many, how many full, the longest pause."""
+        with open(self.logfile, "rb") as log_:
+            log_.seek(since)
+            text = log_.read().decode("utf-8", "replace")
+        pauses = [(int(generation), float(ms)) for pid, generation, ms
+                  in re.findall(r"^gc: pid (\d+) generation (\d) paused ([\d.]+) ms", text, re.M)
+                  if int(pid) != self.pid]  # the worker's, not its idle parent's
+        return {"gc_collections": len(pauses), "gc_full": sum(1 for g, _ in pauses if g == 2),
+                "gc_longest_ms": max((ms for _, ms in pauses), default=0.0)}
+
     def tail(self, lines: int = 8) -> str:
         try:
             return " | ".join(self.logfile.read_text(errors="replace").strip().splitlines()[-lines:])
@@ -225,9 +256,62 @@ def mockchats_command(port: int, *extra: str) -> list[str]:
 
 def start_mockchats(name: str, logdir: Path, *extra: str) -> Served:
     port = free_port()
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", **GC_LOG_ENV)
     return Served(name, mockchats_command(port, *extra), port=port, base="/v1", ready_path=LIST,
                   logdir=logdir, env=env)
+
+
+class AgainstError(RuntimeError):
+    """The app at the --against ref could not be taken or started."""
+
+
+def checkout_ref(ref: str, directory: Path) -> str:
+    """The tree at git ref ``ref`` of this repository, written into ``directory`` (``git
+    archive``: no worktree to register, nothing in the repository changes); its commit."""
+    found = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+                           capture_output=True, text=True)
+    if found.returncode != 0:
+        raise AgainstError(f"{ref!r} is not a commit of this repository")
+    commit = found.stdout.strip()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", commit], capture_output=True)
+    if archive.returncode != 0:
+        raise AgainstError(f"git archive {commit} failed: {archive.stderr.decode(errors='replace')[-300:]}")
+    directory.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=BytesIO(archive.stdout)) as tar:
+        # the "data" filter (no links out, no devices) where this Python has it (3.11.4 on)
+        tar.extractall(directory, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+    if not (directory / "mockchats" / "__init__.py").exists():
+        raise AgainstError(f"{ref} ({commit[:12]}) has no mockchats package")
+    return commit
+
+
+def ref_environment(tree: Path) -> dict:
+    """The environment that runs the app from ``tree`` with this venv's Python and packages:
+    its directory first on the path (before the editable install of this tree)."""
+    return dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(tree), **GC_LOG_ENV)
+
+
+def ref_module_file(tree: Path) -> str:
+    """Where ``import mockchats`` lands in the environment ``ref_environment`` makes: the
+    proof that the app measured as REF is REF's."""
+    done = subprocess.run([sys.executable, "-c", "import mockchats; print(mockchats.__file__)"], cwd=tree,
+                          env=ref_environment(tree), capture_output=True, text=True, timeout=60)
+    found = done.stdout.strip()
+    if done.returncode != 0 or not Path(found).resolve().is_relative_to(tree.resolve()):
+        raise AgainstError(f"the app at the ref does not import from {tree}: {(done.stderr or found)[-300:]}")
+    return found
+
+
+def start_ref(name: str, tree: Path, logdir: Path) -> Served:
+    """``mockchats serve`` as the ref has it, run from its tree (cwd too: ``python -m`` puts
+    the working directory first on the path)."""
+    port = free_port()
+    command = [sys.executable, "-m", "mockchats", "serve", "--port", str(port), "--seed", "0"]
+    try:
+        return Served(name, command, port=port, base="/v1", ready_path=LIST, logdir=logdir, cwd=tree,
+                      env=ref_environment(tree))
+    except RuntimeError as exc:
+        raise AgainstError(str(exc)) from None
 
 
 # -- load ----------------------------------------------------------------------------------
@@ -589,8 +673,10 @@ def package_versions() -> dict:
 # -- the runs ------------------------------------------------------------------------------
 
 class Target:
-    def __init__(self, name: str, served: Served, scenarios: list[str], reset=None):
+    def __init__(self, name: str, served: Served, scenarios: list[str], reset=None, gc_logged: bool = False):
         self.name, self.served, self.scenarios, self.reset = name, served, scenarios, reset
+        #: Whether its worker logs its garbage collections (this tree's `mockchats serve`).
+        self.gc_logged = gc_logged
 
 
 def mockchats_reset(served: Served):
@@ -616,13 +702,18 @@ def run_rounds(targets: list[Target], load: Load, rounds: int, warmup: float, ex
             for scenario in t.scenarios:
                 if t.reset:
                     t.reset()
+                mark = t.served.log_size()
                 figures = load.run(t.served.base, scenario)
+                if t.gc_logged:
+                    figures.update(t.served.gc_figures(mark))
                 if extra:
                     figures.update(extra(t, scenario) or {})
                 runs[t.name][scenario].append(figures)
                 log(f"  round {r}/{rounds}  {t.name:<22} {scenario:<6} {figures['rps']:>9.0f} req/s"
                     f"  p50 {fmt(figures['p50_ms'])} ms  p99 {fmt(figures['p99_ms'])} ms"
-                    f"  non-2xx {figures['non2xx']}  errors {figures['errors']}")
+                    f"  non-2xx {figures['non2xx']}  errors {figures['errors']}"
+                    + (f"  gc: longest {fmt(figures['gc_longest_ms'])} ms of {figures['gc_collections']}, "
+                       f"{figures['gc_full']} full" if "gc_longest_ms" in figures else ""))
             if t.reset:
                 t.reset()
     return runs
@@ -749,13 +840,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, help="warm-up seconds per server and scenario (default 2; quick 0)")
     parser.add_argument("--messages", type=int, help="messages of the big session (default 100000; quick 10000)")
     parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument("--against", metavar="REF",
+                        help=f"also run the app as it was at git ref REF, in at least {AGAINST_ROUNDS} rounds, "
+                             "and give this tree's req/s over REF's round by round")
     parser.add_argument("--out", type=Path, help="JSON file to write (default bench/results/bench-<time>.json)")
     parser.add_argument("--readme", type=Path,
                         help="where to write the README text (default /tmp/readme-bench.md; quick: none)")
     args = parser.parse_args(argv)
 
     quick = args.quick
-    rounds = args.rounds or (1 if quick else 3)
+    rounds = round_count(args)
     duration = args.duration or (1.0 if quick else 10.0)
     warmup = args.warmup if args.warmup is not None else (0.0 if quick else 2.0)
     big = args.messages or (10_000 if quick else 100_000)
@@ -764,7 +858,8 @@ def main(argv: list[str] | None = None) -> int:
     run_servers = args.servers or args.servers_only or not quick
     readme = args.readme or (None if quick else Path("/tmp/readme-bench.md"))
     started_at = datetime.now(UTC)
-    command = "make bench" + (" QUICK=1" if quick else "") + (" SERVERS=1" if args.servers_only else "")
+    command = ("make bench" + (" QUICK=1" if quick else "") + (" SERVERS=1" if args.servers_only else "")
+               + (f" AGAINST={args.against}" if args.against else ""))
     if argv is None and len(sys.argv) > 1:
         command += f"  ({Path(sys.argv[0]).name} {' '.join(sys.argv[1:])})"
 
@@ -773,6 +868,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.loadgen == "wrk" and not wrk:
         log(f"wrk: {wrk_status}")
         return 2
+    if args.against and args.servers_only:
+        log("--against measures the main run: it does not go with --servers-only")
+        return 2
+    if args.against and args.rounds and args.rounds < AGAINST_ROUNDS:
+        notes.append(f"--rounds {args.rounds} raised to {AGAINST_ROUNDS}: --against takes the median of "
+                     f"per-round ratios")
     if not wrk and args.loadgen != "python":
         notes.append(f"wrk {wrk_status}; load came from bench/loadgen.py (figures not comparable to wrk's)")
     load = Load(wrk, duration)
@@ -790,7 +891,12 @@ def main(argv: list[str] | None = None) -> int:
     processes: list[Served] = []
     try:
         if run_main:
-            main_run(result, load, rounds, warmup, big, quick, install, args.no_peers, logdir, processes, notes)
+            try:
+                main_run(result, load, rounds, warmup, big, quick, install, args.no_peers, logdir, processes, notes,
+                         against=args.against)
+            except AgainstError as exc:
+                log(f"--against {args.against}: {exc}")
+                return 2
         if run_servers:
             result["wsgi_servers"] = servers_section(load, rounds, logdir, install or args.servers
                                                      or args.servers_only)
@@ -813,8 +919,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def round_count(args: argparse.Namespace) -> int:
+    """Rounds to run: --rounds, else 3 (quick: 1); with --against, at least AGAINST_ROUNDS."""
+    rounds = args.rounds or (1 if args.quick else 3)
+    return max(rounds, AGAINST_ROUNDS) if args.against else rounds
+
+
+def against_name(ref: str, commit: str) -> str:
+    return f"mockchats@{ref if len(ref) <= 12 else commit[:10]}"
+
+
 def main_run(result: dict, load: Load, rounds: int, warmup: float, big: int, quick: bool, install: bool,
-             no_peers: bool, logdir: Path, processes: list, notes: list) -> None:
+             no_peers: bool, logdir: Path, processes: list, notes: list, against: str | None = None) -> None:
     log("\n== mockchats serve: time to first answer ==")
     startup = time_to_first_answer(1 if quick else 5, logdir)
     log("  " + ", ".join(f"{s * 1000:.0f} ms" for s in startup))
@@ -834,8 +950,19 @@ def main_run(result: dict, load: Load, rounds: int, warmup: float, big: int, qui
                    base="/v1", ready_path=LIST, logdir=logdir)
     processes.append(floor)
     log(f"  floor (Flask+granian)   pid {floor.pid}")
-    targets = [Target("mockchats", mock, ["get", "post", "flow"], mockchats_reset(mock)),
+    targets = [Target("mockchats", mock, ["get", "post", "flow"], mockchats_reset(mock), gc_logged=True),
                Target("floor", floor, ["get", "post", "flow"])]
+    if against:
+        tree = logdir / "against"
+        commit = checkout_ref(against, tree)
+        name = against_name(against, commit)
+        module = ref_module_file(tree)
+        ref_mock = start_ref(name, tree, logdir)
+        processes.append(ref_mock)
+        result["against"] = {"ref": against, "commit": commit, "name": name, "module": module}
+        log(f"  {name:<23} pid {ref_mock.pid}, first answer after {ref_mock.first_answer_s * 1000:.0f} ms "
+            f"(commit {commit[:12]}, run from {module})")
+        targets.insert(1, Target(name, ref_mock, ["get", "post", "flow"], mockchats_reset(ref_mock)))
 
     peers_status = "skipped (--no-peers)" if no_peers else install_peers() if install else (
         "present" if prism_bin() and wiremock_jar() else "not installed (the smoke mode installs nothing)")
@@ -879,7 +1006,7 @@ def main_run(result: dict, load: Load, rounds: int, warmup: float, big: int, qui
             result["peers"]["wiremock"] = "skipped: " + ("not installed" if not jar else "java not found")
             log(f"  wiremock: {result['peers']['wiremock']}")
     if any(t.name.startswith(("prism", "wiremock")) for t in targets):
-        notes.append("the partner flow runs on mockchats and the floor only: Prism and WireMock (as "
+        notes.append("the partner flow runs on the mockchats servers and the floor only: Prism and WireMock (as "
                      "configured here) keep no state, so a created message cannot be reacted to or deleted")
     result["same_payload"] = {t.name: same_payload(t.served.base, LIST, payloads["list"]) for t in targets}
 
@@ -889,7 +1016,7 @@ def main_run(result: dict, load: Load, rounds: int, warmup: float, big: int, qui
                      "rss_at_start_mib": big_mock.rss_mib()}
     log(f"  mockchats --messages {big}  pid {big_mock.pid}, first answer after {big_mock.first_answer_s:.2f} s, "
         f"RSS {result['big']['rss_at_start_mib']:.0f} MiB")
-    big_target = Target(f"mockchats {big // 1000}k", big_mock, ["sorted"], mockchats_reset(big_mock))
+    big_target = Target(f"mockchats {big // 1000}k", big_mock, ["sorted"], mockchats_reset(big_mock), gc_logged=True)
 
     def journal_figures(target: Target, scenario: str):
         if scenario != "sorted":
@@ -900,7 +1027,7 @@ def main_run(result: dict, load: Load, rounds: int, warmup: float, big: int, qui
     log(f"\n== load: {load.name}, {rounds} round(s) ==")
     runs = run_rounds(targets + [big_target], load, rounds, warmup, extra=journal_figures)
     result["runs"] = summarize(runs)
-    peers = [t.name for t in targets if t.name not in ("mockchats", "floor")]
+    peers = [t.name for t in targets if t.name not in ("mockchats", "floor")]  # the --against app too
     result["ratios"] = ratios(runs, "mockchats", ["floor", *peers], ["get", "post", "flow"])
     result["rss_after_load_mib"] = {t.name: t.served.rss_mib() for t in targets + [big_target]}
     result["big"]["rss_after_load_mib"] = big_mock.rss_mib()
@@ -947,6 +1074,26 @@ def goals(result: dict) -> list[dict]:
         add(f"{title} p99 no higher than Prism's",
             f"{fmt(mine['median'])} ms vs {fmt(theirs['median'])} ms (medians)" if mine and theirs else "Prism not measured",
             mine["median"] <= theirs["median"] if mine and theirs else None)
+    mine = runs.get("mockchats", {}).get("post", {})
+    theirs = runs.get("prism -v error", {}).get("post", {}).get("p99_ms")
+    if mine.get("p99_ms") and theirs:
+        created = mine["requests"]["median"] if mine.get("requests") else None
+        pauses = (f"; the worker's longest GC pause {mmm(mine['gc_longest_ms'])} ms, "
+                  f"{int(mine['gc_full']['max'])} full collection(s) in a run" if mine.get("gc_longest_ms") else "")
+        add("POST p99 under sustained creation no higher than Prism -v error's",
+            f"{fmt(mine['p99_ms']['median'])} ms vs {fmt(theirs['median'])} ms (medians; "
+            f"{result['load']['duration_s']:g} s of creates, {fmt(created)} messages a run){pauses}",
+            mine["p99_ms"]["median"] <= theirs["median"])
+    else:
+        add("POST p99 under sustained creation no higher than Prism -v error's", "Prism not measured", None)
+    against = result.get("against")
+    if against:
+        for scenario in ("get", "post", "flow"):
+            r = ratios_.get(f"{scenario} vs {against['name']}")
+            title = {"get": "GET", "post": "POST", "flow": "partner flow"}[scenario]
+            add(f"{title} req/s at least 0.95x the app at {against['ref']} ({against['commit'][:10]})",
+                f"x{mmm(r['rps'], 2)} (min / median / max of {r['rps']['n']} per-round ratios)" if r else "not measured",
+                r["rps"]["median"] >= 0.95 if r else None)
     big = result.get("big", {})
     label = f"{big.get('messages', 0) // 1000}k"
     sorted_runs = next((v["sorted"] for k, v in runs.items() if "sorted" in v), {})
@@ -981,7 +1128,9 @@ def render(result: dict) -> str:
                  f"{result['load']['duration_s']:g} s x {result['load']['rounds']} round(s)")
     lines.append("figures: min / median / max over the rounds")
     if "runs" in result:
-        head = f"| {'scenario':<46} | {'server':<16} | {'req/s':<26} | {'p50 ms':<20} | {'p99 ms':<20} | non-2xx (all rounds) |"
+        width = max(16, *(len(name) for name in result["runs"]))
+        head = (f"| {'scenario':<46} | {'server':<{width}} | {'req/s':<26} | {'p50 ms':<20} | {'p99 ms':<20} "
+                f"| non-2xx (all rounds) |")
         lines += ["", head, "|" + "|".join("-" * (len(c) + 0) for c in head.split("|")[1:-1]) + "|"]
         for scenario in ("get", "post", "flow", "sorted"):
             for name, scenarios in result["runs"].items():
@@ -993,13 +1142,24 @@ def render(result: dict) -> str:
                     title = f"GET ?SortBy=:thumbs_up:&Take=20, {result['big']['messages']:,} msgs"
                 if scenario == "flow":
                     title = "partner flow (5 calls)"
-                lines.append(f"| {title:<46} | {name:<16} | {mmm(s.get('rps')):<26} | {mmm(s.get('p50_ms')):<20} "
+                lines.append(f"| {title:<46} | {name:<{width}} | {mmm(s.get('rps')):<26} | {mmm(s.get('p50_ms')):<20} "
                              f"| {mmm(s.get('p99_ms')):<20} | {sum(r['non2xx'] for r in s['rounds']):>20} |")
         if result.get("ratios"):
             lines += ["", "mockchats / other, round by round (req/s ratio; p99 ratio, lower is better):"]
             for key, r in result["ratios"].items():
-                lines.append(f"  {key:<26} req/s x{mmm(r['rps'], 2):<20} p99 x{mmm(r['p99'], 2)}")
+                lines.append(f"  {key:<28} req/s x{mmm(r['rps'], 2):<20} p99 x{mmm(r['p99'], 2)}")
         lines.append("")
+        for name, scenarios in result["runs"].items():
+            logged = {k: v for k, v in scenarios.items() if v.get("gc_longest_ms")}
+            if logged:
+                lines.append(f"GC in the {name} worker, per run: longest pause (ms) "
+                             + ", ".join(f"{k} {mmm(v['gc_longest_ms'])}" for k, v in logged.items())
+                             + "; collections " + ", ".join(f"{k} {mmm(v['gc_collections'], 0)}" for k, v in logged.items())
+                             + f"; full ones {sum(r.get('gc_full', 0) for v in logged.values() for r in v['rounds'])}")
+        if result.get("against"):
+            a = result["against"]
+            lines.append(f"{a['name']}: the app at {a['ref']} (commit {a['commit'][:12]}), run from a `git archive` "
+                         f"of it with this venv's Python and packages")
         sorted_runs = next((v["sorted"] for v in result["runs"].values() if "sorted" in v), {})
         alone = result["big"].get("sorted_one_at_a_time_server_ms") or {}
         lines.append(f"sorted listing, server side (journal durationMs): under load p50 "
@@ -1064,6 +1224,11 @@ the same calls; and loads each in turn with `{result['load']['generator']}` (kee
 {result['load']['duration_s']:g} s per run, {result['load']['rounds']} rounds interleaved across the servers). Peers are
 installed into `bench/.peers/` (git-ignored); figures go to `bench/results/`. `make bench QUICK=1`
 is the smoke run the test suite uses; `make bench SERVERS=1` compares the serving stacks only.
+`make bench AGAINST=<git ref>` adds the app as it was at that ref (a `git archive` of it, run with
+this venv's packages) to the same run, in at least {AGAINST_ROUNDS} interleaved rounds, and gives this
+tree's req/s over the ref's, round by round. The mockchats servers run with `MOCKCHATS_GC_LOG=1`
+(their worker writes each garbage collection and its pause on stderr), so the output gives the
+longest pause of each run.
 
 Latest run: {result['date'][:10]}, `{result['command']}`, on {facts['cores']} cores ({facts['cpu']}),
 {facts['os']}, a shared machine (load average {facts['loadavg_at_start'][0]:.2f} at start: figures are noisy,

@@ -6,10 +6,14 @@ Python generator, and peers that are not installed are skipped.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,3 +39,38 @@ def test_quick_bench_measures_mockchats_and_the_floor(tmp_path):
     assert figures["plugin"]["control_reset_ms"]["p50"] > 0
     assert [g for g in figures["goals"] if g["met"] is not None]  # some goals were judged
     assert "goals:" in done.stdout  # and the table was printed
+    # The worker's garbage collections under the creates are counted, and the goal is judged.
+    post = figures["runs"]["mockchats"]["post"]
+    assert post["gc_collections"]["median"] > 0 and post["gc_longest_ms"]["median"] > 0, post
+    assert any(g["goal"].startswith("POST p99 under sustained creation") for g in figures["goals"])
+
+
+def _bench_module():
+    spec = importlib.util.spec_from_file_location("bench_under_test", ROOT / "bench" / "bench.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_against_runs_the_app_as_it_was_at_a_git_ref(tmp_path):
+    """``--against REF``: the tree at REF, taken with git archive, serves from its own code with
+    this venv's packages, and the run takes at least 5 rounds."""
+    if subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True).returncode != 0:
+        pytest.skip("not a git checkout")
+    bench = _bench_module()
+    assert bench.round_count(bench.argparse.Namespace(rounds=None, quick=True, against="HEAD")) == 5
+    assert bench.round_count(bench.argparse.Namespace(rounds=7, quick=False, against="HEAD")) == 7
+    assert bench.round_count(bench.argparse.Namespace(rounds=None, quick=True, against=None)) == 1
+    with pytest.raises(bench.AgainstError, match="not a commit"):
+        bench.checkout_ref("no-such-ref-anywhere", tmp_path / "nothing")
+
+    tree = tmp_path / "tree"
+    commit = bench.checkout_ref("HEAD", tree)
+    assert re.fullmatch(r"[0-9a-f]{40}", commit)
+    assert Path(bench.ref_module_file(tree)).resolve() == (tree / "mockchats" / "__init__.py").resolve()
+    served = bench.start_ref("mockchats@HEAD", tree, tmp_path)
+    try:
+        status, body = bench.fetch("GET", served.base + bench.LIST, headers=bench.HOST_AUTH)
+        assert status == 200 and json.loads(body)["totalCount"] == 24
+    finally:
+        served.stop()

@@ -304,7 +304,8 @@ class Exchange:
 
     ``query_string`` is WSGI's ``QUERY_STRING`` (latin-1 text of the raw bytes);
     ``user`` is any object with ``id``, ``name`` and ``role`` (the store's User).
-    ``response_violations`` is for checkers of someone else's answers (the proxy).
+    ``response_violations`` is for checkers of someone else's answers (the proxy). Once
+    recorded, the three lists are tuples.
     """
 
     method: str
@@ -359,6 +360,12 @@ class Journal:
         """Add one exchange (numbered in arrival order); the oldest falls out when full."""
         if exchange.body is not None and len(exchange.body) > BODY_BYTES:
             exchange.body = exchange.body[:BODY_BYTES]  # a full journal of 1 MiB bodies is 1 GiB
+        # Kept as tuples: no list per entry for the garbage collector to walk (an empty one is
+        # Python's one shared empty tuple, a tuple of strings drops out of its sight).
+        exchange.violations = tuple(exchange.violations)
+        exchange.warnings = tuple(exchange.warnings)
+        if exchange.response_violations is not None:
+            exchange.response_violations = tuple(exchange.response_violations)
         with self._lock:
             exchange.id = next(self._ids)
             self._entries.append(exchange)

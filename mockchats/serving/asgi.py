@@ -11,14 +11,18 @@ Python under the GIL, where a pool of threads costs more in hand-overs than it g
 (about 0.4x the throughput with 8 threads). The one exception is a delay fault: while
 one is armed, calls go to a thread pool, so a delayed request holds only itself. An app
 that waits on the network (the contract proxy) asks for the pool always (``threads``).
+
+Why the garbage collector is run between two requests (``keep_collections_short``): see there.
 """
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import os
 import socket
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -37,6 +41,13 @@ DRAIN_IDLE = 0.2
 #: Threads that answer requests off the event loop (while a delay fault is armed, as many
 #: delayed requests at once; with ``threads``, as many requests at once).
 APP_THREADS = 8
+#: Set (to anything but "" or "0") for `mockchats serve` to write one line per garbage
+#: collection on stderr: its generation and how long it stopped the process (the bench reads them).
+GC_LOG_ENV = "MOCKCHATS_GC_LOG"
+#: Young collections after which the next pause between two requests collects and freezes.
+REST_AFTER = 10
+#: 0 until keep_collections_short(): then REST_AFTER.
+_rest_after = 0
 
 
 class AsgiBridge:
@@ -54,6 +65,7 @@ class AsgiBridge:
         self.delaying = delaying
         self.threads = threads
         self._pool: ThreadPoolExecutor | None = None
+        self._on_threads = 0  # requests in the app on the delay threads
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan":
@@ -70,7 +82,11 @@ class AsgiBridge:
         if self.threads or self.delaying():
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(APP_THREADS, thread_name_prefix="mockchats-app")
-            answer = await asyncio.get_running_loop().run_in_executor(self._pool, self._call, environ)
+            self._on_threads += 1
+            try:
+                answer = await asyncio.get_running_loop().run_in_executor(self._pool, self._call, environ)
+            finally:
+                self._on_threads -= 1
         else:
             answer = self._call(environ)
         if environ.get(DROPPED):
@@ -78,6 +94,8 @@ class AsgiBridge:
         status, headers, data = answer
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": data})
+        if _rest_after and not self._on_threads:  # no request is half-way through the app now
+            collect_at_rest()
 
     async def _body(self, environ: dict, body_expected: bool, declared: int | None, receive, send) -> bytes | None:
         """The request's body for the app; None once the request is answered here instead."""
@@ -122,7 +140,59 @@ class AsgiBridge:
         return started[0], started[1], data
 
 
-async def refuse(send, status: int) -> None:
+def keep_collections_short() -> None:
+    """Keep Python's cyclic garbage collector from stopping the server for long (`mockchats serve`).
+
+    A full collection walks every object the process holds, so its pause grows with the store
+    (100,000 creates in process with the oldest generation collected ten times less often than
+    Python's default: one of 460 ms, stopping every request). What start built is frozen here:
+    the collector never walks it again. Nothing else ever reaches the oldest generation either
+    (the AsgiBridge serving calls :func:`collect_at_rest` between requests):
+    automatic collections keep to the youngest one (at most 700 new objects), and every
+    ``REST_AFTER`` of them, the next moment between two requests collects the young generations
+    and freezes what survives, which is live data then (a message, a journal entry), never a
+    request half-way through the app.
+
+    Frozen objects are still freed by reference counting (a reset frees the messages it drops);
+    a reference cycle among them would not be, and neither the store nor a request makes one
+    (tests/serving/test_collections.py).
+    """
+    global _rest_after
+    gc.collect()
+    gc.freeze()
+    young, _, _ = gc.get_threshold()
+    gc.set_threshold(young, _NEVER, _NEVER)
+    _rest_after = REST_AFTER
+    if os.environ.get(GC_LOG_ENV, "") not in ("", "0"):
+        gc.callbacks.append(_log_collection)
+
+
+_NEVER = 2**30  # a threshold no count reaches
+
+
+def collect_at_rest() -> None:
+    """Once ``REST_AFTER`` young collections have come, collect the young generations and
+    freeze what survives. Only between two requests, on the thread that serves them."""
+    if gc.get_count()[1] >= _rest_after:
+        # Not a full one: it would untrack the caches' dicts (theirs are untracked keys and values),
+        # and their next insertion would track each again as a young object, walked whole each time.
+        gc.collect(1)
+        gc.freeze()
+
+
+_collection_started = [0.0]
+
+
+def _log_collection(phase: str, info: dict) -> None:
+    if phase == "start":
+        _collection_started[0] = time.perf_counter()
+        return
+    pause_ms = (time.perf_counter() - _collection_started[0]) * 1000
+    sys.stderr.write(f"gc: pid {os.getpid()} generation {info['generation']} paused {pause_ms:.3f} ms, "
+                     f"{info['collected']} collected\n")
+
+
+async def refuse(send: Send, status: int) -> None:
     """An empty answer that closes the connection, as Kestrel refuses a malformed request."""
     try:
         await send({"type": "http.response.start", "status": status,
