@@ -282,13 +282,37 @@ def checkout_ref(ref: str, directory: Path) -> str:
         tar.extractall(directory, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
     if not (directory / "mockchats" / "__init__.py").exists():
         raise AgainstError(f"{ref} ({commit[:12]}) has no mockchats package")
+    _install_missing_dependencies(directory)
     return commit
+
+
+def _install_missing_dependencies(tree: Path) -> None:
+    """What the ref's pyproject.toml depends on and this venv no longer has (a server since
+    dropped, say), installed into ``tree/.deps`` for the ref alone; the rest is this venv's."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    declared = tomllib.loads((tree / "pyproject.toml").read_text())["project"].get("dependencies", [])
+    missing = []
+    for line in declared:
+        try:
+            metadata.version(Requirement(line).name)
+        except metadata.PackageNotFoundError:
+            missing.append(line)
+    if missing:
+        log(f"--against: installing {', '.join(missing)} for the ref alone")
+        done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--target", str(tree / ".deps"),
+                               *missing], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise AgainstError(f"installing {', '.join(missing)} failed: {done.stderr[-300:]}")
 
 
 def ref_environment(tree: Path) -> dict:
     """The environment that runs the app from ``tree`` with this venv's Python and packages:
     its directory first on the path (before the editable install of this tree)."""
-    return dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(tree), **GC_LOG_ENV)
+    path = os.pathsep.join(str(p) for p in (tree, tree / ".deps") if p.exists())
+    return dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=path, **GC_LOG_ENV)
 
 
 def ref_module_file(tree: Path) -> str:
