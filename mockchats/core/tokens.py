@@ -9,6 +9,8 @@ carrying the ``WWW-Authenticate`` value JwtBearer would send.
 """
 from __future__ import annotations
 
+import base64
+import json
 import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -115,6 +117,8 @@ class TokenIssuer:
         ``exp`` plus :data:`CLOCK_SKEW` lies before ``now``, then :class:`InvalidToken` (no
         description) when ``typ`` is given and the token is of the other type.
         """
+        if not isinstance(token, str):
+            raise InvalidToken("a token is text")
         claims = self._verified.get(token)
         if claims is None:
             claims = self._verify(token)
@@ -129,22 +133,54 @@ class TokenIssuer:
         return dict(claims)  # a copy: the cached claims stay as signed
 
     def _verify(self, token: str) -> dict:
+        header, _, rest = token.partition(".")
+        if header != _HEADER:
+            # Never handed to a JSON parser unbounded: C's json recursion on a header nested
+            # 100,000 deep can crash the process when the recursion limit has been raised.
+            if rest.count(".") == 1 and _readable_json_object(header) and _readable_json_object(rest.split(".")[0]):
+                raise InvalidToken("another algorithm or header than the mock's", SIGNATURE_INVALID)
+            raise InvalidToken("not a JWT the mock can read")
         # Imported on first use, as in issue().
         import jwt
 
-        if not isinstance(token, str):
-            raise InvalidToken("a token is text")
         try:
+            # The payload is parsed only once the signature holds: it is then the mock's own.
             claims = jwt.decode(token, self._key, algorithms=[ALGORITHM], options={
                 # The lifetime is checked on the mock's clock (read()), not the system's.
                 "verify_exp": False, "verify_iat": False, "verify_nbf": False,
                 "require": ["exp", "iat", "sub", "typ"],
             })
-        except (jwt.InvalidSignatureError, jwt.InvalidAlgorithmError) as exc:
-            raise InvalidToken(f"not signed by the mock: {exc}", SIGNATURE_INVALID) from None
-        except (jwt.PyJWTError, ValueError, TypeError, RecursionError) as exc:
-            # A header nested past Python's limit, or text that is no UTF-8, is as malformed as the rest.
+        except jwt.InvalidSignatureError as exc:
+            # IdentityModel reads the whole token before its signature: an unreadable payload is malformed.
+            readable = _readable_json_object(rest.split(".")[0])
+            raise InvalidToken(f"not signed by the mock: {exc}", SIGNATURE_INVALID if readable else None) from None
+        except (jwt.PyJWTError, ValueError, TypeError) as exc:  # text that is no UTF-8, a bad segment
             raise InvalidToken(f"not a JWT the mock can read: {exc}") from None
         if not isinstance(claims.get("exp"), int) or claims.get("typ") not in TOKEN_TYPES:
             raise InvalidToken("signed by the mock but not one of its token types")  # only with a leaked key
         return claims
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+#: The header of every token the mock signs, as PyJWT writes it (compact JSON, keys sorted).
+_HEADER = _b64url(json.dumps({"alg": ALGORITHM, "typ": "JWT"}, separators=(",", ":")).encode())
+#: Bounds on a foreign segment worth parsing: long or deeply nested ones are simply malformed.
+_MAX_SEGMENT = 16_384
+_MAX_NESTING = 64
+
+
+def _readable_json_object(segment: str) -> bool:
+    """Whether a JWT segment is base64url of a JSON object (as IdentityModel must read one
+    before it can even check the signature), within bounds no client can abuse."""
+    if len(segment) > _MAX_SEGMENT:
+        return False
+    try:
+        data = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        if data.count(b"[") + data.count(b"{") > _MAX_NESTING:
+            return False
+        return isinstance(json.loads(data), dict)
+    except (ValueError, TypeError, RecursionError):
+        return False

@@ -47,6 +47,11 @@ def test_a_token_carries_its_claims_and_its_lifetime(issuer):
     assert header == {"alg": "HS256", "typ": "JWT"}
 
 
+def test_every_token_has_the_one_header_the_mock_writes(issuer):
+    for claims in (CLAIMS, {"sub": "0xabc", "typ": WALLET}):
+        assert issuer.issue(claims, 60, NOW).startswith("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.")
+
+
 def test_a_lifetime_may_be_seconds(issuer):
     claims = issuer.read(issuer.issue({"sub": "0xabc", "typ": WALLET}, 300, NOW), NOW)
     assert claims["exp"] - claims["iat"] == 300
@@ -113,8 +118,14 @@ def test_refusals_are_the_pipelines_401(issuer):
     "", "abc", "a.b", "a.b.c", "a.b.c.d", "....", "eyJ.eyJ.sig",
     _segment({"alg": "HS256"}) + ".not base64!." + "sig",
     "é.é.é", "\ud800.x.y",
-    # A header nested past Python's recursion limit.
+    # A header nested past Python's recursion limit, and one nested just enough to be no header.
     base64.urlsafe_b64encode(b"[" * 100_000 + b"]" * 100_000).decode() + ".e30.sig",
+    _segment({"alg": json.loads("[" * 70 + '"HS256"' + "]" * 70)}) + ".e30.sig",
+    # The mock's header before a payload that is no JSON, or nested past any limit.
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.bm90IGpzb24.sig",
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9." + base64.urlsafe_b64encode(b"[" * 100_000).decode() + ".sig",
+    # A readable foreign header over a payload that is not: malformed, not a bad signature.
+    _segment({"alg": "HS256", "typ": "JWT", "kid": "k"}) + ".bm90IGpzb24.sig",
 ])
 def test_what_is_no_jwt_is_refused_without_a_description(issuer, token):
     with pytest.raises(InvalidToken) as refused:
@@ -123,9 +134,10 @@ def test_what_is_no_jwt_is_refused_without_a_description(issuer, token):
     assert refused.value.challenge == 'Bearer error="invalid_token"'
 
 
-def test_text_that_is_not_a_string_is_refused(issuer):
+@pytest.mark.parametrize("token", [None, 42, b"a.b.c", ["a", "b"]])
+def test_what_is_not_text_is_refused(issuer, token):
     with pytest.raises(InvalidToken):
-        issuer.read(None, NOW)  # type: ignore[arg-type]
+        issuer.read(token, NOW)
 
 
 def test_a_changed_payload_breaks_the_signature(issuer):
