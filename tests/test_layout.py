@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "mockchats"
 HTTP_LIBRARIES = {"flask", "werkzeug", "requests", "httpx", "urllib3", "granian", "http", "waitress"}
 #: The folders (and top-level modules) that put everything together: only these import them all.
 ROOTS = {"app", "cli", "pytest_plugin", "__init__", "__main__"}
-SERVICES = {"chats"}
+SERVICES = {"chats", "sessions"}
 
 
 @dataclass(frozen=True)
@@ -163,6 +163,17 @@ def test_the_control_client_stays_light():
                       and (_first(f.target) in heavy or f.inner not in (None, "control", "types"))) == []
 
 
+def test_the_walk_sees_every_service():
+    assert {found.module.split(".")[0] for found in ALL} >= SERVICES
+    assert {"sessions.models", "chats.models"} <= {found.module for found in ALL}
+
+
+def test_signing_libraries_load_only_where_used():
+    # eth-account takes about a second to import, PyJWT tens of milliseconds: on first use only.
+    heavy = [found for found in ALL if found.target.split(".")[0] in ("eth_account", "jwt")]
+    assert heavy and all(found.deferred and found.commented for found in heavy)
+
+
 def test_a_deferred_import_says_why():
     # Deferred imports are for start-up cost only, and say so where they are.
     assert _offending(lambda f: f.deferred and not f.commented) == []
@@ -195,7 +206,7 @@ def test_no_import_cycle():
     assert cycles == []
 
 
-@pytest.mark.parametrize("folder", ["aspnet", "core", "chats", "control", "contract", "serving"])
+@pytest.mark.parametrize("folder", ["aspnet", "core", "chats", "sessions", "control", "contract", "serving"])
 def test_each_folder_says_what_it_holds(folder):
     init = PACKAGE / folder / "__init__.py"
     assert ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))), f"{init} has no docstring"
