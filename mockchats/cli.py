@@ -10,7 +10,8 @@ import os
 import queue
 import signal
 import sys
-from typing import Any
+from types import FrameType
+from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 import click
@@ -59,7 +60,7 @@ class _UsageLine(click.ClickException):
     exit_code = 2
 
 
-def _fixtures_path(_context, _parameter, value: str | None) -> str | None:
+def _fixtures_path(_context: click.Context, _parameter: click.Parameter, value: str | None) -> str | None:
     """``--fixtures`` as given; the file itself is checked when it is read (a regular file,
     at most the state limit). A NUL cannot be in a path: os.stat would raise, not refuse."""
     if value is not None and "\x00" in value:
@@ -67,7 +68,7 @@ def _fixtures_path(_context, _parameter, value: str | None) -> str | None:
     return value
 
 
-def _generated_messages(_context, _parameter, value: int) -> int:
+def _generated_messages(_context: click.Context, _parameter: click.Parameter, value: int) -> int:
     """``--messages``: as many as a fixture's ``generate`` may ask for, no more."""
     if not 0 <= value <= worlds.MAX_GENERATED_MESSAGES:
         raise _UsageLine(f"--messages: {value:,} is out of range; give 0 to "
@@ -75,7 +76,7 @@ def _generated_messages(_context, _parameter, value: int) -> int:
     return value
 
 
-def _admin_token(_context, _parameter, value: str | None) -> str | None:
+def _admin_token(_context: click.Context, _parameter: click.Parameter, value: str | None) -> str | None:
     """``--admin-token``: a token a client can send. Blank, or with blanks at its ends, or with a
     control or non-ASCII character, no Authorization header could carry it (servers trim a
     header's blanks, and headers are ASCII): every control call would then be refused."""
@@ -92,7 +93,7 @@ def _admin_token(_context, _parameter, value: str | None) -> str | None:
     raise _UsageLine(f"--admin-token: {problem}; give printable ASCII, such as a long random word")
 
 
-def _server_option(_context, _parameter, value: str | None) -> None:
+def _server_option(_context: click.Context, _parameter: click.Parameter, value: str | None) -> None:
     """``--server``: deprecated, and gone next release. ``granian`` is what serve runs anyway;
     ``waitress`` is no longer there (it could not carry WebSockets)."""
     if value is None:
@@ -257,7 +258,7 @@ def proxy(upstream: str, host: str, port: int, journal_size: int, timeout: float
     sys.exit(1 if fail_on_violation and app.requests_with_violations else 0)
 
 
-def _interrupt(signum, frame) -> None:
+def _interrupt(signum: int, frame: FrameType | None) -> None:
     signal.signal(signum, signal.SIG_DFL)  # a second one ends the process at once
     raise KeyboardInterrupt
 
@@ -307,7 +308,7 @@ class LinesPerLoopTurn(logging.StreamHandler):
     other thread are written at once, after what is held.
     """
 
-    def __init__(self, stream):
+    def __init__(self, stream: TextIO):
         super().__init__(stream)
         self._held: list[str] = []
 

@@ -25,12 +25,15 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from wsgiref.types import WSGIApplication
 
 import psutil
 
 from ..core.pipeline import DROPPED
 
-#: What an ASGI server gives an app to read the request and to answer it.
+#: What an ASGI server gives an app: the connection's scope, and callables to read the request
+#: and to answer it.
+Scope = dict
 Receive = Callable[[], Awaitable[dict]]
 Send = Callable[[dict], Awaitable[None]]
 SERVER_HEADER = (b"server", b"mockchats")
@@ -58,8 +61,8 @@ class AsgiBridge:
     for a path (the app answers 413 past it).
     """
 
-    def __init__(self, app, *, body_limit: Callable[[str], int], delaying: Callable[[], bool] = lambda: False,
-                 threads: bool = False):
+    def __init__(self, app: WSGIApplication, *, body_limit: Callable[[str], int],
+                 delaying: Callable[[], bool] = lambda: False, threads: bool = False):
         self.app = app
         self.body_limit = body_limit
         self.delaying = delaying
@@ -67,7 +70,7 @@ class AsgiBridge:
         self._pool: ThreadPoolExecutor | None = None
         self._on_threads = 0  # requests in the app on the delay threads
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await _lifespan(receive, send)
             return
@@ -97,7 +100,8 @@ class AsgiBridge:
         if _rest_after and not self._on_threads:  # no request is half-way through the app now
             collect_at_rest()
 
-    async def _body(self, environ: dict, body_expected: bool, declared: int | None, receive, send) -> bytes | None:
+    async def _body(self, environ: dict, body_expected: bool, declared: int | None, receive: Receive,
+                    send: Send) -> bytes | None:
         """The request's body for the app; None once the request is answered here instead."""
         # The app says 413 past its limit: past it, the body is read and dropped (a little of
         # it) or not read at all (a declared length far over it).
@@ -124,7 +128,7 @@ class AsgiBridge:
     def _call(self, environ: dict) -> tuple[int, list, bytes]:
         started: list = []
 
-        def start_response(status: str, headers: list, exc_info=None):
+        def start_response(status: str, headers: list, exc_info: object = None) -> None:
             encoded = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
             if not any(k.lower() == "server" for k, _ in headers):
                 encoded.append(SERVER_HEADER)  # the mock names itself (granian would say granian)
@@ -202,7 +206,7 @@ async def refuse(send: Send, status: int) -> None:
         pass
 
 
-async def drain(receive, idle: float = DRAIN_IDLE, most: int = DRAIN_BYTES) -> None:
+async def drain(receive: Receive, idle: float = DRAIN_IDLE, most: int = DRAIN_BYTES) -> None:
     """After a refusal sent before the body was read: read and drop what the client still sends
     (at most ``most`` bytes, until it pauses for ``idle`` seconds), so that a client still
     sending reads the answer instead of a reset connection."""
@@ -219,7 +223,7 @@ async def drain(receive, idle: float = DRAIN_IDLE, most: int = DRAIN_BYTES) -> N
             return
 
 
-async def read_body(receive, limit: int, extra: int = DRAIN_BYTES) -> bytes | None:
+async def read_body(receive: Receive, limit: int, extra: int = DRAIN_BYTES) -> bytes | None:
     """The whole body, or its first ``limit + 1`` bytes; None if it did not come whole
     (granian reports malformed framing as a disconnect, as it does a client that left).
 
@@ -241,7 +245,7 @@ async def read_body(receive, limit: int, extra: int = DRAIN_BYTES) -> bytes | No
             return b"".join(parts)[:limit + 1]
 
 
-def _environ(scope) -> tuple[dict, bool, int | None]:
+def _environ(scope: Scope) -> tuple[dict, bool, int | None]:
     """The WSGI environ of an ASGI http scope; whether a body follows; its declared length."""
     raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
     query = scope.get("query_string", b"").decode("latin-1")
@@ -285,7 +289,7 @@ def _environ(scope) -> tuple[dict, bool, int | None]:
     return environ, body_expected, declared
 
 
-def drop_connection(client, server) -> None:
+def drop_connection(client: tuple[str, int] | None, server: tuple[str, int] | None) -> None:
     """Shut down this process's TCP connection with ``client`` on ``server``'s port.
 
     The server owns the socket; a duplicate of its descriptor shuts the connection down
@@ -305,7 +309,7 @@ def drop_connection(client, server) -> None:
             return
 
 
-async def _lifespan(receive, send) -> None:
+async def _lifespan(receive: Receive, send: Send) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
