@@ -34,14 +34,30 @@ def bearer_token(header: str | None) -> str | None:
     return token or None
 
 
+#: Bounds on a JWT segment worth reading: a longer or more deeply nested one is simply
+#: malformed, and never reaches a JSON parser (whose recursion a deep one could exhaust, in a
+#: process whose recursion limit a test tool has raised).
+MAX_SEGMENT_CHARS = 16_384
+MAX_SEGMENT_NESTING = 64
+
+
+def jwt_segment(segment: str) -> dict | None:
+    """A JWT segment (base64url of a JSON object) read, within bounds; None when it is not one."""
+    if len(segment) > MAX_SEGMENT_CHARS:
+        return None
+    try:
+        data = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        if data.count(b"[") + data.count(b"{") > MAX_SEGMENT_NESTING:
+            return None
+        value = json.loads(data)
+    except (ValueError, TypeError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def jwt_claims(token: str) -> dict:
     """The payload of a JWT, unverified; ``{}`` when the token is not a readable JWT."""
     parts = token.split(".")
     if len(parts) != 3:
         return {}
-    payload = parts[1] + "=" * (-len(parts[1]) % 4)
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(payload))
-    except (ValueError, TypeError, RecursionError):  # a payload nested past Python's limit too
-        return {}
-    return claims if isinstance(claims, dict) else {}
+    return jwt_segment(parts[1]) or {}

@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
-from .identity import CHALLENGE_INVALID, Unauthenticated
+from .identity import CHALLENGE_INVALID, Unauthenticated, jwt_segment
 
 #: JwtBearer's default ``TokenValidationParameters.ClockSkew``: a token stays valid this long past ``exp``.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -137,7 +137,7 @@ class TokenIssuer:
         if header != _HEADER:
             # Never handed to a JSON parser unbounded: C's json recursion on a header nested
             # 100,000 deep can crash the process when the recursion limit has been raised.
-            if rest.count(".") == 1 and _readable_json_object(header) and _readable_json_object(rest.split(".")[0]):
+            if rest.count(".") == 1 and _is_json_object(header) and _is_json_object(rest.split(".")[0]):
                 raise InvalidToken("another algorithm or header than the mock's", SIGNATURE_INVALID)
             raise InvalidToken("not a JWT the mock can read")
         # Imported on first use, as in issue().
@@ -152,7 +152,7 @@ class TokenIssuer:
             })
         except jwt.InvalidSignatureError as exc:
             # IdentityModel reads the whole token before its signature: an unreadable payload is malformed.
-            readable = _readable_json_object(rest.split(".")[0])
+            readable = _is_json_object(rest.split(".")[0])
             raise InvalidToken(f"not signed by the mock: {exc}", SIGNATURE_INVALID if readable else None) from None
         except (jwt.PyJWTError, ValueError, TypeError) as exc:  # text that is no UTF-8, a bad segment
             raise InvalidToken(f"not a JWT the mock can read: {exc}") from None
@@ -167,20 +167,9 @@ def _b64url(data: bytes) -> str:
 
 #: The header of every token the mock signs, as PyJWT writes it (compact JSON, keys sorted).
 _HEADER = _b64url(json.dumps({"alg": ALGORITHM, "typ": "JWT"}, separators=(",", ":")).encode())
-#: Bounds on a foreign segment worth parsing: long or deeply nested ones are simply malformed.
-_MAX_SEGMENT = 16_384
-_MAX_NESTING = 64
 
 
-def _readable_json_object(segment: str) -> bool:
+def _is_json_object(segment: str) -> bool:
     """Whether a JWT segment is base64url of a JSON object (as IdentityModel must read one
-    before it can even check the signature), within bounds no client can abuse."""
-    if len(segment) > _MAX_SEGMENT:
-        return False
-    try:
-        data = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-        if data.count(b"[") + data.count(b"{") > _MAX_NESTING:
-            return False
-        return isinstance(json.loads(data), dict)
-    except (ValueError, TypeError, RecursionError):
-        return False
+    before it can even check the signature)."""
+    return jwt_segment(segment) is not None

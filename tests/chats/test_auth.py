@@ -12,6 +12,7 @@ import pytest
 from support import Api, assert_forbidden, assert_unauthorized, nothing_changes
 
 import mockchats
+from mockchats.core.identity import jwt_claims
 
 INVALID_TOKEN = 'Bearer error="invalid_token"'
 
@@ -347,3 +348,13 @@ def test_strict_mode_journals_a_refused_token_without_the_guest_warning(strict_s
     assert_unauthorized(strict.get("/chats", token="alice-tokn"), INVALID_TOKEN)
     (entry,) = journal(strict)
     assert entry["status"] == 401 and GUEST_WARNING not in entry["warnings"]
+
+
+def test_a_guest_jwt_nested_past_any_parser_is_a_guest_by_its_hash(api):
+    # The unverified payload is read within bounds: a deep one is simply not a readable JWT,
+    # so its guest gets a name derived from the token, and nothing reaches a JSON parser's limit.
+    deep = base64.urlsafe_b64encode(b"[" * 100_000 + b"]" * 100_000).rstrip(b"=").decode()
+    token = f"eyJhbGciOiJIUzI1NiJ9.{deep}.sig"
+    response = api.get("/chats", token=token)
+    assert response.status_code == 200
+    assert jwt_claims(token) == {}
