@@ -20,20 +20,23 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from .app import Mock, StartupError, build, create_app
-    from .chats.models import Forbidden, NotFound, Store
+    from .chats.models import Store
+    from .core.errors import Forbidden, NotFound
     from .serving.server import Server
-    from .worlds import FixtureError
+    from .sessions.wallet import Wallet
+    from .worlds import FixtureError, UnknownScenario
 
 #: Each name loaded on first use, and the module it lives in.
 _LAZY = {
     "StartupError": ".app", "create_app": ".app", "Mock": ".app", "build": ".app",
     "FixtureError": ".worlds", "UnknownScenario": ".worlds", "Server": ".serving.server",
     "Forbidden": ".core.errors", "NotFound": ".core.errors", "Store": ".chats.models",
+    "Wallet": ".sessions.wallet",
 }
 
 __all__ = [
     "Control", "ControlError", "FixtureError", "Forbidden", "Mock", "NotFound", "Server",
-    "StartupError", "Store", "UnknownScenario", "build", "create_app", "__version__",
+    "StartupError", "Store", "UnknownScenario", "Wallet", "build", "create_app", "__version__",
 ]
 
 

@@ -67,6 +67,7 @@ def test_wheel_installs_and_serves_from_any_directory(tmp_path):
     wheel = next(dist.glob("mockchats-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "mockchats/data/openapi/chats.yaml" in names
+    assert "mockchats/data/openapi/sessions.yaml" in names
     assert "mockchats/data/openapi/FIDELITY.md" in names
     assert "mockchats/data/fixtures/default.yaml" in names
     assert "mockchats/data/fixtures/fixtures.schema.json" in names

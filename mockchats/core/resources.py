@@ -22,5 +22,6 @@ def data_path(relative: str) -> Path:
 
 
 SPEC_PATH = data_path("openapi/chats.yaml")
+SESSIONS_SPEC_PATH = data_path("openapi/sessions.yaml")
 DEFAULT_FIXTURES_PATH = data_path("fixtures/default.yaml")
 FIXTURE_SCHEMA_PATH = data_path("fixtures/fixtures.schema.json")

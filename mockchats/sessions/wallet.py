@@ -10,6 +10,9 @@ a wallet should pay.
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Callable
+from typing import Any
 
 #: An Ethereum address as text: 0x and 20 bytes of hex, in any letter case.
 ADDRESS = re.compile(r"0[xX][0-9a-fA-F]{40}")
@@ -59,15 +62,29 @@ def recover(message: str, signature: str) -> str:
         data = message.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate from a JSON "\ud800" escape
         raise BadSignature("the message is not valid Unicode text") from None
-    # Imported on first use: see the module's docstring.
-    from eth_account import Account
-    from eth_account.messages import encode_defunct
-
+    Account, encode_defunct = load_eth_account()
     try:
         return Account.recover_message(encode_defunct(primitive=data), signature=raw)
     except Exception:  # eth-keys and eth-utils raise their own types (BadSignature, ValidationError)
         # r or s zero or past the curve's order: 65 bytes that no key could have made.
         raise BadSignature("the signature is not a valid secp256k1 signature") from None
+
+
+def load_eth_account() -> tuple[Any, Callable[..., Any]]:
+    """eth-account's ``Account`` and ``encode_defunct``, imported on first use (see the module's
+    docstring), with the process's recursion limit as it was.
+
+    Importing it imports py_ecc, which raises the limit to 100,000 for the whole process: a JSON
+    body nested that deep would then overflow the C stack and kill the server (or a partner's
+    test run, with the mock in it) instead of raising RecursionError and being answered 400.
+    """
+    limit = sys.getrecursionlimit()
+    try:
+        from eth_account import Account  # on first use: about a second to import
+        from eth_account.messages import encode_defunct
+    finally:
+        sys.setrecursionlimit(limit)
+    return Account, encode_defunct
 
 
 class Wallet:
@@ -78,9 +95,7 @@ class Wallet:
     """
 
     def __init__(self, private_key: str | bytes | None = None):
-        # Imported on first use: see the module's docstring.
-        from eth_account import Account
-
+        Account, _ = load_eth_account()
         account = Account.create() if private_key is None else Account.from_key(private_key)
         self._account = account
         self.address: str = account.address
@@ -94,9 +109,7 @@ class Wallet:
     def sign(self, message: str) -> str:
         """The EIP-191 personal_sign of ``message`` as 0x-hex (65 bytes, ``v`` 27 or 28), as a
         wallet's ``personal_sign`` answers it."""
-        # Imported on first use: see the module's docstring.
-        from eth_account.messages import encode_defunct
-
+        _, encode_defunct = load_eth_account()
         signed = self._account.sign_message(encode_defunct(text=message))
         return "0x" + bytes(signed.signature).hex()
 

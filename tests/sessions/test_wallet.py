@@ -6,10 +6,12 @@ import subprocess
 import sys
 
 import pytest
-from eth_account import Account
-from eth_account.messages import encode_defunct
 
-from mockchats.sessions.wallet import BadSignature, Wallet, is_address, recover, signature_bytes
+from mockchats.sessions.wallet import BadSignature, Wallet, is_address, load_eth_account, recover, signature_bytes
+
+# Through the mock's own loader: imported plainly, eth-account (py_ecc) would raise this test
+# process's recursion limit to 100,000, and a deep JSON body served in-process would crash it.
+Account, encode_defunct = load_eth_account()
 
 # eth-account's documented example: this key's personal_sign of "I♥SF".
 DOC_KEY = "0xb25c7db31feed9122727bf0939dc769a96564b2de4c4726d035b36ecf1e5b364"
@@ -145,3 +147,22 @@ def test_eth_account_loads_only_when_first_needed():
               "assert 'eth_account' not in sys.modules, 'loaded to refuse a malformed signature'\n"
               "w.Wallet()\nassert 'eth_account' in sys.modules\n")
     subprocess.run([sys.executable, "-c", script], check=True)
+
+
+def test_the_package_offers_the_wallet_by_name():
+    # The partner kit: `from mockchats import Wallet`, loaded on first use like every public name.
+    from mockchats import Wallet as Exported
+
+    wallet = Exported()
+    message = "Sign this message to prove you own this wallet. Nonce: 7"
+    assert Exported is Wallet
+    assert recover(message, wallet.sign(message)) == wallet.address
+
+
+def test_loading_eth_account_leaves_the_recursion_limit_alone():
+    # py_ecc raises it to 100,000 at import; a JSON body nested that deep would then overflow
+    # the C stack and kill the serving process instead of being refused.
+    script = ("import sys; from mockchats.sessions.wallet import Wallet; before = sys.getrecursionlimit(); "
+              "Wallet().sign('x'); import eth_account; print(before, sys.getrecursionlimit())")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    assert out[0] == out[1] == "1000"
