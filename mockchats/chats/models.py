@@ -12,10 +12,11 @@ import random
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sortedcontainers import SortedList
 
+from ..core.clock import utcnow
 from ..core.errors import Forbidden, NotFound, UnknownCaller
 
 HOST = "Host"
@@ -195,10 +196,6 @@ def canonical_sort_key(value: str) -> str | None:
     return None
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 #: Seeded from the OS once per process; ids must be unique, not secret.
 _id_bits = random.Random().getrandbits
 
@@ -222,7 +219,7 @@ class Store:
     import) makes a new one, so a request that began in an older one can tell.
     """
 
-    def __init__(self, sessions: Iterable[ChatSession], *, now: Callable[[], datetime] = _utcnow):
+    def __init__(self, sessions: Iterable[ChatSession], *, now: Callable[[], datetime] = utcnow):
         self.now = now
         self._lock = threading.RLock()
         self.generation = 0

@@ -9,6 +9,11 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 
+def utcnow() -> datetime:
+    """Real time in UTC: a model's clock when no mock's :class:`Clock` is given to it."""
+    return datetime.now(UTC)
+
+
 class Clock:
     """The time the mock stamps new messages with."""
     def __init__(self) -> None:

@@ -19,9 +19,10 @@ import random
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from ..chats import wordlists
+from ..core.clock import utcnow
 from ..core.errors import BadRequest, Forbidden, NotFound, Unauthorized, Unprocessable
 from ..core.events import SESSION_DESTROYED, SESSION_EXPIRED, USER_ADDED, USER_REMOVED, Event, Events
 from ..core.tokens import SESSION, WALLET, InvalidToken, TokenIssuer
@@ -45,10 +46,6 @@ DEFAULT_EXPIRY_SECONDS = 3600
 MAX_FILES = 10
 MAX_TOTAL_MEGABYTES = 100
 INT32_MAX = 2**31 - 1
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 # -- values ------------------------------------------------------------------
@@ -292,7 +289,7 @@ class SessionStore:
     """
 
     def __init__(self, sessions: Iterable[Session] = (), *, tokens: TokenIssuer, events: Events | None = None,
-                 api_keys: Iterable[str] = (), now: Callable[[], datetime] = _utcnow, seed: int | None = None):
+                 api_keys: Iterable[str] = (), now: Callable[[], datetime] = utcnow, seed: int | None = None):
         self.now = now
         self.tokens = tokens
         self.events = events if events is not None else Events()
