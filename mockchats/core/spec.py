@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from ..aspnet.routing import RouteTable
-from .resources import SPEC_PATH
+from .resources import SESSIONS_SPEC_PATH, SPEC_PATH
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
@@ -168,3 +168,14 @@ class Spec:
 def default_spec() -> Spec:
     """The shipped ``openapi/chats.yaml``, parsed once per process: the app and the contract share it."""
     return Spec()
+
+
+@functools.lru_cache(maxsize=1)
+def sessions_spec() -> Spec:
+    """The shipped ``openapi/sessions.yaml`` (the Session API), parsed once per process."""
+    return Spec(SESSIONS_SPEC_PATH)
+
+
+def default_specs() -> tuple[Spec, ...]:
+    """Every document the mock serves, in routing order: the Chats API, then the Session API."""
+    return default_spec(), sessions_spec()
