@@ -1,10 +1,13 @@
 """The composition root: a mock's world, and the app that serves it.
 
 :func:`build` loads the fixtures and makes a :class:`Mock`, which holds every part of one
-running mock (the Chats store, its auth, the clock, faults, journal) and builds its WSGI app:
-the Chats API's operations through :mod:`.core.pipeline`, the control plane
-(:mod:`.control.views`) and ``/openapi.json``, in one Flask app. This is the one module that
-puts the services, the control plane and the pipeline together.
+running mock (the Chats store and its auth, the Session API's store, the tokens both read, the
+clock, faults, journal) and builds its WSGI app: both APIs' operations through
+:mod:`.core.pipeline`, the control plane (:mod:`.control.views`) and the documents, in one
+Flask app. This is the one module that puts the services, the control plane and the pipeline
+together, and the one that links the two services: the Session API's changes reach the Chats
+API's sessions through the events it publishes (:meth:`Mock._follow`), and the Chats API reads
+the Session API's tokens through :meth:`Mock._signed_member`.
 :meth:`Mock.reset` puts every part back as it was at start (or into another world: a seed, a
 scenario, an auth mode) in one call; :meth:`Mock.load_scenario`, :meth:`Mock.load_own_scenario`
 and :meth:`Mock.replace_state` change the world alone. The control plane only translates HTTP
@@ -19,19 +22,28 @@ from flask import Flask, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from . import worlds
-from .chats.auth import OPEN, Authenticator
-from .chats.models import ChatSession, Store
-from .chats.responses import HANDLERS
+from .chats import responses as chats_responses
+from .chats.auth import OPEN, STRICT, Authenticator
+from .chats.models import ChatSession, Store, User
 from .contract.checks import route_findings
 from .control.views import MAX_STATE_BYTES, control_plane
 from .core.clock import Clock
+from .core.errors import NotFound
+from .core.events import SESSION_CREATED, SESSION_DESTROYED, SESSION_EXPIRED, USER_ADDED, USER_REMOVED, Event, Events
 from .core.faults import Faults
 from .core.journal import DEFAULT_SIZE, Journal
-from .core.pipeline import MAX_BODY_BYTES, Pipeline, StartupError, error_log
+from .core.pipeline import DOCUMENTS, MAX_BODY_BYTES, Pipeline, Service, StartupError, error_log
 from .core.responses import empty_response, is_control_path, json_response
-from .core.spec import HTTP_METHODS, Spec, default_spec
+from .core.spec import HTTP_METHODS, Spec, default_spec, sessions_spec
+from .core.tokens import TokenIssuer
+from .sessions import responses as sessions_responses
+from .sessions.auth import SessionAuth
+from .sessions.models import Caller, Member, Rules, Session, SessionStore
 
-__all__ = ["Mock", "Origin", "StartupError", "build", "create_app"]
+__all__ = ["DEMO_API_KEY", "Mock", "Origin", "StartupError", "build", "create_app"]
+
+#: The API key the mock knows when none is given: strict auth accepts it (open auth, any key).
+DEMO_API_KEY = "demo-api-key"
 
 
 @dataclass(frozen=True)
@@ -54,11 +66,20 @@ class Mock:
 
     def __init__(self, sessions: list[ChatSession], *, origin: Origin | None = None,
                  auth: str | None = None, journal_size: int = DEFAULT_SIZE,
-                 admin_token: str | None = None, cors: bool = True):
+                 admin_token: str | None = None, cors: bool = True, api_keys: tuple[str, ...] = (DEMO_API_KEY,)):
         self.origin = origin or Origin(auth=auth or OPEN)
         self.clock = Clock()
         self.store = Store(sessions, now=self.clock.now)
-        self.authenticator = Authenticator(self.store, auth or self.origin.auth)
+        #: Signs and reads the Session API's JWTs; the Chats API accepts its session tokens.
+        self.tokens = TokenIssuer()
+        #: What happens to sessions: the Chats API's sessions follow it (and the hubs will).
+        self.events = Events()
+        self.sessions = SessionStore(self._session_records(), tokens=self.tokens, events=self.events,
+                                     api_keys=api_keys, now=self.clock.now, seed=self.origin.seed)
+        self.events.subscribe(self._follow)
+        self.authenticator = Authenticator(self.store, auth or self.origin.auth, signed=self._signed_member)
+        self.session_auth = SessionAuth(self.sessions, known=self._known_caller,
+                                        strict=lambda: self.authenticator.mode == STRICT)
         self.faults = Faults(self.origin.seed)
         self.journal = Journal(journal_size)
         self.admin_token = admin_token
@@ -123,32 +144,95 @@ class Mock:
         """Make a fixture document (as :func:`worlds.to_document` writes the state) the state,
         all or nothing. The seed, clock, faults and journal stay; the state comes from no scenario."""
         self.store.replace(worlds.build_sessions(document, "state"))
+        self.sessions.replace(self._session_records())
         self.scenario = None
+
+    def create_session(self, users: list[tuple[str, str]]) -> ChatSession:
+        """A new, empty session with fresh ids and tokens for the (name, role) pairs, held by
+        both APIs (the control plane's ``POST /_mock/sessions``)."""
+        session = self.store.create_session(users)
+        for record in self._session_records([session]):
+            self.sessions.add(record)
+        return session
 
     def _become(self, sessions: list[ChatSession] | None, scenario: str | None, seed: int) -> None:
         """Make ``sessions`` (the start ones when None), from ``scenario`` under ``seed``, the
         world. Fault probabilities follow the world's seed, so a run can be replayed."""
         if sessions is None:
             self.store.reset()
+            self.sessions.reset()
         else:
             self.store.replace(sessions)
+            self.sessions.replace(self._session_records())
         self.scenario, self.seed = scenario, seed
         self.faults.reseed(seed)
 
+    # -- the two services, linked -------------------------------------------
+    def _session_records(self, sessions: list[ChatSession] | None = None) -> list[Session]:
+        """The Session API's view of the Chats API's sessions (the fixtures', the control
+        plane's): default rules, no expiry, the first Host its creator, no wallet addresses."""
+        if sessions is None:
+            sessions = self.store.snapshot_sessions()
+        now = self.clock.now()
+        records = []
+        for session in sessions:
+            members = {u.id: Member(u.id, u.name, u.role) for u in session.users.values()}
+            creator = next((m.id for m in members.values() if m.is_host), None)
+            records.append(Session(session.id, Rules(), creator, now, members=members))
+        return records
+
+    def _follow(self, event: Event) -> None:
+        """Keep the Chats API's sessions in step with the Session API's (called under its lock,
+        in the order its changes were made)."""
+        data = event.data
+        if event.event_type == SESSION_CREATED:
+            self.store.add_session(event.session_id, [(data["id"], data["name"], data["role"])])
+        elif event.event_type == USER_ADDED:
+            self.store.add_user(event.session_id, data["id"], data["name"], data["role"])
+        elif event.event_type == USER_REMOVED:
+            self.store.remove_user(event.session_id, data["id"])
+        elif event.event_type in (SESSION_EXPIRED, SESSION_DESTROYED):
+            self.store.remove_session(event.session_id)
+
+    def _signed_member(self, token: str) -> tuple[str, str] | None:
+        """(session id, user id) of a session token the mock signed, for the Chats API; None when
+        the mock did not sign ``token`` (expired and wallet tokens raise the challenge)."""
+        caller = self.sessions.signed_caller(token)
+        return None if caller is None else (caller.session_id, caller.user_id)
+
+    def _known_caller(self, token: str) -> Caller | None:
+        """The Session API's caller for a fixture user's token; None for a token no fixture
+        user holds (a guest's included: the Session API admits none). NotFound once that
+        user has left."""
+        user, issued = self.store.identify(token)
+        if user is not None and issued:
+            return _caller(user)
+        if user is None and self.store.departed(token):
+            raise NotFound("the token's user left its session")
+        return None
+
+def _caller(user: User) -> Caller:
+    return Caller(user.session_id, user.id, user.name, user.role)
+
+
 def build(fixtures_path: Path | str | None = None, *, seed: int = worlds.DEFAULT_SEED,
           messages: int = 0, auth: str = OPEN, journal_size: int = DEFAULT_SIZE,
-          admin_token: str | None = None, cors: bool = True) -> Mock:
+          admin_token: str | None = None, cors: bool = True, api_keys: tuple[str, ...] = (DEMO_API_KEY,)) -> Mock:
     """Load the fixtures (the shipped defaults when None) and build a mock over them."""
     origin = Origin(Path(fixtures_path) if fixtures_path else None, seed, messages, auth)
     return Mock(origin.load(), origin=origin, journal_size=journal_size, admin_token=admin_token,
-                cors=cors)
+                cors=cors, api_keys=api_keys)
 
 
 def create_app(mock: Mock, *, spec: Spec | None = None) -> Flask:
-    """Build the WSGI app serving ``mock``: the operations of ``spec``, the control plane
-    and ``/openapi.json``."""
+    """Build the WSGI app serving ``mock``: the Chats API's operations (of ``spec``, the shipped
+    document by default), the Session API's, the control plane and the documents."""
     spec = spec or default_spec()  # parsed once per process, not once per mock
-    _check_handlers(spec)
+    documents = dict(zip(DOCUMENTS, (spec, spec, sessions_spec()), strict=True))
+    services = [
+        Service(spec, mock.store, chats_responses.HANDLERS, mock.authenticator.authenticate_request),
+        Service(sessions_spec(), mock.sessions, sessions_responses.HANDLERS, mock.session_auth.authenticate),
+    ]
     app = Flask("mockchats")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     # OPTIONS is served nowhere (entry 48): Flask's automatic answer would list the control
@@ -160,10 +244,13 @@ def create_app(mock: Mock, *, spec: Spec | None = None) -> Flask:
     app.extensions["mockchats"] = mock
     app.extensions["mockchats.spec"] = spec
 
-    @app.route("/openapi.json", methods=["GET"], provide_automatic_options=False)
     def openapi_document():
-        base_url = request.host_url.rstrip("/") + spec.base_path
-        return json_response(200, spec.served(base_url))
+        # /openapi.json is the Chats API's, as it always was; /openapi/{chats,sessions}.json name theirs.
+        served = documents[request.path]
+        return json_response(200, served.served(request.host_url.rstrip("/") + served.base_path))
+
+    for path in DOCUMENTS:
+        app.add_url_rule(path, path, openapi_document, methods=["GET"], provide_automatic_options=False)
 
     app.register_blueprint(control_plane)
 
@@ -187,15 +274,5 @@ def create_app(mock: Mock, *, spec: Spec | None = None) -> Flask:
         return empty_response(500)
 
     # The spec's operations are routed by the pipeline; Flask serves what is left.
-    app.wsgi_app = Pipeline(app, mock, spec, handlers=HANDLERS, check_route=route_findings)
+    app.wsgi_app = Pipeline(app, mock, services, check_route=route_findings)
     return app
-
-
-def _check_handlers(spec: Spec) -> None:
-    declared = {op.operation_id for op in spec.operations}
-    missing = sorted(declared - HANDLERS.keys())
-    extra = sorted(HANDLERS.keys() - declared)
-    problems = [f"operation {name!r} in {spec.path} has no handler" for name in missing]
-    problems += [f"handler {name!r} has no operation in {spec.path}" for name in extra]
-    if problems:
-        raise StartupError("; ".join(problems))

@@ -29,6 +29,7 @@ from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 import mockchats
 from mockchats import contract
+from mockchats.core.spec import sessions_spec
 
 # -- the spec check: a response conforms to openapi/chats.yaml ------------------------------
 # A thin wrapper over :mod:`mockchats.contract.checks`, the checks ``mockchats contract`` and
@@ -43,14 +44,19 @@ class ContractViolation(AssertionError):
     pass
 
 
+#: The Session API's document, judged the same way.
+SESSIONS_CONTRACT = contract.Contract(sessions_spec())
+
+
 def operation_for(method: str, path: str):
-    """The spec operation a request targets, or None (unknown path or method)."""
-    return contract.operation_for(method, path)
+    """The operation of either document a request targets, or None (unknown path or method)."""
+    return contract.operation_for(method, path) or SESSIONS_CONTRACT.operation_for(method, path)
 
 
 def check(operation, response) -> None:
     """Raise ContractViolation unless ``response`` (a requests.Response) conforms."""
-    violations = contract.check_response(operation, response.status_code, response.headers, response.content)
+    judge = SESSIONS_CONTRACT if operation in sessions_spec().operations else contract.default_contract()
+    violations = judge.check_response(operation, response.status_code, response.headers, response.content)
     if violations:
         where = f"{operation.operation_id} -> {response.status_code}"
         raise ContractViolation(f"{where}: " + "; ".join(violations))
@@ -116,6 +122,44 @@ class Api:
         response = self.post("/chats", as_=as_, json={"message": text})
         assert response.status_code == 200, response.text
         return response.json()
+
+
+# -- the Session API's login flow, as a partner's backend runs it ----------------------------
+DEMO_API_KEY = "demo-api-key"
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def wallet_token(api: Api, wallet=None) -> tuple[object, str]:
+    """(the wallet, its wallet token): a nonce, signed with a real key, verified."""
+    wallet = wallet or mockchats.Wallet()
+    nonce = api.get("/wallet-proof/nonce", as_=None)
+    assert nonce.status_code == 200, nonce.text
+    message = nonce.json()["message"]
+    proof = api.post("/wallet-proof/verify", as_=None,
+                     json={"walletAddress": wallet.address, "message": message, "signature": wallet.sign(message)})
+    assert proof.status_code == 200, proof.text
+    return wallet, proof.json()["token"]
+
+
+def host_session(api: Api, body: dict | None = None, wallet=None) -> dict:
+    """A new session made through the API: its SessionCredentialsDto, plus the wallet under ``wallet``."""
+    wallet, token = wallet_token(api, wallet)
+    created = api.post("/session", as_=None, json=body if body is not None else {},
+                       headers={**bearer(token), "X-API-KEY": DEMO_API_KEY})
+    assert created.status_code == 200, created.text
+    return {**created.json(), "wallet": wallet}
+
+
+def join(api: Api, session_id: str, *, wallet=None, password: str | None = None) -> dict:
+    """A wallet joins ``session_id``: its JoinSessionDto, plus the wallet under ``wallet``."""
+    wallet, token = wallet_token(api, wallet)
+    joined = api.post("/session/join", as_=None, json={"sessionId": session_id, "password": password},
+                      headers=bearer(token))
+    assert joined.status_code == 200, joined.text
+    return {**joined.json(), "wallet": wallet}
 
 
 # -- what a refusal looks like, and "nothing changed" ----------------------------------------

@@ -243,12 +243,19 @@ class Store:
             self._tokens = tokens
             #: Tokens let in by open auth, which the mock never issued.
             self._guest_tokens: set[str] = set()
+            #: Tokens of users who left or were removed with their session: never a guest's.
+            self._departed: set[str] = set()
             self.generation += 1
 
     def snapshot(self) -> list[ChatSession]:
         """A copy of every session, for export; later changes do not reach it."""
         with self._lock:
             return [s.copy() for s in self._sessions.values()]
+
+    def snapshot_sessions(self) -> list[ChatSession]:
+        """Every session with its users and no messages: a cheap view of who is where."""
+        with self._lock:
+            return [ChatSession(s.id, dict(s.users)) for s in self._sessions.values()]
 
     def size(self) -> tuple[int, int]:
         """(sessions, messages in all of them), without copying anything."""
@@ -280,6 +287,60 @@ class Store:
                 self._tokens[user.token] = user
             return session.copy()
 
+    # -- membership, as the Session API changes it ------------------------
+    def add_session(self, session_id: str, users: Iterable[tuple[str, str, str]]) -> None:
+        """A new, empty session with the users (id, name, role) the Session API made. They hold
+        no token here: theirs are the JWTs the Session API signs, read by the authenticator."""
+        session = ChatSession(session_id)
+        for user_id, name, role in users:
+            session.users[user_id] = User(user_id, name, role, None, session_id)
+        with self._lock:
+            self._sessions[session_id] = session
+            self._users.update(session.users)
+
+    def add_user(self, session_id: str, user_id: str, name: str, role: str) -> None:
+        """A user who joined ``session_id`` (nothing when the session is not held here)."""
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is not None:
+                user = session.users[user_id] = User(user_id, name, role, None, session_id)
+                self._users[user_id] = user
+
+    def remove_user(self, session_id: str, user_id: str) -> None:
+        """A user who left or was kicked: their messages stay, their tokens name nobody."""
+        with self._lock:
+            session = self._sessions.get(session_id)
+            user = session.users.pop(user_id, None) if session is not None else None
+            if user is not None:
+                self._forget(user)
+
+    def remove_session(self, session_id: str) -> None:
+        """A session expired or deleted: gone with its messages; its users' tokens name nobody."""
+        with self._lock:
+            session = self._sessions.pop(session_id, None)
+            if session is not None:
+                for user in session.users.values():
+                    self._forget(user)
+
+    def member(self, session_id: str, user_id: str) -> User | None:
+        """The user ``user_id`` of ``session_id``, if both are still held."""
+        with self._lock:
+            session = self._sessions.get(session_id)
+            return session.users.get(user_id) if session is not None else None
+
+    def departed(self, token: str) -> bool:
+        """Whether ``token`` was a user's who has since left (their session gone, or they)."""
+        with self._lock:
+            return token in self._departed
+
+    def _forget(self, user: User) -> None:
+        if self._users.get(user.id) is user:
+            del self._users[user.id]
+        for token in [t for t, u in self._tokens.items() if u is user]:
+            del self._tokens[token]
+            if token not in self._guest_tokens:
+                self._departed.add(token)
+
     @staticmethod
     def _checked(sessions: Iterable[ChatSession]) -> list[ChatSession]:
         sessions = list(sessions)
@@ -308,6 +369,8 @@ class Store:
         with self._lock:
             user = self._users.get(user_id)
             if user is None:
+                if self._default_session_id not in self._sessions:  # deleted through the Session API
+                    raise NotFound(f"session {self._default_session_id}")
                 user = User(user_id, name, CLIENT, token, self._default_session_id)
                 self._sessions[user.session_id].users[user.id] = user
                 self._users[user.id] = user

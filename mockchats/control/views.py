@@ -524,7 +524,7 @@ def create_session() -> Response:
     """
     mock = current_mock()
     users = _body("NewSession")["users"]
-    session = mock.store.create_session((u["name"], u["role"]) for u in users)
+    session = mock.create_session([(u["name"], u["role"]) for u in users])
     return json_response(201, _session_dto(session))
 
 
@@ -715,6 +715,7 @@ def set_clock() -> Response:
         mock.clock.advance(by)
     else:
         mock.clock.real()
+    mock.sessions.expire_due()  # sessions whose time the clock passed expire now, not at the next call
     return read_clock()
 
 

@@ -18,6 +18,9 @@ from types import MappingProxyType
 #: A subscriber that raised: logged, never the publisher's failure (the change is committed).
 log = logging.getLogger("mockchats.events")
 
+#: A session made through the Session API, ``data`` its Host (``SessionUserDto``). The mock's
+#: own: it keeps the Chats API's sessions in step, and no hub connection can exist for it yet.
+SESSION_CREATED = "SessionCreated"
 USER_ADDED = "UserAdded"
 USER_REMOVED = "UserRemoved"
 SESSION_EXPIRED = "SessionExpired"

@@ -5,14 +5,15 @@ the same order, top to bottom:
 
 1. **segment**: the raw path cut into segments as Kestrel decodes it, once; every later
    stage reads these segments (:func:`_segments`);
-2. **route**: the spec's one route table (:class:`~.spec.Routes`) picks the operation for
-   the method, else a 405; a path no operation has goes to Flask. CORS is decided here and a
-   preflight answered (:meth:`Pipeline.__call__`);
+2. **route**: each service's route table (:class:`~.spec.Routes`, one per document, the
+   Chats API's first) picks the operation for the method, else a 405; a path no operation has
+   goes to Flask. CORS is decided here and a preflight answered (:meth:`Pipeline.__call__`);
 3. **fault** (``before``): an injected fault for this operation and path (:func:`_dispatch`);
-4. **token**: who the caller is, else 401 (:func:`_operate`);
+4. **token**: who the caller is, by the service's own rules for the operation's security, else
+   401 (:func:`_operate`);
 5. **Prefer**: Prism's ``Prefer: code=NNN`` (:func:`_preferred_response`);
 6. **binding**: the query and the body bound and validated as [ApiController] does (400, 415, 413);
-7. **handler**: the operation's handler, a call into the service's model (404, 403);
+7. **handler**: the operation's handler, a call into the service's model (400, 401, 403, 404, 422);
 8. **fault** (``after``): a fault that hides a success (:func:`_fault_response` answers both);
 9. **journal**: the exchange timed, logged and recorded, with the contract's word on its
    route (:meth:`Pipeline._journal`).
@@ -25,7 +26,7 @@ segment, a 405 listing every route the path matched) are :mod:`..aspnet.routing`
 has to be matched by them anyway; matching it once more in Flask, and building
 Flask's request context around a call that uses none of it, cost a third to a half of
 a request. Flask serves what is not an API operation: the control plane,
-``/openapi.json``, and the 404s.
+the documents (``/openapi.json``, ``/openapi/{chats,sessions}.json``), and the 404s.
 """
 from __future__ import annotations
 
@@ -44,18 +45,22 @@ from werkzeug.wrappers import Request, Response
 
 from ..aspnet.binding import BindingFailed, RequestBinder, binding_violations
 from ..aspnet.routing import decode_path, kestrel_segments
-from .errors import Forbidden, NotFound, UnknownCaller
+from .errors import BadRequest, Forbidden, NotFound, Unauthorized, UnknownCaller, Unprocessable
 from .faults import AFTER, BEFORE, Fault
 from .identity import CHALLENGE_INVALID, Unauthenticated
 from .journal import Exchange
 from .responses import empty_response, is_control_path, json_response, problem_response, validation_response
-from .spec import Operation, Spec
+from .spec import Operation, Routes, Spec
 
 if TYPE_CHECKING:  # types only: the pipeline is given the mock, it never builds one
     from ..app import Mock
 
 #: A service's handler of one operation: (the service's model, the caller, the bound call) -> body.
 Handler = Callable[[Any, Any, "Call"], "dict | list | None"]
+#: A service's token stage: (the operation, the request's environ, the exchange's warnings) -> the
+#: caller its handlers are given. Raises Unauthenticated (the JwtBearer challenge), Unauthorized
+#: (a refused API key), NotFound (a token of the mock's whose session is gone).
+Authenticate = Callable[[Operation, WSGIEnvironment, list[str]], Any]
 #: (method, path as sent, the contract's spelling of the operation it reached or None when it
 #: reached none) -> (violations, warnings): the contract's judgement of a route.
 RouteCheck = Callable[[str, str, "str | None"], "tuple[list[str], list[str]]"]
@@ -75,10 +80,10 @@ HELD_ACROSS_RESET = "The mock's world changed while this request was held."
 #: What a page's script may read of a cross-origin answer, beyond the safelisted headers.
 CORS_EXPOSED = "WWW-Authenticate, Retry-After"
 _PARAMETER = re.compile(r"\{\w+\}")
-#: The app's own document, routed by the same rules as the API (``/OpenAPI.json`` reaches it):
-#: its path folded -> its segments. Not journaled.
-_DOCUMENT = "/openapi.json"
-_OWN_ROUTES = {_DOCUMENT[1:].casefold(): [_DOCUMENT[1:]]}
+#: The app's own documents, routed by the same rules as the API (``/OpenAPI.json`` reaches the
+#: first): their path folded -> their segments. Not journaled.
+DOCUMENTS = ("/openapi.json", "/openapi/chats.json", "/openapi/sessions.json")
+_OWN_ROUTES = {path[1:].casefold(): path[1:].split("/") for path in DOCUMENTS}
 
 
 class StartupError(RuntimeError):
@@ -95,10 +100,23 @@ class Call:
 
 
 @dataclass(frozen=True)
+class Service:
+    """One API the pipeline serves: its document (routes and schemas), the model its handlers
+    call, a handler for each of the document's operations, and its token stage."""
+
+    spec: Spec
+    model: Any
+    handlers: dict[str, Handler]
+    authenticate: Authenticate
+
+
+@dataclass(frozen=True)
 class _Endpoint:
-    """One operation as the router calls it: its binder, its handler, and where its parameters sit."""
+    """One operation as the router calls it: its service, binder and handler, and where its
+    parameters sit."""
 
     op: Operation
+    service: Service
     binder: RequestBinder
     handler: Handler
     parts: tuple[str, ...]  # the template's segments: "{chatId}" marks a parameter
@@ -120,26 +138,29 @@ class Pipeline:
     sent it. Partner requests are journaled; the control plane and ``/openapi.json`` are not.
     """
 
-    def __init__(self, flask_app: Flask, mock: Mock, spec: Spec, *, handlers: dict[str, Handler],
-                 check_route: RouteCheck):
+    def __init__(self, flask_app: Flask, mock: Mock, services: Iterable[Service], *, check_route: RouteCheck):
         self._flask_wsgi = flask_app.wsgi_app
         self.mock = mock
         self._check_route = check_route
-        self._routes = spec.routes
+        services = list(services)
+        _check_handlers(services)
+        #: Each service's route table, in routing order: the first that matches a path serves it.
+        self._tables = [service.spec.routes for service in services]
         #: operationId -> endpoint.
         self._endpoints: dict[str, _Endpoint] = {}
-        for template, operations in spec.routes.by_template.items():
-            parts = tuple(template.strip("/").split("/"))
-            odd = [part for part in parts if "{" in part and not _PARAMETER.fullmatch(part)]
-            if odd:  # ASP.NET allows "{id}.json"; this router matches whole segments only
-                first = next(iter(operations.values()))
-                raise StartupError(f"{first.operation_id}: path segment {odd[0]!r} in {spec.path} is "
-                                   "not a whole {parameter}")
-            for op in operations.values():
-                self._endpoints[op.operation_id] = _Endpoint(op, RequestBinder(op), handlers[op.operation_id],
-                                                             parts)
-        #: The first path segment of the API (folded), where CORS applies, as on /openapi*.
-        self._api_root = spec.base_path.strip("/").split("/", 1)[0].casefold()
+        for service in services:
+            for template, operations in service.spec.routes.by_template.items():
+                parts = tuple(template.strip("/").split("/"))
+                odd = [part for part in parts if "{" in part and not _PARAMETER.fullmatch(part)]
+                if odd:  # ASP.NET allows "{id}.json"; this router matches whole segments only
+                    first = next(iter(operations.values()))
+                    raise StartupError(f"{first.operation_id}: path segment {odd[0]!r} in {service.spec.path} "
+                                       "is not a whole {parameter}")
+                for op in operations.values():
+                    self._endpoints[op.operation_id] = _Endpoint(op, service, RequestBinder(op),
+                                                                 service.handlers[op.operation_id], parts)
+        #: The first path segment of each API (folded), where CORS applies, as on /openapi*.
+        self._api_roots = {service.spec.base_path.strip("/").split("/", 1)[0].casefold() for service in services}
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
@@ -149,8 +170,11 @@ class Pipeline:
         path, segments = _segments(environ)
         # 2. route: the operation for the method; else a 405 when the path is an operation's;
         # else Flask, given the path as routing spells it.
-        matches = self._routes.match(segments)
-        found = self._routes.select(method, matches) if matches else None
+        for routes in self._tables:
+            matches = routes.match(segments)
+            if matches:
+                break
+        found = routes.select(method, matches) if matches else None
         if found is not None:
             canonical = found[1]  # the chosen route's spelling
         elif matches:
@@ -182,7 +206,7 @@ class Pipeline:
                 endpoint = self._endpoints[found[0].operation_id]
                 body = self._answer(environ, endpoint, canonical, exchange, generation)(environ, start)
             elif matches:  # ASP.NET lists the methods of every route that matched the path
-                allowed = ", ".join(self._routes.allowed(matches))
+                allowed = ", ".join(routes.allowed(matches))
                 body = empty_response(405, {"Allow": allowed})(environ, start)
             else:
                 body = self._flask_wsgi(environ, start)
@@ -197,9 +221,9 @@ class Pipeline:
         # Not journaled: the control plane and the document; a browser's preflight (the
         # client's code never sent it); and a request that began in a world since replaced
         # (the journal belongs to the new one).
-        if not (preflight or routed == _DOCUMENT or is_control_path(routed)
+        if not (preflight or routed in DOCUMENTS or is_control_path(routed)
                 or self.mock.store.generation != generation):
-            self._journal(exchange, routed, matches)
+            self._journal(exchange, routed, routes, matches)
         if environ.get(DROPPED):
             environ["mockchats.drop_connection"]()
         return body
@@ -208,9 +232,9 @@ class Pipeline:
         """CORS covers the API's paths and /openapi*, never the control plane: a web page
         must not be able to drive a developer's mock."""
         first = routed[1:].split("/", 1)[0].casefold()
-        if not self._api_root:  # the API at the root: everything but the control plane
+        if "" in self._api_roots:  # an API at the root: everything but the control plane
             return first != "_mock"
-        return first == self._api_root or first.startswith("openapi")
+        return first in self._api_roots or first.startswith("openapi")
 
     def _answer(self, environ: WSGIEnvironment, endpoint: _Endpoint, canonical: list[str], exchange: Exchange,
                 generation: int) -> Response:
@@ -230,14 +254,14 @@ class Pipeline:
             error_log.exception("unhandled error")
             return empty_response(500)
 
-    def _journal(self, exchange: Exchange, routed: str, matches: list[tuple[str, list[str]]]) -> None:
+    def _journal(self, exchange: Exchange, routed: str, routes: Routes, matches: list[tuple[str, list[str]]]) -> None:
         canonical: str | None = _decoded(routed)
         if exchange.operation_id is None or exchange.path != canonical:
             # No operation matched, or the client spelled the path its own way: the contract
             # says so, from the routing already done.
             if exchange.operation_id is None:
                 # The contract names a method in any case (as ASP.NET Core's routing matches it).
-                found = self._routes.select(exchange.method.upper(), matches) if matches else None
+                found = routes.select(exchange.method.upper(), matches) if matches else None
                 canonical = None if found is None else _decoded("/" + "/".join(found[1]))
             sent = _decoded(decode_path(exchange.path, "latin-1"))
             route_violations, route_warnings = self._check_route(exchange.method, sent, canonical)
@@ -295,7 +319,9 @@ def _operate(req: Request, endpoint: _Endpoint, mock: Mock, exchange: Exchange, 
     violations, warnings = exchange.violations, exchange.warnings
     environ = req.environ  # headers read straight from it: Werkzeug's view costs more than the rest
     try:
-        caller = exchange.user = mock.authenticator.authenticate(environ.get("HTTP_AUTHORIZATION"), warnings)
+        caller = endpoint.service.authenticate(op, environ, warnings)
+        if hasattr(caller, "role"):  # a user of a session (not a wallet, not nobody): the journal's
+            exchange.user = caller
         # Prefer: code=NNN is answered once the caller is known, as the real service would
         # have refused an unauthenticated request first.
         preferred = _preferred_response(environ.get("HTTP_PREFER"), op, warnings)
@@ -307,10 +333,13 @@ def _operate(req: Request, endpoint: _Endpoint, mock: Mock, exchange: Exchange, 
             encoding = binder.check_media_type(environ.get("CONTENT_TYPE"))
             data = exchange.body = req.get_data(cache=False)
             body = binder.bind_body(data, warnings, encoding)
-        result = endpoint.handler(mock.store, caller, Call(path, query, body))
+        result = endpoint.handler(endpoint.service.model, caller, Call(path, query, body))
     except Unauthenticated as exc:
         violations.append("no bearer token" if exc.challenge == "Bearer" else "the bearer token is refused")
         return empty_response(401, {"WWW-Authenticate": exc.challenge})
+    except Unauthorized as exc:  # the token holds, the API key or the password does not
+        violations.append(exc.detail)
+        return problem_response(401)
     except UnknownCaller:  # a reset replaced the world mid-request: the token no longer holds
         return empty_response(401, {"WWW-Authenticate": CHALLENGE_INVALID})
     except BindingFailed as exc:
@@ -318,13 +347,30 @@ def _operate(req: Request, endpoint: _Endpoint, mock: Mock, exchange: Exchange, 
         if exc.status == 400:
             return validation_response(exc.errors)
         return problem_response(exc.status)
+    except BadRequest as exc:
+        return problem_response(400, detail=exc.detail)
     except NotFound:
         return problem_response(404)
     except Forbidden:
         return empty_response(403)
+    except Unprocessable as exc:
+        return problem_response(422, detail=exc.detail)
     if result is None:
         return empty_response(op.success_status)
     return json_response(op.success_status, result)
+
+
+def _check_handlers(services: list[Service]) -> None:
+    """StartupError unless every service has a handler for each of its operations and no other."""
+    problems = []
+    for service in services:
+        declared = {op.operation_id for op in service.spec.operations}
+        problems += [f"operation {name!r} in {service.spec.path} has no handler"
+                     for name in sorted(declared - service.handlers.keys())]
+        problems += [f"handler {name!r} has no operation in {service.spec.path}"
+                     for name in sorted(service.handlers.keys() - declared)]
+    if problems:
+        raise StartupError("; ".join(problems))
 
 
 def _preferred_response(prefer: str | None, op: Operation, warnings: list[str]) -> Response | None:

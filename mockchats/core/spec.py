@@ -32,6 +32,9 @@ class Operation:
     body_schema_name: str | None  # its component name, e.g. "CreateChatRequest"
     success_status: int
     responses: dict = field(repr=False)  # status (str) -> resolved response object
+    #: The security schemes a call must satisfy together (the operation's first requirement,
+    #: else the document's); empty for an operation open to anyone (``security: []``).
+    security: tuple[str, ...] = ()
 
     def query_parameters(self) -> list[dict]:
         """The operation's query parameters, resolved."""
@@ -136,6 +139,7 @@ class Spec:
         return node
 
     def _operations(self):
+        default_security = self.document.get("security", [])
         for path, item in self.document["paths"].items():
             shared = item.get("parameters", [])
             for method in HTTP_METHODS:
@@ -161,6 +165,7 @@ class Spec:
                     body_schema_name=body_name,
                     success_status=successes[0],
                     responses=self.resolve(raw["responses"]),
+                    security=tuple(next(iter(raw.get("security", default_security)), {})),
                 )
 
 

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from ..chats import wordlists
 from ..core.clock import utcnow
 from ..core.errors import BadRequest, Forbidden, NotFound, Unauthorized, Unprocessable
-from ..core.events import SESSION_DESTROYED, SESSION_EXPIRED, USER_ADDED, USER_REMOVED, Event, Events
+from ..core.events import SESSION_CREATED, SESSION_DESTROYED, SESSION_EXPIRED, USER_ADDED, USER_REMOVED, Event, Events
 from ..core.tokens import SESSION, WALLET, InvalidToken, TokenIssuer
 from .wallet import BadSignature, is_address, recover
 
@@ -154,9 +154,17 @@ class Session:
 
 @dataclass(frozen=True)
 class Caller:
-    """Who calls a session operation: a user of a session (from a session token, or a fixture's)."""
+    """Who calls a session operation: a user of a session (from a session token, or a fixture's).
+    ``name`` and ``role`` are as the token or the fixture gave them, for the journal."""
     session_id: str
     user_id: str
+    name: str = ""
+    role: str = ""
+
+    @property
+    def id(self) -> str:
+        """The user's id (the journal reads users by ``id``, ``name`` and ``role``)."""
+        return self.user_id
 
 
 @dataclass(frozen=True)
@@ -328,6 +336,13 @@ class SessionStore:
             self._expire_due(self.now())
             return [self._view(s) for s in self._sessions.values()]
 
+    def add(self, session: Session) -> None:
+        """Hold ``session`` (one the control plane made for the Chats API) as it is, unannounced."""
+        with self._lock:
+            self._sessions[session.id] = session.copy()
+            if session.expires_at is not None and not session.expired:
+                heapq.heappush(self._expiries, (session.expires_at, session.id))
+
     @property
     def api_keys(self) -> frozenset[str]:
         """The API keys strict auth accepts."""
@@ -458,7 +473,21 @@ class SessionStore:
         session_id = claims.get("sid")
         if not isinstance(session_id, str):
             raise InvalidToken("a session token without a session")
-        return Caller(session_id, claims["sub"])
+        return Caller(session_id, claims["sub"], str(claims.get("name", "")), str(claims.get("role", "")))
+
+    def signed_caller(self, token: str) -> Caller | None:
+        """The caller a session token of the mock's names; None when the mock did not sign the
+        token; ExpiredToken past its lifetime; InvalidToken for a wallet token. Sessions whose
+        time has come are expired first, so the answer is as of now."""
+        now = self.now()
+        try:
+            claims = self.tokens.read(token, now)
+        except InvalidToken:
+            return None
+        if claims["typ"] != SESSION or not isinstance(claims.get("sid"), str):
+            raise InvalidToken(f"a {claims['typ']} token where a session token is needed")
+        self.expire_due()
+        return Caller(claims["sid"], claims["sub"], str(claims.get("name", "")), str(claims.get("role", "")))
 
     def check_api_key(self, key: str | None, *, strict: bool) -> None:
         """Unauthorized unless ``key`` is acceptable: any non-empty key in open auth, one of
@@ -486,6 +515,7 @@ class SessionStore:
                               address, {host.id: host})
             self._sessions[session_id] = session
             heapq.heappush(self._expiries, (session.expires_at, session_id))
+            self.events.publish(Event(session_id, SESSION_CREATED, host.to_dto()))
             return self._credentials(session, host, now, users=False)
 
     def join(self, wallet_address: str, session_id: str | None, password: str | None = None) -> Credentials:

@@ -135,7 +135,7 @@ def test_a_wrong_server_fails_naming_the_operation_and_the_violation(wrong_serve
     assert "body $: 'totalCount' and 'messages' are required." in listing
     assert "expected 400, got 200" in listing  # Take=0 was not refused
     creating = out.split("\ncreateChat\n")[1].split("\n\n")[0]
-    assert "status 201 is not declared (declared: 200, 400, 401, 413, 415, 429, 503)" in creating
+    assert "status 201 is not declared (declared: 200, 400, 401, 404, 413, 415, 429, 503)" in creating
     reacting = out.split("\naddReaction\n")[1].split("\n\n")[0]
     assert "error body is text/html, not application/problem+json" in reacting
 
@@ -274,7 +274,7 @@ def test_a_missing_field_is_a_violation():
 
 def test_errors_must_be_declared_and_problem_json():
     assert contract.check_response(LIST, 500, {"Content-Type": "text/html"}, b"<h1>oops</h1>") == [
-        "status 500 is not declared (declared: 200, 400, 401, 429, 503)",
+        "status 500 is not declared (declared: 200, 400, 401, 404, 429, 503)",
         "error body is text/html, not application/problem+json: '<h1>oops</h1>'"]
     assert contract.check_response(LIST, 400, JSON_TYPE, b'{"title": "x"}') == [
         "content type 'application/json' is not application/problem+json"]

@@ -160,7 +160,7 @@ def test_a_wrong_upstream_is_flagged_response_by_response(wrong_proxy):
     assert "body $: 'totalCount' and 'messages' are required." in listing["responseViolations"]
     assert creating["violations"] == []
     assert creating["responseViolations"] == [
-        "status 201 is not declared (declared: 200, 400, 401, 413, 415, 429, 503)"]
+        "status 201 is not declared (declared: 200, 400, 401, 404, 413, 415, 429, 503)"]
     assert deleting["responseViolations"] == [
         "status 500 is not declared (declared: 204, 401, 403, 404, 429, 503)",
         "error body is text/html, not application/problem+json: '<h1>Internal Server Error</h1>'"]

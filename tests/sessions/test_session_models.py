@@ -41,13 +41,20 @@ def clock() -> Clock:
 
 @pytest.fixture
 def published() -> list[Event]:
+    """The events a hub delivers to a session's connections, in order."""
     return []
 
 
 @pytest.fixture
-def store(clock, published) -> SessionStore:
+def created() -> list[Event]:
+    """SessionCreated: the mock's own, keeping the Chats API in step (no connection can hear it)."""
+    return []
+
+
+@pytest.fixture
+def store(clock, published, created) -> SessionStore:
     events = Events()
-    events.subscribe(published.append)
+    events.subscribe(lambda event: (created if event.event_type == "SessionCreated" else published).append(event))
     return SessionStore(tokens=TokenIssuer(), events=events, now=clock.now, api_keys=["demo-api-key"], seed=7)
 
 
@@ -313,6 +320,11 @@ def test_keys_added_last_until_a_reset(store):
 
 
 # -- creating a session -------------------------------------------------------------
+def test_a_new_session_is_told_inside_the_mock_with_its_host(store, created, ada):
+    made = host_session(store, ada, identity={"name": "Ada"})
+    assert created == [Event(made.session_id, "SessionCreated", made.member.to_dto())]
+
+
 def test_a_session_with_the_defaults(store, clock, published, ada):
     made = host_session(store, ada, identity={"name": "Ada", "chainAddress": ada.address})
     dto = made.to_dto()
