@@ -5,8 +5,8 @@ its jsonschema validators compiled once. ``bind_query`` and ``bind_body`` turn a
 request's query and body into the typed arguments of the operation, or raise
 :class:`BindingFailed` with the ModelState errors the real service would answer
 (keys and message templates as the framework writes them). Binding follows the framework's habits: query keys and
-JSON property names match case-insensitively, values parse as .NET parses them,
-text length counts UTF-16 code units, and JSON deeper than 32 levels is refused.
+JSON property names match case-insensitively (at every level of nested objects), values parse as
+.NET parses them, text length counts UTF-16 code units, and JSON deeper than 32 levels is refused.
 """
 from __future__ import annotations
 
