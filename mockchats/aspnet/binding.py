@@ -5,8 +5,8 @@ its jsonschema validators compiled once. ``bind_query`` and ``bind_body`` turn a
 request's query and body into the typed arguments of the operation, or raise
 :class:`BindingFailed` with the ModelState errors the real service would answer
 (keys and message templates as the framework writes them). Binding follows the framework's habits: query keys and
-JSON property names match case-insensitively, values parse as .NET parses them,
-text length counts UTF-16 code units, and JSON deeper than 32 levels is refused.
+JSON property names match case-insensitively (at every level of nested objects), values parse as
+.NET parses them, text length counts UTF-16 code units, and JSON deeper than 32 levels is refused.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import json
 import re
 import sys
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from . import habits
@@ -31,6 +32,12 @@ MAX_JSON_DEPTH = 32
 BODY_PARAMETER = "request"
 #: Namespace the backend's DTO types are assumed to live in (shown in conversion errors).
 DTO_NAMESPACE = "QuickSync.Api.Models"
+#: The .NET type a body array is assumed to be (a guess: the contract shows only ``string[]``-like arrays).
+COLLECTION_TYPE = "System.Collections.Generic.List`1[{}]"
+#: A query parameter's vendor extension: ``parameter`` when it binds to an action parameter of its
+#: own (``chain``), ``property`` (the default) when to a property of a [FromQuery] model (``Take``).
+#: The framework words an unparseable value differently for the two.
+BOUND_AS = "x-aspnet-bound-as"
 
 #: Ten digits or more is past any index a query can reach (indices bind up to the first gap).
 _INDEXED_KEY = re.compile(r"(.+)\[([0-9]{1,9})\]")
@@ -43,6 +50,12 @@ _ANNOTATION_OF = {"required": "required", "minLength": "required", "pattern": "r
 #: (Undeclared properties are dropped while binding, so additionalProperties never applies.)
 _BODY_KEYWORDS = {"type", "required", "properties", "additionalProperties", "description", "title"}
 _DOTNET_TYPES = {"string": "System.String", "integer": "System.Int32", "boolean": "System.Boolean"}
+#: JSON types bound to .NET value types: a null is no value for them unless nullable (``int?``).
+_VALUE_TYPES = ("integer", "boolean")
+_CONTAINERS = ("object", "array")
+#: What a schema inside a body object or array may say: its shape and documentation, no rules.
+_SHAPE_KEYWORDS = {"type", "format", "nullable", "properties", "additionalProperties", "items",
+                   "description", "title", "example", "deprecated"}
 #: What json.loads leaves of an escaped lone surrogate ("\ud800"); a valid pair becomes one character.
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 #: The whitespace JSON allows between tokens (Python's str.strip() removes more).
@@ -63,6 +76,11 @@ def _contract_text(value: object) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
+def _not_valid(value: str, name: str, bound_as: str) -> str:
+    """ModelState's message for a value that does not parse: it names a property, never a parameter."""
+    return habits.value_not_valid(value) if bound_as == "parameter" else habits.value_not_valid_for(value, name)
+
+
 def pascal_case(name: str) -> str:
     """The C# property name behind a camelCase JSON name (``message`` -> ``Message``)."""
     return name[:1].upper() + name[1:]
@@ -71,30 +89,78 @@ def pascal_case(name: str) -> str:
 class RequestBinder:
     """Binds the query and JSON body of one operation."""
 
-    def __init__(self, operation: Operation):
+    def __init__(self, operation: Operation, components: Mapping[str, dict] | None = None):
+        """``components``: the document's component schemas, resolved, by name; a nested DTO is
+        named after the one it equals (``SessionRules``) in conversion errors, as the root is
+        after ``operation.body_schema_name``. Without them a nested DTO is named by its ``title``."""
         self.operation = operation
         self._query = {p["name"].casefold(): p for p in operation.query_parameters()}
         self._query_validators = {p["name"]: DotNetValidator(p["schema"]) for p in self._query.values()}
+        # Which ModelState message an unparseable value gets depends on what it binds to.
+        self._query_bound_as = {p["name"]: p.get(BOUND_AS, "property") for p in self._query.values()}
+        odd = {name: how for name, how in self._query_bound_as.items() if how not in ("property", "parameter")}
+        if odd:
+            raise ValueError(f"{operation.operation_id}: {BOUND_AS} must be property or parameter, not {odd}")
         # A scalar query value is valid or not on its own, and clients repeat the same few
         # values (Take=20, Ascending=false): remember each verdict instead of re-running it.
         self._query_failure = functools.lru_cache(maxsize=4096)(self._first_query_failure)
         # Whole query strings repeat even more (the same page, polled): bind each one once.
         self._bound_query_string = functools.lru_cache(maxsize=4096)(self._bind_query_string)
         self._body = operation.body_schema
-        self._body_properties = {
-            name.casefold(): (name, schema)
-            for name, schema in (self._body or {}).get("properties", {}).items()
-        }
         # DataAnnotations sit on properties: each property's rules are checked on its own
         # value (a validator per property, no walk through the object), [Required] by name.
         unchecked = set(self._body or {}) - _BODY_KEYWORDS
         if unchecked:
             raise ValueError(f"{operation.operation_id}: body schema keywords {sorted(unchecked)} are not bound")
         self._required = tuple((self._body or {}).get("required", ()))
+        # Nested objects and arrays are bound (converted, names matched) but carry no
+        # DataAnnotations here: a rule inside one would go unchecked, so it is refused.
         self._property_validators = {
             name: DotNetValidator(schema) for name, schema in (self._body or {}).get("properties", {}).items()
+            if schema.get("type") not in _CONTAINERS
         }
+        #: id(object schema) -> its properties by case-folded name: (contract name, schema).
+        self._members: dict[int, dict[str, tuple[str, dict]]] = {}
+        #: id(object schema) -> the DTO's .NET type name.
+        self._dto_types: dict[int, str] = {}
         self._body_type = f"{DTO_NAMESPACE}.{operation.body_schema_name}"
+        if self._body is not None:
+            self._index(self._body, self._body_type, components or {}, nested=False)
+        self._body_properties = self._members.get(id(self._body), {})
+
+    def _index(self, schema: dict, dotnet_type: str | None, components: Mapping[str, dict], *, nested: bool):
+        """Record the members and .NET type names of ``schema`` and of every object within it."""
+        if nested:
+            unchecked = set(schema) - _SHAPE_KEYWORDS
+            if unchecked:
+                raise ValueError(f"{self.operation.operation_id}: keywords {sorted(unchecked)} inside a "
+                                 "nested body object or array are not bound")
+        kind = schema.get("type")
+        if kind == "array":
+            self._index(schema.get("items", {}), None, components, nested=True)
+        if kind != "object":
+            return
+        if dotnet_type is None:
+            name = next((n for n, component in components.items() if component == schema), schema.get("title"))
+            dotnet_type = f"{DTO_NAMESPACE}.{name}" if name else "System.Object"
+        self._dto_types[id(schema)] = dotnet_type
+        properties = schema.get("properties", {})
+        self._members[id(schema)] = {name.casefold(): (name, sub) for name, sub in properties.items()}
+        for sub in properties.values():
+            if nested or sub.get("type") in _CONTAINERS:
+                self._index(sub, None, components, nested=True)
+
+    def _dotnet_type(self, schema: dict) -> str:
+        """The .NET type System.Text.Json names when a JSON value cannot become ``schema``'s."""
+        kind = schema.get("type")
+        if kind == "object":
+            return self._dto_types.get(id(schema), "System.Object")
+        if kind == "array":
+            return COLLECTION_TYPE.format(self._dotnet_type(schema.get("items", {})))
+        dotnet = _DOTNET_TYPES.get(kind, "System.Object")
+        if kind in _VALUE_TYPES and schema.get("nullable"):
+            return f"System.Nullable`1[{dotnet}]"
+        return dotnet
 
     # -- query ------------------------------------------------------------
     def bind_query_string(self, query_string: str, warnings: list[str]) -> dict:
@@ -157,7 +223,7 @@ class RequestBinder:
                 bound[name] = [v for v in values if v != ""]
                 continue
             attempted = ",".join(values)  # what the framework quotes in its messages
-            value, error = self._convert(values[0], attempted, name, schema)
+            value, error = self._convert(values[0], attempted, name, schema, self._query_bound_as[name])
             if error:
                 errors[name] = [error]
                 continue
@@ -178,7 +244,7 @@ class RequestBinder:
             if failure in ("minimum", "maximum"):
                 errors[name] = [habits.range_error(name, schema.get("minimum"), schema.get("maximum"))]
             else:
-                errors[name] = [habits.value_not_valid_for(_contract_text(value), name)]
+                errors[name] = [_not_valid(_contract_text(value), name, self._query_bound_as[name])]
         if errors:
             raise BindingFailed(400, errors)
         return bound
@@ -195,7 +261,8 @@ class RequestBinder:
         return bool(param) and param["schema"].get("type") == "array"
 
     @staticmethod
-    def _convert(first: str, attempted: str, name: str, schema: dict) -> tuple[object, str | None]:
+    def _convert(first: str, attempted: str, name: str, schema: dict,
+                 bound_as: str = "property") -> tuple[object, str | None]:
         """Parse one query value as the simple-type binder does; (value, error message)."""
         if first.strip() == "":
             return None, habits.value_invalid(attempted)
@@ -210,7 +277,7 @@ class RequestBinder:
         else:
             value = first
         if value is None:
-            return None, habits.value_not_valid_for(attempted, name)
+            return None, _not_valid(attempted, name, bound_as)
         return value, None
 
     # -- body -------------------------------------------------------------
@@ -261,53 +328,90 @@ class RequestBinder:
         if text.count("[") + text.count("{") > MAX_JSON_DEPTH:
             breach = _depth_breach(text)
             if breach is not None:
-                self._check_member_types(text, before=breach[1])
-                self._fail_depth(*breach, text)
+                pos, kind = breach
+                self._check_member_types(text, before=pos)
+                self._fail_depth(self._path_at(text, pos), pos, kind, text)
         try:
             document = json.loads(text, object_pairs_hook=_Pairs, parse_constant=_reject_constant,
                                   parse_int=_parse_int)
         except json.JSONDecodeError as exc:
             message, pos = _stj_syntax_message(exc)
             self._check_member_types(text, before=pos)
-            self._fail_json(_path_at(text, pos), message, text=text, pos=pos)
+            self._fail_json(self._path_at(text, pos), message, text=text, pos=pos)
         except _ConstantRejected as exc:
             pos = _constant_position(text, exc.constant)
             self._check_member_types(text, before=pos)
             if exc.constant.startswith("-"):  # the reader stops on the letter after the sign
-                self._fail_json(_path_at(text, pos), f"'{exc.constant[1]}' is invalid within a number, "
+                self._fail_json(self._path_at(text, pos), f"'{exc.constant[1]}' is invalid within a number, "
                                 "immediately after a sign character ('+' or '-'). Expected a digit ('0'-'9').",
                                 text=text, pos=pos + 1)
-            self._fail_json(_path_at(text, pos), f"'{exc.constant[0]}' is an invalid start of a value.",
+            self._fail_json(self._path_at(text, pos), f"'{exc.constant[0]}' is an invalid start of a value.",
                             text=text, pos=pos)
 
         if not isinstance(document, _Pairs):
             pos = len(text) - len(text.lstrip())
             self._fail_json("$", f"The JSON value could not be converted to {self._body_type}.",
                             text=text, pos=pos + 1 if text[pos] in "[" else _token_end(text, pos))
-        values: dict = {}
-        for key, value in document:
-            if _LONE_SURROGATE.search(key):  # STJ unescapes every name of the root object
-                self._check_member_types(text, before=len(text))
-            declared = self._body_properties.get(key.casefold())
-            if declared is None:
-                continue
-            name, schema = declared
-            if not _fits_json_type(value, schema):
-                self._check_member_types(text, before=len(text))
-            if key != name:
-                warnings.append(f"body property {key!r} is spelled {name!r} in the contract")
-            values[name] = value  # the last of duplicate spellings wins, as in System.Text.Json
-        present = {k: v for k, v in values.items() if v is not None}
+        try:
+            present = self._bind_object(document, self._body or {}, "$", warnings)
+        except _Mismatch:
+            # Where System.Text.Json fails, and how: its first conversion error in the stream.
+            self._check_member_types(text, before=len(text))
+            # Not reached: the walk meets every mismatch the bind met; still a 400, never a 500.
+            self._fail_json("$", f"The JSON value could not be converted to {self._body_type}.",
+                            text=text, pos=len(text))
         errors = self._annotation_errors(present)
         if errors:
             raise BindingFailed(400, errors)
         return present
 
+    def _bind_object(self, pairs: _Pairs, schema: dict, path: str, warnings: list[str]) -> dict:
+        """An object's declared members by their contract names, converted; nulls left out.
+
+        Names match case-insensitively and the last of duplicate spellings wins, as in
+        System.Text.Json; undeclared members are ignored. A value STJ cannot convert
+        raises :class:`_Mismatch`, which :meth:`_check_member_types` then places.
+        """
+        members = self._members.get(id(schema), {})
+        values: dict = {}
+        for key, value in pairs:
+            if _LONE_SURROGATE.search(key):  # STJ unescapes every name of an object it binds
+                raise _Mismatch
+            declared = members.get(key.casefold())
+            if declared is None:
+                continue
+            name, member = declared
+            if value is not None and member.get("type") in _CONTAINERS:
+                value = self._bind_container(value, member, path + _segment(key), warnings)
+            else:
+                value = _bind_scalar(value, member)
+            if key != name:
+                where = "" if path == "$" else f" in {path}"
+                warnings.append(f"body property {key!r}{where} is spelled {name!r} in the contract")
+            values[name] = value
+        return {name: value for name, value in values.items() if value is not None}
+
+    def _bind_container(self, value: object, schema: dict, path: str, warnings: list[str]) -> object:
+        """A JSON object or array bound as the DTO or collection ``schema`` describes."""
+        if schema["type"] == "object":
+            if not isinstance(value, _Pairs):
+                raise _Mismatch
+            return self._bind_object(value, schema, path, warnings)
+        if type(value) is not list:  # a _Pairs is an object
+            raise _Mismatch
+        items = schema.get("items", {})
+        if items.get("type") not in _CONTAINERS:
+            return [_bind_scalar(item, items) for item in value]
+        # A collection keeps its nulls: they are elements, not absent members.
+        return [None if item is None else self._bind_container(item, items, f"{path}[{index}]", warnings)
+                for index, item in enumerate(value)]
+
     def _annotation_errors(self, values: dict) -> OrderedDict[str, list[str]]:
         """DataAnnotations on the DTO: every failing rule of a property, [Required] first."""
         failed: dict[str, set[str]] = {name: {"required"} for name in self._required if name not in values}
         for name, value in values.items():
-            for error in self._property_validators[name].iter_errors(value):
+            validator = self._property_validators.get(name)  # none on a nested object or array
+            for error in validator.iter_errors(value) if validator else ():
                 failed.setdefault(name, set()).add(_ANNOTATION_OF.get(error.validator, "invalid"))
         errors: OrderedDict[str, list[str]] = OrderedDict()
         for name in sorted(failed):
@@ -327,29 +431,173 @@ class RequestBinder:
         """Raise the conversion error System.Text.Json meets first, if it comes before ``before``.
 
         STJ reads the body as a stream: a declared property holding the wrong JSON type
-        fails as soon as its value is read, before any later syntax error is seen.
+        fails as soon as its value is read, before any later syntax error is seen. The
+        walk follows the body's declared objects and arrays down, as STJ's converters do.
         """
-        for key, key_end, start, end, value in _root_members(text):
+        pos = _BLANKS.match(text).end()
+        if text[pos:pos + 1] == "{" and self._body is not None:
+            self._walk_object(text, pos, self._body, "$", before)
+
+    def _walk_object(self, text: str, pos: int, schema: dict, path: str, before: int) -> int | None:
+        """Walk the object at ``pos`` (its '{'); where it ends, or None where the walk stops.
+
+        It stops where the text stops being valid JSON or reaches ``before``.
+        """
+        members = self._members.get(id(schema), {})
+        pos = _BLANKS.match(text, pos + 1).end()
+        if text[pos:pos + 1] == "}":
+            return pos + 1
+        while text[pos:pos + 1] == '"':
+            try:
+                key, key_end = _DECODER.raw_decode(text, pos)
+            except ValueError:
+                return None
             if key_end > before:
-                return
+                return None
             if _LONE_SURROGATE.search(key):
                 # Utf8JsonReader cannot unescape a lone surrogate into the UTF-8 name it
                 # looks properties up by: a conversion error of the DTO, before any value.
-                self._fail_json("$", f"The JSON value could not be converted to {self._body_type}.",
-                                text=text, pos=key_end)
+                self._fail_conversion(path, schema, text, key_end)
+            pos = _BLANKS.match(text, key_end).end()
+            if text[pos:pos + 1] != ":":
+                return None
+            start = _BLANKS.match(text, pos + 1).end()
             if start >= before:
-                return
-            declared = self._body_properties.get(key.casefold())
-            if declared is None:
+                return None
+            declared = members.get(key.casefold())
+            if declared is None:  # skipped, token by token
+                try:
+                    end = _DECODER.raw_decode(text, start)[1]
+                except (ValueError, RecursionError):
+                    return None
+            else:
+                end = self._walk_value(text, start, declared[1], path + _segment(key), before)
+                if end is None:
+                    return None
+            pos = _BLANKS.match(text, end).end()
+            if text[pos:pos + 1] == "}":
+                return pos + 1
+            if text[pos:pos + 1] != ",":
+                return None
+            pos = _BLANKS.match(text, pos + 1).end()
+        return None
+
+    def _walk_array(self, text: str, pos: int, schema: dict, path: str, before: int) -> int | None:
+        """Walk the array at ``pos`` (its '['), as :meth:`_walk_object` walks an object."""
+        items = schema.get("items", {})
+        pos = _BLANKS.match(text, pos + 1).end()
+        if text[pos:pos + 1] == "]":
+            return pos + 1
+        index = 0
+        while pos < before:
+            end = self._walk_value(text, pos, items, f"{path}[{index}]", before)
+            if end is None:
+                return None
+            pos = _BLANKS.match(text, end).end()
+            if text[pos:pos + 1] == "]":
+                return pos + 1
+            if text[pos:pos + 1] != ",":
+                return None
+            pos = _BLANKS.match(text, pos + 1).end()
+            index += 1
+        return None
+
+    def _walk_value(self, text: str, start: int, schema: dict, path: str, before: int) -> int | None:
+        """Walk a declared value: its end, None where the walk stops; raise where it cannot convert."""
+        kind = schema.get("type")
+        opening = text[start:start + 1]
+        if opening == "{" and kind == "object":
+            return self._walk_object(text, start, schema, path, before)
+        if opening == "[" and kind == "array":
+            return self._walk_array(text, start, schema, path, before)
+        if opening in ("{", "["):  # the converter refuses the start token itself
+            self._fail_conversion(path, schema, text, start + 1)
+        try:
+            value, end = _DECODER.raw_decode(text, start)
+        except (ValueError, RecursionError):
+            return None
+        if not _fits_json_type(value, schema):
+            self._fail_conversion(path, schema, text, end)
+        return end
+
+    def _fail_conversion(self, path: str, schema: dict, text: str, pos: int):
+        self._fail_json(path, f"The JSON value could not be converted to {self._dotnet_type(schema)}.",
+                        text=text, pos=pos)
+
+    def _path_at(self, text: str, pos: int) -> str:
+        """The JSON path System.Text.Json reports for a failure at ``pos``.
+
+        STJ's path lists the frames its converters push: one per declared object or
+        array being read, down from the body. In an object, ``.<name>`` while the value of
+        its property ``<name>`` is being read: the name is taken once its ':' is read, and
+        is cleared (ReadStackFrame.EndProperty) as soon as its value is complete, so a fault
+        after a whole value -- a trailing comma, a missing ',' -- is reported at the object
+        (obs .NET 8: "...trailing comma ... Path: $ | ..."). In an array, ``[<n>]``, n the
+        elements already read. Values of unknown properties are skipped without a frame of
+        their own, so a fault deep inside one is reported at that property (``$.extra``).
+        """
+        frames: list[_Frame] = []
+        i = 0
+        while i < pos and i < len(text):
+            ch = text[i]
+            top = frames[-1] if frames else None
+            bound = top is not None and top.schema is not None  # a frame STJ pushed, not a skipped value
+            if ch == '"':
+                end = i + 1
+                while end < len(text) and text[end] != '"':
+                    end += 2 if text[end] == "\\" else 1
+                if end >= pos:
+                    break  # the fault is inside this string
+                if bound and top.expecting_key:
+                    try:
+                        top.key = json.loads(text[i:end + 1])
+                    except ValueError:
+                        top.key = text[i + 1:end]
+                    top.expecting_key = False
+                elif bound:
+                    top.complete()  # a string value
+                i = end + 1
                 continue
-            schema = declared[1]
-            container = text[start] in "[{"
-            if value is _UNREADABLE and not container:
-                return
-            if value is _UNREADABLE or not _fits_json_type(value, schema):
-                dotnet = _DOTNET_TYPES.get(schema.get("type"), "System.Object")
-                self._fail_json(_member_path(key), f"The JSON value could not be converted to {dotnet}.",
-                                text=text, pos=start + 1 if container else end)
+            if ch in "{[":
+                kind = "object" if ch == "{" else "array"
+                schema = self._body if top is None else self._member_schema(top) if bound else None
+                frames.append(_Frame(schema if schema is not None and schema.get("type") == kind else None))
+            elif ch in "}]":
+                if frames:
+                    frames.pop()
+                if frames and frames[-1].schema is not None:
+                    frames[-1].complete()  # an object or array value
+            elif bound:
+                if ch == ":" and top.is_object:
+                    top.name, top.key = top.key, None
+                elif ch == "," and top.is_object:
+                    top.expecting_key = True
+                elif not ch.isspace() and ch not in ",:":  # a number or literal value
+                    end = i
+                    while end < len(text) and not (text[end].isspace() or text[end] in ',:{}[]"'):
+                        end += 1
+                    if end >= pos:
+                        break  # the fault is inside this token
+                    top.complete()
+                    i = end
+                    continue
+            i += 1
+        path = "$"
+        for frame in frames:
+            if frame.schema is None:
+                break
+            if not frame.is_object:
+                path += f"[{frame.count}]"
+            elif frame.name is not None:
+                path += _segment(frame.name)
+        return path
+
+    def _member_schema(self, frame: _Frame) -> dict | None:
+        """The declared schema of the value a bound frame is reading, None for an unknown property."""
+        if not frame.is_object:
+            return frame.schema.get("items", {})
+        declared = None if frame.name is None else self._members.get(id(frame.schema), {}).get(frame.name.casefold())
+        return None if declared is None else declared[1]
 
     def _fail_json(self, path: str, message: str, *, text: str | None, pos: int):
         """A System.Text.Json failure: the body parameter is then missing too."""
@@ -413,29 +661,74 @@ def _constant_position(text: str, constant: str) -> int:
 _STRING_OR_CONSTANT = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
 
 
+class _Mismatch(Exception):
+    """A member value System.Text.Json cannot convert; where and how is found by walking the text."""
+
+
+class _Frame:
+    """A container open at some point of the text, as :meth:`RequestBinder._path_at` tracks it."""
+
+    __slots__ = ("schema", "is_object", "key", "name", "count", "expecting_key")
+
+    def __init__(self, schema: dict | None):
+        self.schema = schema  # None: not bound by STJ (a skipped value, or a refused one)
+        self.is_object = schema is not None and schema.get("type") == "object"
+        self.key = self.name = None
+        self.count = 0  # an array's elements read so far
+        self.expecting_key = self.is_object
+
+    def complete(self) -> None:
+        """A value of this container is read: an object's property ends, an array has one more."""
+        if self.is_object:
+            self.name = None
+        else:
+            self.count += 1
+
+
+def _bind_scalar(value: object, schema: dict) -> object:
+    """A JSON scalar as the property's .NET type holds it; :class:`_Mismatch` when STJ cannot read it."""
+    if not _fits_json_type(value, schema):
+        raise _Mismatch
+    if isinstance(value, str) and schema.get("type") == "integer":
+        return habits.parse_json_int32(value)  # the Web defaults read quoted numbers
+    return value
+
+
 def _fits_json_type(value: object, schema: dict) -> bool:
     """Whether System.Text.Json can read ``value`` into the property's .NET type."""
+    kind = schema.get("type")
     if value is None:
-        return True  # a null string is left to [Required]
+        # A null string or DTO is left to [Required]; an int or a bool takes one only as int?, bool?.
+        return kind not in _VALUE_TYPES or bool(schema.get("nullable"))
     if isinstance(value, _HugeNumber):
         return False  # no .NET property type of this API holds it (a string never reads a number)
-    kind = schema.get("type")
     if kind == "string":
         # STJ cannot unescape a lone surrogate into a .NET string and reports it as a
         # conversion error; accepted, it was stored and broke every later UTF-8 response.
         return isinstance(value, str) and not _LONE_SURROGATE.search(value)
     if kind == "integer":  # Web defaults read quoted numbers too
-        return (isinstance(value, int) and not isinstance(value, bool)) or (
-            isinstance(value, str) and habits.parse_int32(value) is not None)
+        if isinstance(value, bool):
+            return False
+        if isinstance(value, int):
+            return -2**31 <= value < 2**31
+        return isinstance(value, str) and habits.parse_json_int32(value) is not None
     if kind == "boolean":
         return isinstance(value, bool)
+    if kind == "object":
+        return isinstance(value, _Pairs)
+    if kind == "array":
+        return type(value) is list
     return True
 
 
-def _member_path(key: str) -> str:
-    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
-        return f"$.{key}"
-    return "$['" + key.replace("'", "\\'") + "']"
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _segment(key: str) -> str:
+    """A property's step in a JSON path: ``.name``, or ``['odd name']``."""
+    if _PLAIN_NAME.fullmatch(key):
+        return f".{key}"
+    return "['" + key.replace("'", "\\'") + "']"
 
 
 def _line_and_byte(text: str, pos: int) -> tuple[int, int]:
@@ -454,107 +747,12 @@ def _token_end(text: str, pos: int) -> int:
         return pos
 
 
-_UNREADABLE = object()
 _DECODER = json.JSONDecoder(object_pairs_hook=_Pairs, parse_int=_parse_int)
 _BLANKS = re.compile(r"[ \t\r\n]*")
 
 
-def _root_members(text: str):
-    """(key, key end, value start, value end, value) of the root object's members, in order.
-
-    Stops where the text stops being valid JSON; a value that cannot be read is
-    yielded as ``_UNREADABLE`` (and ends the walk).
-    """
-    pos = _BLANKS.match(text).end()
-    if text[pos:pos + 1] != "{":
-        return
-    pos = _BLANKS.match(text, pos + 1).end()
-    while text[pos:pos + 1] == '"':
-        try:
-            key, key_end = _DECODER.raw_decode(text, pos)
-        except ValueError:
-            return
-        pos = _BLANKS.match(text, key_end).end()
-        if text[pos:pos + 1] != ":":
-            return
-        start = _BLANKS.match(text, pos + 1).end()
-        try:
-            value, end = _DECODER.raw_decode(text, start)
-        except (ValueError, RecursionError):
-            yield key, key_end, start, len(text), _UNREADABLE
-            return
-        yield key, key_end, start, end, value
-        pos = _BLANKS.match(text, end).end()
-        if text[pos:pos + 1] != ",":
-            return
-        pos = _BLANKS.match(text, pos + 1).end()
-
-
-def _path_at(text: str, pos: int) -> str:
-    """The JSON path System.Text.Json reports for a failure at ``pos``.
-
-    STJ's path lists only the frames its converters push, and the bodies bound here
-    are flat objects: the path is ``$``, or ``$.<name>`` while the value of the root
-    object's property ``<name>`` is being read. The name is taken once its ':' is
-    read, and is cleared (ReadStackFrame.EndProperty) as soon as its value is
-    complete, so a fault after a whole value -- a trailing comma, a missing ','
-    -- is reported at ``$`` (obs .NET 8: "...trailing comma ... Path: $ | ...").
-    Values of unknown properties are skipped without a frame of their own, so a
-    fault deep inside one is reported at that property (``$.extra``).
-    """
-    depth = 0
-    root_is_object = False
-    expecting_key = False
-    key = name = None
-    i = 0
-    while i < pos and i < len(text):
-        ch = text[i]
-        if ch == '"':
-            end = i + 1
-            while end < len(text) and text[end] != '"':
-                end += 2 if text[end] == "\\" else 1
-            if end >= pos:
-                break  # the fault is inside this string
-            if depth == 1 and root_is_object:
-                if expecting_key:
-                    try:
-                        key = json.loads(text[i:end + 1])
-                    except ValueError:
-                        key = text[i + 1:end]
-                    expecting_key = False
-                else:
-                    name = None  # a string value of the root object is complete
-            i = end + 1
-            continue
-        if ch in "{[":
-            if depth == 0:
-                root_is_object = ch == "{"
-                expecting_key = root_is_object
-            depth += 1
-        elif ch in "}]":
-            depth -= 1
-            if depth == 1:
-                name = None  # an object or array value of the root object is complete
-        elif depth == 1 and root_is_object:
-            if ch == ":":
-                name, key = key, None
-            elif ch == ",":
-                expecting_key = True
-            elif not ch.isspace():  # a number or literal value of the root object
-                end = i
-                while end < len(text) and not (text[end].isspace() or text[end] in ',:{}[]"'):
-                    end += 1
-                if end >= pos:
-                    break  # the fault is inside this token
-                name = None
-                i = end
-                continue
-        i += 1
-    return "$" if name is None else "$" + _member_path(name)[1:]
-
-
-def _depth_breach(text: str) -> tuple[str, int, str] | None:
-    """Path, offset and container kind of the first bracket past the depth limit, if any."""
+def _depth_breach(text: str) -> tuple[int, str] | None:
+    """Offset and container kind of the first bracket past the depth limit, if any."""
     depth = 0
     in_string = False
     i = 0
@@ -570,7 +768,7 @@ def _depth_breach(text: str) -> tuple[str, int, str] | None:
         elif ch in "{[":
             depth += 1
             if depth > MAX_JSON_DEPTH:
-                return _path_at(text, i), i, "object" if ch == "{" else "array"
+                return i, "object" if ch == "{" else "array"
         elif ch in "}]":
             depth -= 1
         i += 1

@@ -174,6 +174,23 @@ def parse_int32(text: str) -> int | None:
     return value if -2**31 <= value < 2**31 else None
 
 
+_JSON_INT32 = re.compile(r"[+-]?[0-9]+")
+
+
+def parse_json_int32(text: str) -> int | None:
+    """A JSON string read into an Int32 as System.Text.Json reads it under the Web defaults
+    (JsonNumberHandling.AllowReadingFromString): Utf8Parser over the whole string, so a sign
+    and digits only -- no blanks, no hex, no fraction -- within Int32's range."""
+    if not _JSON_INT32.fullmatch(text):
+        return None
+    digits = text.lstrip("+-").lstrip("0") or "0"
+    if len(digits) > 10:  # past Int32; and int() refuses over 4,300 digits (leading zeros count)
+        return None
+    value = int(digits)
+    value = -value if text[0] == "-" else value
+    return value if -2**31 <= value < 2**31 else None
+
+
 def parse_bool(text: str) -> bool | None:
     """`bool.Parse`: "true"/"false" in any case, surrounding blanks allowed; nothing else."""
     folded = text.strip(DOTNET_BLANKS).casefold()
@@ -187,6 +204,11 @@ def parse_bool(text: str) -> bool | None:
 # Message templates of ModelState and DataAnnotations (.NET 8 resources).
 def value_not_valid_for(value: str, name: str) -> str:
     return f"The value '{value}' is not valid for {name}."
+
+
+def value_not_valid(value: str) -> str:
+    """The same for an action parameter, which has no property name (NonPropertyAttemptedValueIsInvalid)."""
+    return f"The value '{value}' is not valid."
 
 
 def value_invalid(value: str) -> str:
