@@ -4,9 +4,10 @@ One module, so the mock's journal, ``mockchats proxy``, ``mockchats contract`` a
 test suite judge traffic by the very same rules:
 
 - :func:`check_request` says whether the real service would take a request: the route
-  (from the spec, matched as ASP.NET Core matches it), the credentials the operation's
-  security asks for (a bearer token, an API key header), then the query and body through
-  :class:`~mockchats.aspnet.binding.RequestBinder`, the binder the mock itself uses.
+  (from the spec, matched as ASP.NET Core matches it), a bearer token where the operation's
+  security asks for one, the query and body through
+  :class:`~mockchats.aspnet.binding.RequestBinder` (the binder the mock itself uses), then an
+  API key header where the security asks for one (the action's own check).
   Nothing is executed. It stops at the first refusing stage, as the service does.
 - :func:`check_response` says whether a response keeps the contract: a status the
   operation declares, its required headers, the declared content type (problem+json for
@@ -121,11 +122,8 @@ class Contract:
             return None, violations, path_warnings
         warnings: list[str] = []
         bearer, keys = self._credentials[operation.operation_id]
-        missing_key = next((name for name in keys if not (_header(headers, name) or "").strip()), None)
         if bearer and bearer_token(_header(headers, "Authorization")) is None:
             violations.append("no bearer token")  # the JwtBearer challenge comes first
-        elif missing_key is not None:
-            violations.append(f"no {missing_key} header")
         else:
             binder = self._binders[operation.operation_id]
             try:
@@ -135,6 +133,9 @@ class Contract:
                     binder.bind_body(body or b"", warnings, encoding)
             except BindingFailed as exc:
                 violations.extend(binding_violations(exc, _header(headers, "Content-Type")))
+            else:
+                # An API key is the action's own check, after binding (FIDELITY 81).
+                violations.extend(f"no {name} header" for name in keys if not (_header(headers, name) or "").strip())
         return operation, violations, warnings + path_warnings  # the path last, as the mock journals it
 
     # -- responses --------------------------------------------------------

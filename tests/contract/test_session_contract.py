@@ -265,6 +265,12 @@ JSON_BODY = {"Content-Type": "application/json"}
     ("POST", "/v1/session", [], JSON_BODY, b"{}", ["no bearer token"]),  # the challenge first
     ("POST", "/v1/session", [], {**BEARER, **JSON_BODY}, b"{}", ["no X-API-KEY header"]),
     ("POST", "/v1/session", [], {**BEARER, **JSON_BODY, "x-api-key": "  "}, b"{}", ["no X-API-KEY header"]),
+    # The key is the action's check: binding refuses first.
+    ("POST", "/v1/session", [], {**BEARER, "Content-Type": "text/plain"}, b"{}",
+     ["Content-Type 'text/plain' is not JSON"]),
+    ("POST", "/v1/session", [], {**BEARER, **JSON_BODY}, b'{"password": 1}', [
+        "request: The request field is required.", "$.password: The JSON value could not be converted to "
+        "System.String. Path: $.password | LineNumber: 0 | BytePositionInLine: 14."]),
     ("POST", "/v1/session", [], {**BEARER, **JSON_BODY, "X-API-KEY": "k"}, b'{"rules": null}', []),
     ("POST", "/v1/session/join", [], {**BEARER, **JSON_BODY}, b'{"sessionId": "s"}', []),  # no key asked
     ("POST", "/v1/session/join", [], JSON_BODY, b'{"sessionId": "s"}', ["no bearer token"]),
