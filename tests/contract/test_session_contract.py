@@ -474,14 +474,14 @@ def _serves_sessions(server) -> None:
 
 def test_the_mock_keeps_the_session_apis_contract_through_the_whole_flow(fresh, server):
     _serves_sessions(server)
+    before = requests.get(server.root_url + "/_mock/sessions", timeout=10).json()
     result = contract.run(server.base_url, "alice-token", "host-token", api_key="demo-api-key")
     assert result.failed == [], [(c.operation_id, c.name, c.violations) for c in result.failed]
     cases = cases_of(result)
     for key, status in FLOW.items():
         assert (cases[key].got, cases[key].verdict) == (status, "pass"), key
     assert result.leftovers == []
-    sessions = requests.get(server.root_url + "/_mock/sessions", timeout=10).json()
-    assert all(session.get("name") != "mockchats contract" for session in sessions)
+    assert requests.get(server.root_url + "/_mock/sessions", timeout=10).json() == before  # nothing left behind
 
 
 def test_the_contract_command_drives_the_session_api_with_api_key(fresh, server, tmp_path):
