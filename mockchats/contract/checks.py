@@ -4,13 +4,18 @@ One module, so the mock's journal, ``mockchats proxy``, ``mockchats contract`` a
 test suite judge traffic by the very same rules:
 
 - :func:`check_request` says whether the real service would take a request: the route
-  (from the spec, matched as ASP.NET Core matches it), a bearer token, then the query and
-  body through :class:`~mockchats.aspnet.binding.RequestBinder`, the binder the mock itself uses.
+  (from the spec, matched as ASP.NET Core matches it), a bearer token where the operation's
+  security asks for one, the query and body through
+  :class:`~mockchats.aspnet.binding.RequestBinder` (the binder the mock itself uses), then an
+  API key header where the security asks for one (the action's own check).
   Nothing is executed. It stops at the first refusing stage, as the service does.
 - :func:`check_response` says whether a response keeps the contract: a status the
-  operation declares, its declared headers, the declared content type (problem+json for
+  operation declares, its required headers, the declared content type (problem+json for
   errors), and a body that validates against the schema with OpenAPI 3.0 semantics
   (``nullable`` included). Validators are compiled once per operation, status and type.
+
+The shipped contract (:func:`default_contract`) is every document the mock serves, each with
+its own route table and schemas: the Chats API's, then the Session API's, both under ``/v1``.
 """
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ from ..aspnet.binding import BindingFailed, RequestBinder, binding_violations
 from ..aspnet.routing import decode_path, kestrel_segments
 from ..core.identity import bearer_token
 from ..core.journal import reader_words
-from ..core.spec import Operation, Spec, default_spec
+from ..core.spec import Operation, Spec, default_specs
 from ..core.wording import clip, describe, place_of
 
 if TYPE_CHECKING:
@@ -38,17 +43,42 @@ MAX_SCHEMA_ERRORS = 5
 
 # == the validators ==============================================================
 class Contract:
-    """The spec's request binders and response validators, built once; paths are routed by the
-    spec's own route table (:attr:`Spec.routes <mockchats.core.spec.Spec.routes>`)."""
+    """The request binders and response validators of one or more documents, built once.
 
-    def __init__(self, spec: Spec | None = None):
-        self.spec = spec or default_spec()
-        self._binders = {op.operation_id: RequestBinder(op) for op in self.spec.operations}
+    ``Contract(spec)`` judges by one document; ``Contract([chats, sessions])`` by several, and
+    ``Contract()`` by every shipped one (:func:`~mockchats.core.spec.default_specs`). Each
+    document keeps its own route table (:attr:`Spec.routes <mockchats.core.spec.Spec.routes>`):
+    a path is routed by the first document that has an operation for it, as the mock routes.
+    """
+
+    def __init__(self, spec: Spec | Iterable[Spec] | None = None):
+        specs = default_specs() if spec is None else (spec,) if isinstance(spec, Spec) else tuple(spec)
+        if not specs:
+            raise ValueError("a contract needs at least one document")
+        #: Every document judged by, in routing order.
+        self.specs: tuple[Spec, ...] = specs
+        #: The first document (the Chats API's, in the shipped contract).
+        self.spec = specs[0]
+        self._operations: dict[str, Operation] = {}
+        self._credentials: dict[str, tuple[bool, tuple[str, ...]]] = {}
+        for document in specs:
+            for op in document.operations:
+                if op.operation_id in self._operations:
+                    # The journal, the faults and the reports name operations by their id alone.
+                    raise ValueError(f"operationId {op.operation_id!r} is in two documents")
+                self._operations[op.operation_id] = op
+                self._credentials[op.operation_id] = _credentials(document, op)
+        self._binders = {op_id: RequestBinder(op) for op_id, op in self._operations.items()}
         self._validators: dict[tuple[str, str, str], OAS30Validator] = {}
 
+    @property
+    def operations(self) -> list[Operation]:
+        """Every operation of every document, in the documents' order."""
+        return list(self._operations.values())
+
     def operation(self, operation_id: str) -> Operation:
-        """The operation with this operationId."""
-        return next(op for op in self.spec.operations if op.operation_id == operation_id)
+        """The operation with this operationId (KeyError when no document has it)."""
+        return self._operations[operation_id]
 
     # -- routes -----------------------------------------------------------
     def route(self, method: str, path: str) -> tuple[Operation | None, str]:
@@ -58,11 +88,13 @@ class Contract:
         slash is ignored, dot segments are resolved, and ``%2F`` stays inside its segment.
         """
         segments = kestrel_segments(path.split("?", 1)[0])
-        routes = self.spec.routes
-        found = routes.select(method.upper(), routes.match(segments))
-        if found is None:
-            return None, "/" + "/".join(segments)
-        return found[0], "/" + "/".join(found[1])
+        verb = method.upper()
+        for document in self.specs:  # the Chats API's first: its paths cost what they cost alone
+            routes = document.routes
+            found = routes.select(verb, routes.match(segments))
+            if found is not None:
+                return found[0], "/" + "/".join(found[1])
+        return None, "/" + "/".join(segments)
 
     def operation_for(self, method: str, path: str) -> Operation | None:
         """The operation ``method path`` targets, or None (unknown path or method)."""
@@ -89,8 +121,9 @@ class Contract:
         if operation is None:
             return None, violations, path_warnings
         warnings: list[str] = []
-        if bearer_token(_header(headers, "Authorization")) is None:
-            violations.append("no bearer token")
+        bearer, keys = self._credentials[operation.operation_id]
+        if bearer and bearer_token(_header(headers, "Authorization")) is None:
+            violations.append("no bearer token")  # the JwtBearer challenge comes first
         else:
             binder = self._binders[operation.operation_id]
             try:
@@ -100,6 +133,9 @@ class Contract:
                     binder.bind_body(body or b"", warnings, encoding)
             except BindingFailed as exc:
                 violations.extend(binding_violations(exc, _header(headers, "Content-Type")))
+            else:
+                # An API key is the action's own check, after binding (FIDELITY 81).
+                violations.extend(f"no {name} header" for name in keys if not (_header(headers, name) or "").strip())
         return operation, violations, warnings + path_warnings  # the path last, as the mock journals it
 
     # -- responses --------------------------------------------------------
@@ -114,9 +150,16 @@ class Contract:
             if status >= 400 and body and media != PROBLEM_JSON:
                 violations.append(f"error body is {media or 'untyped'}, not {PROBLEM_JSON}: {_excerpt(body)}")
             return violations
-        violations = [f"declared header {name} is missing" for name in declared.get("headers", {})
-                      if _header(headers, name) is None]
+        declared_headers = declared.get("headers", {})
+        violations = [f"declared header {name} is missing" for name, header in declared_headers.items()
+                      if header.get("required") and _header(headers, name) is None]
         content = declared.get("content")
+        if content and not body and PROBLEM_JSON in content and "WWW-Authenticate" in declared_headers:
+            # A 401 that is either the JwtBearer challenge (no body, the header) or a problem.
+            if _header(headers, "WWW-Authenticate") is None:
+                violations.append("an empty body without WWW-Authenticate: neither the bearer challenge "
+                                  "nor a problem")
+            return violations
         if not content:
             if body:
                 violations.append(f"a body was sent where the spec declares none: {_excerpt(body)}")
@@ -150,28 +193,29 @@ class Contract:
 
 @lru_cache(maxsize=1)
 def default_contract() -> Contract:
-    """The contract of the shipped ``openapi/chats.yaml`` (the app's own spec), built on first use."""
+    """The contract of every shipped document (``openapi/chats.yaml``, then
+    ``openapi/sessions.yaml``: the app's own), built on first use."""
     return Contract()
 
 
 def check_request(method: str, path: str, query_items: Iterable[tuple[str, str]],
                   headers: Mapping[str, str], body: bytes | None) -> tuple[Operation | None, list[str], list[str]]:
-    """:meth:`Contract.check_request` against the shipped spec."""
+    """:meth:`Contract.check_request` against the shipped documents."""
     return default_contract().check_request(method, path, query_items, headers, body)
 
 
 def check_route(method: str, path: str) -> tuple[Operation | None, list[str], list[str]]:
-    """:meth:`Contract.check_route` against the shipped spec."""
+    """:meth:`Contract.check_route` against the shipped documents."""
     return default_contract().check_route(method, path)
 
 
 def check_response(operation: Operation, status: int, headers: Mapping[str, str], body: bytes) -> list[str]:
-    """:meth:`Contract.check_response` against the shipped spec."""
+    """:meth:`Contract.check_response` against the shipped documents."""
     return default_contract().check_response(operation, status, headers, body)
 
 
 def operation_for(method: str, path: str) -> Operation | None:
-    """:meth:`Contract.operation_for` against the shipped spec."""
+    """:meth:`Contract.operation_for` against the shipped documents."""
     return default_contract().operation_for(method, path)
 
 
@@ -186,6 +230,24 @@ def route_findings(method: str, sent: str, canonical: str | None) -> tuple[list[
     if sent != canonical:
         return [], [f"path {sent!r} is spelled {canonical!r} in the contract"]
     return [], []
+
+
+def _credentials(spec: Spec, op: Operation) -> tuple[bool, tuple[str, ...]]:
+    """(whether a bearer token is needed, the API key headers needed) by the operation's
+    security (its own, else the document's): ``security: []`` needs neither."""
+    document = spec.document
+    raw = document["paths"][op.path][op.method.lower()]
+    requirements = raw.get("security", document.get("security", []))
+    if not requirements or any(not requirement for requirement in requirements):
+        return False, ()
+    schemes = document.get("components", {}).get("securitySchemes", {})
+    # The first requirement is the one named in the messages; the shipped documents have one each.
+    names = list(requirements[0])
+    bearer = any(schemes.get(name, {}).get("type") == "http"
+                 and str(schemes[name].get("scheme", "")).lower() == "bearer" for name in names)
+    keys = tuple(schemes[name]["name"] for name in names
+                 if schemes.get(name, {}).get("type") == "apiKey" and schemes[name].get("in") == "header")
+    return bearer, keys
 
 
 def _readable(path: str) -> str:

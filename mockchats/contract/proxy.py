@@ -2,7 +2,8 @@
 
 As Prism's proxy does: every request is passed to the upstream and its answer passed
 back unchanged, while both are judged by :mod:`mockchats.contract.checks`, the checks the mock
-itself uses. The request by :func:`~mockchats.contract.check_request` (route, bearer
+itself uses, against every document the mock serves (the Chats API and the Session API, both
+under ``/v1``). The request by :func:`~mockchats.contract.check_request` (route, bearer
 token, query and body binding; nothing executed), the response by
 :func:`~mockchats.contract.check_response`. Each request gets one log line on stderr
 and an entry in the proxy's own journal, served at ``/_mock/requests`` in the mock's
@@ -78,6 +79,7 @@ class ContractProxy:
     def __init__(self, upstream: str, *, journal_size: int = DEFAULT_SIZE, timeout: float = 30,
                  max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, contract: Contract | None = None):
         self.contract = contract or default_contract()
+        # The documents share one base path (/v1); the first one's is the one mapped.
         self.base_path = self.contract.spec.base_path
         problem = base_url_problem(upstream, "upstream")
         if problem:
@@ -292,7 +294,7 @@ class ContractProxy:
             return [b""]
         try:
             entries = self.journal.query(request.args.items(multi=True),
-                                         [op.operation_id for op in self.contract.spec.operations])
+                                         [op.operation_id for op in self.contract.operations])
         except QueryRefused as exc:
             problem = aspnet.problem(400, detail=exc.detail, errors=exc.errors)
             return _json(start_response, "400 Bad Request", problem, aspnet.PROBLEM_JSON)

@@ -8,8 +8,9 @@ from .run import FAIL, PASS, SKIP, RunResult
 
 
 def print_table(result: RunResult, echo: Callable[[str], None] = print) -> None:
-    """One table per operation (case, expected, got, verdict), violations under their case."""
-    echo(f"Contract check of {result.base_url} against openapi/chats.yaml")
+    """One table per operation (case, expected, got, verdict), violations under their case; the
+    operations of both APIs in the order the run first reached them."""
+    echo(f"Contract check of {result.base_url} against {' and '.join(result.documents)}")
     width = max(len(case.name) for case in result.cases) + 2
     for operation_id, cases in result.by_operation().items():
         echo("")
