@@ -242,7 +242,7 @@ def create_app(mock: Mock, *, spec: Spec | None = None) -> Flask:
     app.url_map.merge_slashes = False
     # The control plane's views find the mock and its spec here (control.views.current_mock).
     app.extensions["mockchats"] = mock
-    app.extensions["mockchats.spec"] = spec
+    app.extensions["mockchats.specs"] = (spec, sessions_spec())
 
     def openapi_document():
         # /openapi.json is the Chats API's, as it always was; /openapi/{chats,sessions}.json name theirs.

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import click
 
 from . import __version__, worlds
-from .app import StartupError, build
+from .app import DEMO_API_KEY, StartupError, build
 from .chats.auth import AUTH_MODES, OPEN
 from .contract.proxy import DEFAULT_MAX_BODY_BYTES
 from .control.views import is_loopback_host
@@ -93,6 +93,14 @@ def _admin_token(_context: click.Context, _parameter: click.Parameter, value: st
     raise _UsageLine(f"--admin-token: {problem}; give printable ASCII, such as a long random word")
 
 
+def _api_keys(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    for key in value:
+        if not key.strip() or key != key.strip() or any(ord(c) < 0x20 or ord(c) == 0x7F for c in key):
+            raise click.BadParameter(f"{key!r} is not an API key: non-empty text without blanks at "
+                                     "either end or control characters", param_hint="--api-key")
+    return value
+
+
 def _server_option(_context: click.Context, _parameter: click.Parameter, value: str | None) -> None:
     """``--server``: deprecated, and gone next release. ``granian`` is what serve runs anyway;
     ``waitress`` is no longer there (it could not carry WebSockets)."""
@@ -127,12 +135,15 @@ def _server_option(_context: click.Context, _parameter: click.Parameter, value: 
               help="Deprecated: granian, the only server, is the default.")
 @click.option("--cors", type=click.Choice(("on", "off")), default="on", show_default=True,
               help="Answer browsers' cross-origin requests on the API and /openapi.json (never /_mock).")
+@click.option("--api-key", "api_keys", multiple=True, metavar="KEY", callback=_api_keys,
+              help=f"An X-API-KEY the Session API knows, besides {DEMO_API_KEY!r} (repeatable). "
+                   "Strict auth accepts only known keys; open auth, any.")
 def serve(host: str, port: int, fixtures_path: str | None, seed: int, messages: int, auth: str,
-          journal_size: int, admin_token: str | None, cors: str) -> None:
+          journal_size: int, admin_token: str | None, cors: str, api_keys: tuple[str, ...]) -> None:
     """Run the mock until Ctrl-C."""
     try:
-        mock = build(fixtures_path, seed=seed, messages=messages, auth=auth,
-                     journal_size=journal_size, admin_token=admin_token, cors=cors == "on")
+        mock = build(fixtures_path, seed=seed, messages=messages, auth=auth, journal_size=journal_size,
+                     admin_token=admin_token, cors=cors == "on", api_keys=(DEMO_API_KEY, *api_keys))
     except (worlds.FixtureError, StartupError) as exc:
         raise click.ClickException(str(exc)) from None
     keep_collections_short()
@@ -149,7 +160,7 @@ def serve(host: str, port: int, fixtures_path: str | None, seed: int, messages: 
     echo = lambda text="": click.echo(text)  # noqa: E731
     echo(f"mockchats {__version__}: the QuickSync Chats API mock")
     echo(f"  base URL  {server.base_url}   (use it in place of https://api.quicksync.me/v1)")
-    echo(f"  spec      {server.root_url}/openapi.json")
+    echo(f"  spec      {server.root_url}/openapi.json  (Session API: {server.root_url}/openapi/sessions.json)")
     echo(f"  control   {server.root_url}/_mock  (reset, scenarios, faults, clock, journal"
          + (", admin token required)" if admin_token else ")"))
     if admin_token is None and not is_loopback_host(host):
@@ -159,6 +170,7 @@ def serve(host: str, port: int, fixtures_path: str | None, seed: int, messages: 
         echo("            Start with --admin-token TOKEN to drive it from elsewhere.")
     echo(f"  auth      {auth}" + ("  (unknown well-formed tokens join the default session as Clients)"
                                    if auth == OPEN else "  (fixture tokens only)"))
+    echo("  api keys  " + ", ".join(sorted(mock.sessions.api_keys)))
     echo("  users     role    token           name")
     for user in mock.store.users():
         echo(f"            {user.role:<7} {user.token or '-':<15} {user.name}")
@@ -176,9 +188,13 @@ def serve(host: str, port: int, fixtures_path: str | None, seed: int, messages: 
               help="Also write the results: JUnit XML (*.xml) or JSON (*.json).")
 @click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="Seconds to wait for each response.")
+@click.option("--api-key", default=None, metavar="KEY",
+              help="An API key (X-API-KEY): also drive the Session API (wallet proofs, then a session "
+                   "created, joined, kicked from, left and deleted).")
 def contract(base_url: str, token: str, host_token: str | None, report_path: str | None,
-             timeout: float) -> None:
-    """Check a server (real, staging, or a mock) against openapi/chats.yaml; exit 1 on any violation."""
+             timeout: float, api_key: str | None) -> None:
+    """Check a server (real, staging, or a mock) against openapi/chats.yaml (and openapi/sessions.yaml
+    with --api-key); exit 1 on any violation."""
     from . import contract as tools  # loads the validators only for this command
 
     # Every usage error before the first request: a run changes the server it tools.
@@ -189,6 +205,8 @@ def contract(base_url: str, token: str, host_token: str | None, report_path: str
         problem = None if value is None else tools.token_problem(value)
         if problem:
             raise click.BadParameter(problem, param_hint=hint)
+    if api_key is not None and (problem := tools.api_key_problem(api_key)):
+        raise click.BadParameter(problem, param_hint="--api-key")
     if host_token is not None and host_token == token:
         raise click.BadParameter("the same token as --token; give the Host's own, or leave it out "
                                  "to skip the Host's cases", param_hint="--host-token")
@@ -201,7 +219,7 @@ def contract(base_url: str, token: str, host_token: str | None, report_path: str
         click.echo(f"note: {base_url} does not end in /v1, the API's base path; "
                    "every call may miss it (404)", err=True)
     try:
-        result = tools.run(base_url, token, host_token, timeout=timeout)
+        result = tools.run(base_url, token, host_token, api_key=api_key, timeout=timeout)
     except tools.Unreachable as exc:
         raise click.ClickException(str(exc)) from None
     tools.print_table(result, click.echo)

@@ -68,7 +68,8 @@ class Contract:
                     raise ValueError(f"operationId {op.operation_id!r} is in two documents")
                 self._operations[op.operation_id] = op
                 self._credentials[op.operation_id] = _credentials(document, op)
-        self._binders = {op_id: RequestBinder(op) for op_id, op in self._operations.items()}
+        schemas = {op.operation_id: document.schemas for document in specs for op in document.operations}
+        self._binders = {op_id: RequestBinder(op, schemas[op_id]) for op_id, op in self._operations.items()}
         self._validators: dict[tuple[str, str, str], OAS30Validator] = {}
 
     @property

@@ -92,10 +92,12 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 MAX_STATE_BYTES = worlds.MAX_FILE_BYTES
 
 
-def _fault_errors(settings: dict, spec: Spec) -> dict[str, list[str]]:
-    """What a schema cannot check in a fault: that it can match a request, and that it can be sent."""
+def _fault_errors(settings: dict, specs: tuple[Spec, ...]) -> dict[str, list[str]]:
+    """What a schema cannot check in a fault: that it can match a request of one of the
+    documents served, and that it can be sent."""
     errors: dict[str, list[str]] = {}
-    operations = {op.operation_id: op for op in spec.operations}
+    operations = {op.operation_id: op for spec in specs for op in spec.operations}
+    base_paths = {op.operation_id: spec.base_path for spec in specs for op in spec.operations}
     if "operationId" in settings and settings["operationId"] not in operations:
         errors["$.operationId"] = [f"{quote(settings['operationId'])} is not an operation; known: "
                                    + ", ".join(sorted(operations)) + "."]
@@ -106,7 +108,7 @@ def _fault_errors(settings: dict, spec: Spec) -> dict[str, list[str]]:
     if "path" in settings:
         # The fault's own {placeholders} stand for any segment, as a request's would.
         sample = kestrel_segments(re.sub(r"\{\w+\}", "x", settings["path"]), None)
-        matched = {op.operation_id for template, _ in spec.routes.match(sample)
+        matched = {op.operation_id for spec in specs for template, _ in spec.routes.match(sample)
                    for op in spec.routes.by_template[template].values()}
         if not matched:
             errors["$.path"] = [f"{quote(settings['path'])} is the path of no operation (paths start with "
@@ -115,7 +117,7 @@ def _fault_errors(settings: dict, spec: Spec) -> dict[str, list[str]]:
             # All the fault's conditions must hold at once: this one never would.
             op = operations[settings["operationId"]]
             errors["$.path"] = [f"{quote(settings['path'])} is not the path of {op.operation_id} "
-                                f"({spec.base_path + op.path}), so the fault could never match."]
+                                f"({base_paths[op.operation_id] + op.path}), so the fault could never match."]
     if ("method" in settings and settings.get("operationId") in operations
             and settings["method"].upper() in methods):
         op = operations[settings["operationId"]]
@@ -246,9 +248,10 @@ def current_mock() -> Mock:
     return current_app.extensions["mockchats"]
 
 
-def current_spec() -> Spec:
-    """The spec of the partner API the mock serves (app.create_app puts it beside the mock)."""
-    return current_app.extensions["mockchats.spec"]
+def current_specs() -> tuple[Spec, ...]:
+    """The documents of the partner APIs the mock serves, Chats first (app.create_app puts
+    them beside the mock)."""
+    return current_app.extensions["mockchats.specs"]
 
 
 def _body(schema: str, *, optional: bool = False) -> dict:
@@ -617,9 +620,8 @@ def add_fault() -> Response:
         '400': {$ref: '#/components/responses/BadRequest'}
     """
     mock = current_mock()
-    spec = current_spec()
     settings = _body("FaultRequest")
-    errors = _fault_errors(settings, spec)
+    errors = _fault_errors(settings, current_specs())
     if errors:
         place, messages = next(iter(errors.items()))
         raise Refused(400, f"The fault cannot apply: {place}: {messages[0]}", errors)
@@ -749,7 +751,7 @@ def list_requests() -> Response:
     mock = current_mock()
     try:
         entries = mock.journal.query(request.args.items(multi=True),
-                                     [op.operation_id for op in current_spec().operations])
+                                     [op.operation_id for spec in current_specs() for op in spec.operations])
     except QueryRefused as exc:
         raise Refused(400, exc.detail, exc.errors) from None
     return json_response(200, entries)

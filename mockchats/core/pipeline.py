@@ -157,7 +157,7 @@ class Pipeline:
                     raise StartupError(f"{first.operation_id}: path segment {odd[0]!r} in {service.spec.path} "
                                        "is not a whole {parameter}")
                 for op in operations.values():
-                    self._endpoints[op.operation_id] = _Endpoint(op, service, RequestBinder(op),
+                    self._endpoints[op.operation_id] = _Endpoint(op, service, RequestBinder(op, service.spec.schemas),
                                                                  service.handlers[op.operation_id], parts)
         #: The first path segment of each API (folded), where CORS applies, as on /openapi*.
         self._api_roots = {service.spec.base_path.strip("/").split("/", 1)[0].casefold() for service in services}

@@ -90,6 +90,13 @@ class Spec:
         self.operations: list[Operation] = list(self._operations())
         self.routes = Routes(self.base_path, self.operations)
 
+    @functools.cached_property
+    def schemas(self) -> dict[str, dict]:
+        """The document's component schemas, resolved, by name: a nested DTO's name is lost once
+        resolved, and binding errors print it as ASP.NET prints the class."""
+        return {name: self.resolve(schema) for name, schema in self.document.get("components", {})
+                .get("schemas", {}).items()}
+
     def resolve(self, node: object) -> object:
         """Return ``node`` with every local ``$ref`` replaced by what it points at."""
         if isinstance(node, dict):

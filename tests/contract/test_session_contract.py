@@ -284,8 +284,6 @@ def test_a_request_needs_the_credentials_its_operation_declares(method, path, qu
     assert operation is not None and (found, warnings) == (violations, [])
 
 
-@pytest.mark.xfail(strict=True, reason="the binder (aspnet/binding.py) reads a body's properties as flat values "
-                   "and refuses a nested object: 'The field Rules is invalid.'")
 @pytest.mark.parametrize("body", [b'{"identity": {"name": "Ada"}}', b'{"rules": {"userCapacity": 2}}',
                                   b'{"rules": {"whiteListAddresses": [{"address": "0x1"}]}}'])
 def test_a_create_session_body_with_nested_objects_binds(body):

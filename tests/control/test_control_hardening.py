@@ -160,8 +160,9 @@ WORDED = [
     ("POST", "/faults", {"operationId": "listChats", "status": 429, "headers": {"Retry-After": "1\r\nX: y"}},
      "$.headers.Retry-After", "Must not hold control characters, not '1\\u000d\\u000aX: y'."),
     ("POST", "/faults", {"operationId": "noSuch", "status": 503}, "$.operationId",
-     "'noSuch' is not an operation; known: addReaction, createChat, deleteChat, deletePin, "
-     "deleteReaction, listChats, listReactions."),
+     "'noSuch' is not an operation; known: addReaction, createChat, createSession, deleteChat, "
+     "deleteCurrentSession, deletePin, deleteReaction, disconnectSession, getCurrentSession, getNonce, "
+     "joinSession, kickUser, listChats, listReactions, verifyWalletProof."),
     ("POST", "/scenarios", {"document": {"sessions": [{"id": "a/b", "users": []}]}}, "$.document.sessions[0].id",
      "Must be an id without /, ?, # or blanks, not 'a/b'."),
     ("PUT", "/state", {"sessions": [{"id": "s", "users": [{"id": "u", "name": "U", "role": "Host",
@@ -343,7 +344,7 @@ def test_odd_values_in_each_call_never_answer_a_500(plane, path, body):
 # -- the journal refuses what it cannot answer ------------------------------------------------
 @pytest.mark.parametrize("query, key, said", [
     ("operationId=createchat", "operationId", "'createchat' is not an operation (did you mean 'createChat'?)"),
-    ("operationId=nope", "operationId", "known: addReaction, createChat, deleteChat"),
+    ("operationId=nope", "operationId", "known: addReaction, createChat, createSession, deleteChat"),
     ("operation=createChat", "operation", "'operation' is not a filter; known: operationId, method, path, "
                                           "status, user, limit."),
     ("Limit=3", "Limit", "is not a filter"),

@@ -7,7 +7,7 @@ import re
 
 import pytest
 import requests
-from support import NOT_FOUND_TYPE, bearer, host_session, join, wallet_token
+from support import DEMO_API_KEY, NOT_FOUND_TYPE, bearer, host_session, join, wallet_token
 
 import mockchats
 
@@ -350,3 +350,128 @@ def test_the_session_api_is_journaled_by_operation(api):
     current = next(e for e in entries if e["operationId"] == "getCurrentSession")
     assert current["user"]["id"] == created["credentials"]["id"]
     assert current["user"]["role"] == "Host"
+
+
+# -- what create and join take: tokens and keys, in ASP.NET's order ------------------------------
+
+
+def test_create_without_a_bearer_is_the_challenge_before_the_key(api):
+    response = api.post("/session", as_=None, json={})
+    assert_challenge(response, "Bearer")
+
+
+def test_create_with_a_bearer_not_the_mocks_is_an_invalid_token(api):
+    response = api.post("/session", as_=None, json={}, headers={**bearer("nonsense"), "X-API-KEY": DEMO_API_KEY})
+    assert_challenge(response, 'Bearer error="invalid_token"')
+
+
+def test_create_without_an_api_key_is_a_401_problem_without_a_challenge(api):
+    _, token = wallet_token(api)
+    response = api.post("/session", as_=None, json={}, headers=bearer(token))
+    assert_problem(response, 401, "Unauthorized")
+    assert "WWW-Authenticate" not in response.headers
+
+
+def test_open_auth_takes_any_api_key_and_strict_auth_only_known_ones(api):
+    _, token = wallet_token(api)
+    assert api.post("/session", as_=None, json={}, headers={**bearer(token), "X-API-KEY": "anything"}).ok
+    control(api, "POST", "/reset", json={"auth": "strict"})
+    _, token = wallet_token(api)
+    refused = api.post("/session", as_=None, json={}, headers={**bearer(token), "X-API-KEY": "anything"})
+    assert_problem(refused, 401, "Unauthorized")
+    assert api.post("/session", as_=None, json={}, headers={**bearer(token), "X-API-KEY": DEMO_API_KEY}).ok
+
+
+def test_a_session_token_cannot_create_a_session(api):
+    created = host_session(api)
+    response = api.post("/session", as_=None, json={},
+                        headers={**bearer(created["credentials"]["token"]), "X-API-KEY": DEMO_API_KEY})
+    assert_challenge(response, 'Bearer error="invalid_token"')
+
+
+def test_a_password_protected_session_is_a_401_problem_without_the_password(api):
+    created = host_session(api, {"password": "s3cret"})
+    assert created["rules"]["passwordProtected"] is True
+    _, token = wallet_token(api)
+    for password in (None, "wrong"):
+        response = api.post("/session/join", as_=None, json={"sessionId": created["sessionId"], "password": password},
+                            headers=bearer(token))
+        assert_problem(response, 401, "Unauthorized")
+        assert "WWW-Authenticate" not in response.headers
+    assert join(api, created["sessionId"], password="s3cret")["credentials"]["role"] == "Client"
+
+
+def test_join_needs_a_wallet_token_not_a_session_token(api):
+    created = host_session(api)
+    response = api.post("/session/join", as_=None, json={"sessionId": created["sessionId"]},
+                        headers=bearer(created["credentials"]["token"]))
+    assert_challenge(response, 'Bearer error="invalid_token"')
+
+
+# -- nested rules and identity, bound as System.Text.Json binds them -----------------------------
+def test_the_identity_names_the_host_and_the_rules_are_kept(api):
+    whitelisted = mockchats.Wallet()
+    created = host_session(api, {"identity": {"name": "Ada", "chainAddress": None},
+                                 "rules": {"userCapacity": 3, "expiryDurationInSeconds": 600, "password": None,
+                                           "allowOnlyWhitelistedAddresses": True,
+                                           "whiteListAddresses": [{"address": whitelisted.address}]}})
+    assert created["credentials"]["pseudonym"] == "Ada"
+    assert created["expiresIn"] <= 600
+    assert created["rules"] == {"expiry": 600, "maxFiles": 10, "maxUsers": 3, "maxTotalMegaBytes": 100,
+                                "passwordProtected": False, "whiteListAddresses": [whitelisted.address]}
+    # only the whitelist may join, in any letter case
+    _, outsider = wallet_token(api)
+    refused = api.post("/session/join", as_=None, json={"sessionId": created["sessionId"]}, headers=bearer(outsider))
+    assert "whitelist" in assert_problem(refused, 422)["detail"]
+    assert join(api, created["sessionId"], wallet=whitelisted)["credentials"]["role"] == "Client"
+
+
+def test_the_host_counts_toward_the_capacity(api):
+    created = host_session(api, {"rules": {"userCapacity": 2}})
+    join(api, created["sessionId"])
+    _, third = wallet_token(api)
+    full = api.post("/session/join", as_=None, json={"sessionId": created["sessionId"]}, headers=bearer(third))
+    assert "full" in assert_problem(full, 422)["detail"]
+
+
+def test_rules_password_wins_over_the_deprecated_one(api):
+    created = host_session(api, {"password": "old", "rules": {"password": "new"}})
+    assert join(api, created["sessionId"], password="new")["credentials"]["role"] == "Client"
+
+
+@pytest.mark.parametrize("rules, word", [({"userCapacity": 0}, "userCapacity"),
+                                         ({"expiryDurationInSeconds": 0}, "expiryDurationInSeconds"),
+                                         ({"allowOnlyWhitelistedAddresses": True}, "whiteListAddresses")])
+def test_rules_that_cannot_hold_are_422_and_make_nothing(api, rules, word):
+    before = control(api, "GET", "/sessions").json()
+    _, token = wallet_token(api)
+    response = api.post("/session", as_=None, json={"rules": rules}, headers={**bearer(token), "X-API-KEY": "k"})
+    assert word in assert_problem(response, 422)["detail"]
+    assert control(api, "GET", "/sessions").json() == before
+
+
+def test_a_wrong_type_deep_in_the_rules_is_a_400_at_its_json_path(api):
+    _, token = wallet_token(api)
+    response = api.post("/session", as_=None, json={"rules": {"userCapacity": "ten"}},
+                        headers={**bearer(token), "X-API-KEY": "k"})
+    errors = assert_problem(response, 400)["errors"]
+    assert list(errors) == ["request", "$.rules.userCapacity"]
+    assert errors["$.rules.userCapacity"][0].startswith(
+        "The JSON value could not be converted to System.Nullable`1[System.Int32]. Path: $.rules.userCapacity")
+
+
+def test_an_unknown_chain_is_the_action_parameters_400(api):
+    response, _ = proof(api, mockchats.Wallet(), query="?chain=Solana")
+    assert assert_problem(response, 400)["errors"] == {"chain": ["The value 'Solana' is not valid."]}
+
+
+# -- the control plane knows the Session API's operations ----------------------------------------------
+def test_a_fault_on_a_session_operation_strikes_it(api):
+    control(api, "POST", "/faults", json={"operationId": "getNonce", "status": 503})
+    assert_problem(api.get("/wallet-proof/nonce", as_=None), 503)
+
+
+def test_the_journal_filters_by_a_session_operation(api):
+    host_session(api)
+    entries = control(api, "GET", "/requests", params={"operationId": "createSession"}).json()
+    assert [e["status"] for e in entries] == [200]
