@@ -7,7 +7,7 @@ references to users of the same session), and names the place of any fault.
 A session may ask for generated content (``generate: {messages: N, users: M}``):
 generated Clients and messages with reactions and pins, identical under the same
 seed from run to run and from release to release (the names and words come from
-:mod:`mockchats.chats.wordlists`, never from an installed Faker). ``--messages N`` asks the
+:mod:`mockchats.core.wordlists`, never from an installed Faker). ``--messages N`` asks the
 same for the default (first) session.
 
 Named scenarios are fixture documents in ``fixtures/scenarios/`` (plus ``default``,
@@ -28,8 +28,8 @@ from pathlib import Path
 import yaml
 
 from .aspnet.habits import DotNetValidator, format_datetime, parse_datetime
-from .chats import wordlists
 from .chats.models import CLIENT, THUMBS_DOWN, THUMBS_UP, ChatSession, Message, Reaction, User
+from .core import wordlists
 from .core.resources import DEFAULT_FIXTURES_PATH, FIXTURE_SCHEMA_PATH, data_path
 from .core.wording import clip, describe, place_of, quote
 

@@ -147,6 +147,13 @@ def test_a_service_imports_no_control_contract_serving_or_root():
     assert _offending(lambda f: _first(f.module) in SERVICES and f.inner in forbidden) == []
 
 
+def test_a_service_imports_no_other_service():
+    # They meet in the composition root only (app.py): the Chats API follows the Session API's
+    # events and reads its tokens through what app.py hands it.
+    assert _offending(lambda f: _first(f.module) in SERVICES and f.inner in SERVICES
+                      and f.inner != _first(f.module)) == []
+
+
 def test_serving_is_given_the_app_and_imports_no_service():
     forbidden = {*SERVICES, "control", "contract", "worlds", *ROOTS}
     assert _offending(lambda f: _first(f.module) == "serving" and f.inner in forbidden) == []

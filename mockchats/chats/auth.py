@@ -15,9 +15,9 @@ import random
 import uuid
 from collections.abc import Callable, Mapping
 
+from ..core import wordlists
 from ..core.errors import NotFound
 from ..core.identity import B64TOKEN, CHALLENGE, CHALLENGE_INVALID, Unauthenticated, bearer_token, jwt_claims
-from . import wordlists
 from .models import Store, User
 
 OPEN = "open"

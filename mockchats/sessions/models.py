@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from ..chats import wordlists
+from ..core import wordlists
 from ..core.clock import utcnow
 from ..core.errors import BadRequest, Forbidden, NotFound, Unauthorized, Unprocessable
 from ..core.events import SESSION_CREATED, SESSION_DESTROYED, SESSION_EXPIRED, USER_ADDED, USER_REMOVED, Event, Events

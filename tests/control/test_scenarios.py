@@ -184,7 +184,7 @@ def test_busy_room_export_is_a_plain_document_that_loads_the_same(busy_room):
 
 
 # Taken from mockchats with Faker 40.63: the shipped busy-room is the same room it was then,
-# under every seed (its names and words now come from mockchats.chats.wordlists).
+# under every seed (its names and words now come from mockchats.core.wordlists).
 BUSY_ROOM_DIGESTS = {0: "a77a26862400721e6d9762d4495c2948e754124592d1631fcd26928d9b61f0d9",
                      1: "b834617201c35973cde48288c3ebe73bc10cbf8888810c5d5e95b29abf04e19b",
                      3: "3971d731e41f8cf5b49e5fe46f5ee1060da52f431bdfe0c44ba80730708dbb40",
