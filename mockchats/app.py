@@ -34,7 +34,7 @@ from .core.faults import Faults
 from .core.journal import DEFAULT_SIZE, Journal
 from .core.pipeline import DOCUMENTS, MAX_BODY_BYTES, Pipeline, Service, StartupError, error_log
 from .core.responses import empty_response, is_control_path, json_response
-from .core.spec import HTTP_METHODS, Spec, default_spec, sessions_spec
+from .core.spec import HTTP_METHODS, Operation, Spec, default_spec, sessions_spec
 from .core.tokens import TokenIssuer
 from .sessions import responses as sessions_responses
 from .sessions.auth import SessionAuth
@@ -194,6 +194,12 @@ class Mock:
         elif event.event_type in (SESSION_EXPIRED, SESSION_DESTROYED):
             self.store.remove_session(event.session_id)
 
+    def chats_caller(self, op: Operation, environ: dict, warnings: list[str]) -> User:
+        """The Chats API's token stage: sessions whose time has come expire first, so no
+        request is served in a session that has expired on the mock's clock."""
+        self.sessions.expire_due()
+        return self.authenticator.authenticate(environ.get("HTTP_AUTHORIZATION"), warnings)
+
     def _signed_member(self, token: str) -> tuple[str, str] | None:
         """(session id, user id) of a session token the mock signed, for the Chats API; None when
         the mock did not sign ``token`` (expired and wallet tokens raise the challenge)."""
@@ -230,7 +236,7 @@ def create_app(mock: Mock, *, spec: Spec | None = None) -> Flask:
     spec = spec or default_spec()  # parsed once per process, not once per mock
     documents = dict(zip(DOCUMENTS, (spec, spec, sessions_spec()), strict=True))
     services = [
-        Service(spec, mock.store, chats_responses.HANDLERS, mock.authenticator.authenticate_request),
+        Service(spec, mock.store, chats_responses.HANDLERS, mock.chats_caller),
         Service(sessions_spec(), mock.sessions, sessions_responses.HANDLERS, mock.session_auth.authenticate),
     ]
     app = Flask("mockchats")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import random
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from ..core import wordlists
 from ..core.errors import NotFound
@@ -48,10 +48,6 @@ class Authenticator:
         if mode not in AUTH_MODES:
             raise ValueError(f"auth mode must be one of {AUTH_MODES}, not {mode!r}")
         self.mode = mode
-
-    def authenticate_request(self, op: object, environ: Mapping[str, object], warnings: list[str]) -> User:
-        """The pipeline's token stage for a Chats API operation: every one takes a session token."""
-        return self.authenticate(environ.get("HTTP_AUTHORIZATION"), warnings)
 
     def authenticate(self, header: str | None, warnings: list[str] | None = None) -> User:
         """The user behind the header; Unauthenticated (401) otherwise.
