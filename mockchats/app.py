@@ -31,17 +31,22 @@ from .core.clock import Clock
 from .core.errors import NotFound
 from .core.events import SESSION_CREATED, SESSION_DESTROYED, SESSION_EXPIRED, USER_ADDED, USER_REMOVED, Event, Events
 from .core.faults import Faults
+from .core.identity import CHALLENGE_INVALID, Unauthenticated
 from .core.journal import DEFAULT_SIZE, Journal
 from .core.pipeline import DOCUMENTS, MAX_BODY_BYTES, Pipeline, Service, StartupError, error_log
 from .core.responses import empty_response, is_control_path, json_response
 from .core.spec import HTTP_METHODS, Operation, Spec, default_spec, sessions_spec
 from .core.tokens import TokenIssuer
+from .hubs.asgi import HubServer
+from .hubs.models import SESSION_HUB, Closing, Hubs
 from .sessions import responses as sessions_responses
 from .sessions.auth import SessionAuth
 from .sessions.models import Caller, Member, Rules, Session, SessionStore
 
 __all__ = ["DEMO_API_KEY", "Mock", "Origin", "StartupError", "build", "create_app"]
 
+#: The Close error every hub connection gets when the mock's world is replaced.
+RESET_CLOSE_ERROR = "The mock was reset."
 #: The API key the mock knows when none is given: strict auth accepts it (open auth, any key).
 DEMO_API_KEY = "demo-api-key"
 
@@ -77,6 +82,12 @@ class Mock:
         self.sessions = SessionStore(self._session_records(), tokens=self.tokens, events=self.events,
                                      api_keys=api_keys, now=self.clock.now, seed=self.origin.seed)
         self.events.subscribe(self._follow)
+        #: Who is connected to the hubs; the session hub is sent every event (after the Chats
+        #: API has followed it), and HubServer serves them next to the app (serving/asgi.py).
+        self.hubs = Hubs(now=self.clock.now)
+        self.events.subscribe(self._to_hubs)
+        self.hub_server = HubServer(self.hubs, self._hub_caller, base_path=default_spec().base_path,
+                                    hubs=(SESSION_HUB,), now=self.clock.now, tick=self.sessions.expire_due)
         self.authenticator = Authenticator(self.store, auth or self.origin.auth, signed=self._signed_member)
         self.session_auth = SessionAuth(self.sessions, known=self._known_caller,
                                         strict=lambda: self.authenticator.mode == STRICT)
@@ -145,6 +156,7 @@ class Mock:
         all or nothing. The seed, clock, faults and journal stay; the state comes from no scenario."""
         self.store.replace(worlds.build_sessions(document, "state"))
         self.sessions.replace(self._session_records())
+        self._end_hub_connections()
         self.scenario = None
 
     def create_session(self, users: list[tuple[str, str]]) -> ChatSession:
@@ -164,8 +176,14 @@ class Mock:
         else:
             self.store.replace(sessions)
             self.sessions.replace(self._session_records())
+        self._end_hub_connections()
         self.scenario, self.seed = scenario, seed
         self.faults.reseed(seed)
+
+    def _end_hub_connections(self) -> None:
+        """A new world: no client keeps hearing of the old one (nor a test of the test before)."""
+        self.hubs.close(Closing(RESET_CLOSE_ERROR))
+        self.hubs.forget()
 
     # -- the two services, linked -------------------------------------------
     def _session_records(self, sessions: list[ChatSession] | None = None) -> list[Session]:
@@ -199,6 +217,32 @@ class Mock:
         request is served in a session that has expired on the mock's clock."""
         self.sessions.expire_due()
         return self.authenticator.authenticate(environ.get("HTTP_AUTHORIZATION"), warnings)
+
+    def _to_hubs(self, event: Event) -> None:
+        """Send the session hub's connections their session's event; then close those whose
+        session ended, or whose user was removed (they heard why first)."""
+        if event.event_type == SESSION_CREATED:
+            return  # the mock's own: nobody can be connected to a session not yet made
+        self.hubs.send(SESSION_HUB, event.session_id, event.event_type, event.envelope())
+        if event.event_type in (SESSION_EXPIRED, SESSION_DESTROYED):
+            self.hubs.close(Closing(), session_id=event.session_id)
+        elif event.event_type == USER_REMOVED:
+            self.hubs.close(Closing(), session_id=event.session_id, user_id=event.data["id"])
+
+    def _hub_caller(self, token: str) -> tuple[str, str, bool]:
+        """(session id, user id, still there) for a hub's token: a session token the mock signed
+        or a fixture user's; Unauthenticated for any other, or an expired one."""
+        self.sessions.expire_due()
+        caller = self.sessions.signed_caller(token)
+        if caller is not None:
+            alive = self.store.member(caller.session_id, caller.user_id) is not None
+            return caller.session_id, caller.user_id, alive
+        user, issued = self.store.identify(token)
+        if user is not None and issued:
+            return user.session_id, user.id, True
+        if self.store.departed(token):
+            return "", "", False
+        raise Unauthenticated(CHALLENGE_INVALID)
 
     def _signed_member(self, token: str) -> tuple[str, str] | None:
         """(session id, user id) of a session token the mock signed, for the Chats API; None when

@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "mockchats"
 HTTP_LIBRARIES = {"flask", "werkzeug", "requests", "httpx", "urllib3", "granian", "http", "waitress"}
 #: The folders (and top-level modules) that put everything together: only these import them all.
 ROOTS = {"app", "cli", "pytest_plugin", "__init__", "__main__"}
-SERVICES = {"chats", "sessions"}
+SERVICES = {"chats", "sessions", "hubs"}
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
 from wsgiref.types import WSGIApplication
 
 import psutil
@@ -53,17 +54,29 @@ REST_AFTER = 10
 _rest_after = 0
 
 
+class Realtime(Protocol):
+    """What serves the paths a WSGI app cannot: long-lived HTTP answers and WebSockets (the hubs)."""
+
+    def handles(self, path: str) -> bool:
+        """Whether ``path`` (the scope's, decoded) is this app's; called on every request."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None: ...
+
+
 class AsgiBridge:
     """An ASGI application that serves ``app`` (WSGI) with the raw target and the peer.
 
     ``delaying`` says whether a delay fault is armed (then calls run on threads); with
     ``threads``, every call runs on the thread pool. ``body_limit`` is the app's largest body
-    for a path (the app answers 413 past it).
+    for a path (the app answers 413 past it). ``realtime``, when given, serves the paths it
+    handles and every WebSocket, on the event loop itself.
     """
 
     def __init__(self, app: WSGIApplication, *, body_limit: Callable[[str], int],
-                 delaying: Callable[[], bool] = lambda: False, threads: bool = False):
+                 delaying: Callable[[], bool] = lambda: False, threads: bool = False,
+                 realtime: Realtime | None = None):
         self.app = app
+        self.realtime = realtime
         self.body_limit = body_limit
         self.delaying = delaying
         self.threads = threads
@@ -74,7 +87,15 @@ class AsgiBridge:
         if scope["type"] == "lifespan":
             await _lifespan(receive, send)
             return
-        if scope["type"] != "http":  # no websockets in this API
+        realtime = self.realtime
+        if scope["type"] != "http":
+            if realtime is not None and scope["type"] == "websocket":
+                await realtime(scope, receive, send)
+            else:
+                await send({"type": "websocket.close", "code": 1000})  # nothing here takes one
+            return
+        if realtime is not None and realtime.handles(scope["path"]):
+            await realtime(scope, receive, send)
             return
         environ, body_expected, declared = _environ(scope)
         body = await self._body(environ, body_expected, declared, receive, send)

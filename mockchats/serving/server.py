@@ -156,7 +156,8 @@ def _bridge(app: Any) -> AsgiBridge:
     wsgi = app.app if mock is app else app
     if mock is None:
         return AsgiBridge(wsgi, body_limit=lambda _path: MAX_BODY_BYTES)
-    return AsgiBridge(wsgi, body_limit=mock.body_limit, delaying=mock.faults.delaying)
+    return AsgiBridge(wsgi, body_limit=mock.body_limit, delaying=mock.faults.delaying,
+                      realtime=getattr(mock, "hub_server", None))
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
@@ -204,7 +205,7 @@ class GranianServer(_Addresses):
         from granian.log import LogLevels
 
         bridge = AsgiBridge(self._mock.app, delaying=self._mock.faults.delaying,
-                            body_limit=self._mock.body_limit)
+                            body_limit=self._mock.body_limit, realtime=self._mock.hub_server)
 
         def load(_target: str):  # runs in the worker, just after the fork
             _end_with_parent()
