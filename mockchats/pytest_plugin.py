@@ -260,8 +260,8 @@ class MockchatsHandle:
             request: dict[str, Any] = {"identity": {"name": name}}
             if password is not None:
                 request["rules"] = {"password": password}
-            return self._login_step("createSession", "POST", "/session", request,
-                                    {**bearer, "X-API-KEY": api_key})
+            return cast("dict[str, Any]", self._login_step("createSession", "POST", "/session", request,
+                                                           {**bearer, "X-API-KEY": api_key}))
         if session_id is None:
             sessions = self.control.sessions()
             if not sessions:
@@ -270,8 +270,8 @@ class MockchatsHandle:
         join: dict[str, Any] = {"sessionId": session_id}
         if password is not None:
             join["password"] = password
-        return self._login_step("joinSession", "POST", "/session/join", join, bearer,
-                                f"session {session_id!r}")
+        return cast("dict[str, Any]", self._login_step("joinSession", "POST", "/session/join", join, bearer,
+                                                       f"session {session_id!r}"))
 
     def _login_step(self, step: str, method: str, path: str, body: Any = None,
                     headers: dict[str, str] | None = None, what: str = "") -> Any:
@@ -281,8 +281,9 @@ class MockchatsHandle:
         status, answered, payload = self.control._send(method, f"/v1{path}", body,
                                                        {"Accept": "application/json", **(headers or {})})
         if status != 200:
+            hint = _LOGIN_HINTS.get((step, status)) if isinstance(payload, dict) else None
             raise LoginError(step, f"{method} /v1{path}" + (f" of {what}" if what else ""), status,
-                             payload or answered.get("WWW-Authenticate") or "no body")
+                             payload or answered.get("WWW-Authenticate") or "no body", hint)
         return payload
 
     # -- which world -----------------------------------------------------------------
@@ -367,10 +368,19 @@ class LoginError(ControlError):
     (``getNonce``, ``verifyWalletProof``, ``createSession`` or ``joinSession``), ``status`` and
     ``body`` (the problem, or the ``WWW-Authenticate`` challenge of an empty 401) say why."""
 
-    def __init__(self, step: str, request: str, status: int, body: Any):
+    def __init__(self, step: str, request: str, status: int, body: Any, hint: str | None = None):
         super().__init__(status, body)
         self.step = step
-        self.args = (f"login refused at {step} ({request}): {self.args[0]}",)
+        self.args = (f"login refused at {step} ({request}): {self.args[0]}" + (f" ({hint})" if hint else ""),)
+
+
+#: What a refusal without a detail means at a step of login (the Session API answers these as
+#: ASP.NET's Unauthorized() and NotFound() do: a title alone).
+_LOGIN_HINTS = {
+    ("createSession", 401): "the X-API-KEY is missing or not one the mock knows: see control.api_keys()",
+    ("joinSession", 401): "the session is password-protected: the password is missing or wrong",
+    ("joinSession", 404): "no such session, or it was deleted",
+}
 
 
 def _described(entry: JournalEntry) -> str:
