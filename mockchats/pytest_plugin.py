@@ -36,8 +36,9 @@ from .types import Clock, Fault, JournalEntry, MessagePin, Status
 
 if TYPE_CHECKING:
     from .serving.server import Server
+    from .sessions.wallet import Wallet
 
-__all__ = ["MockchatsHandle"]
+__all__ = ["LoginError", "MockchatsHandle"]
 
 #: What the ``mockchats`` marker accepts: the options of ``POST /_mock/reset``, and ``fixtures``.
 MARKER_OPTIONS = ("scenario", "seed", "auth", "fixtures")
@@ -220,6 +221,71 @@ class MockchatsHandle:
         """``headers("alice")`` -> ``{"Authorization": "Bearer alice-token"}`` (any case)."""
         return {"Authorization": f"Bearer {self.tokens[user]}"}
 
+    # -- who signs in ----------------------------------------------------------------
+    def login(self, name: str | None, *, wallet: Wallet | None = None, session_id: str | None = None,
+              password: str | None = None, host: bool = False, api_key: str | None = None) -> dict[str, Any]:
+        """Sign in as a partner's app does, over HTTP: ``GET /v1/wallet-proof/nonce``, the
+        ``wallet`` signs its message (a new :class:`~mockchats.Wallet` when None), ``POST
+        /v1/wallet-proof/verify``, then a session.
+
+        With ``host=True``, ``POST /v1/session`` creates one whose Host is called ``name``
+        (protected by ``password`` when given), sending ``api_key`` (the first of the mock's keys,
+        ``control.api_keys()``, when None); answers the ``SessionCredentialsDto``. Otherwise
+        ``POST /v1/session/join`` joins ``session_id`` (the first of ``control.sessions()``, the
+        fixtures' own, when None) with ``password``; answers the ``JoinSessionDto``, its
+        ``users`` included. A join takes no name: the Session API calls the new user by the
+        pseudonym it makes (``["credentials"]["pseudonym"]``), so ``name`` is not sent (and
+        ``api_key`` neither). Pass the same ``wallet`` again to be the same user again.
+
+        ``["credentials"]["token"]`` is the session token both APIs take as a bearer. A refusal
+        at any step raises :class:`LoginError` (a :class:`~mockchats.ControlError`) naming the
+        step, the status and the problem's detail.
+        """
+        if host and session_id is not None:
+            raise TypeError("login(host=True) creates a session: it takes no session_id")
+        if wallet is None:
+            from .sessions.wallet import Wallet  # deferred: eth-account loads only when a test signs in
+            wallet = Wallet()
+        nonce = self._login_step("getNonce", "GET", "/wallet-proof/nonce")
+        proof = self._login_step("verifyWalletProof", "POST", "/wallet-proof/verify",
+                                 {"walletAddress": wallet.address, "message": nonce["message"],
+                                  "signature": wallet.sign(nonce["message"])})
+        bearer = {"Authorization": f"Bearer {proof['token']}"}
+        if host:
+            if api_key is None:
+                known = self.control.api_keys()
+                if not known:
+                    raise LookupError("login(host=True): the mock knows no API key; pass api_key=")
+                api_key = known[0]
+            request: dict[str, Any] = {"identity": {"name": name}}
+            if password is not None:
+                request["rules"] = {"password": password}
+            return cast("dict[str, Any]", self._login_step("createSession", "POST", "/session", request,
+                                                           {**bearer, "X-API-KEY": api_key}))
+        if session_id is None:
+            sessions = self.control.sessions()
+            if not sessions:
+                raise LookupError("login(): the mock holds no session to join; pass session_id= or host=True")
+            session_id = sessions[0]["sessionId"]
+        join: dict[str, Any] = {"sessionId": session_id}
+        if password is not None:
+            join["password"] = password
+        return cast("dict[str, Any]", self._login_step("joinSession", "POST", "/session/join", join, bearer,
+                                                       f"session {session_id!r}"))
+
+    def _login_step(self, step: str, method: str, path: str, body: Any = None,
+                    headers: dict[str, str] | None = None, what: str = "") -> Any:
+        """One call of :meth:`login` to the Session API; :class:`LoginError` unless it is a 200."""
+        # Through the control client's urllib3 connections, as every call of the handle: a test's
+        # own `responses` or `requests_mock` patching would otherwise catch the login.
+        status, answered, payload = self.control._send(method, f"/v1{path}", body,
+                                                       {"Accept": "application/json", **(headers or {})})
+        if status != 200:
+            hint = _LOGIN_HINTS.get((step, status)) if isinstance(payload, dict) else None
+            raise LoginError(step, f"{method} /v1{path}" + (f" of {what}" if what else ""), status,
+                             payload or answered.get("WWW-Authenticate") or "no body", hint)
+        return payload
+
     # -- which world -----------------------------------------------------------------
     def reset(self, *, scenario: str | None = None, seed: int | None = None, auth: str | None = None,
               fixtures: str | os.PathLike[str] | None = None) -> Status:
@@ -295,6 +361,26 @@ class MockchatsHandle:
             lines = [f"{len(broken)} request(s) broke the QuickSync Chats contract:"]
             lines += [f"  {_described(entry)}" for entry in broken]
             raise AssertionError("\n".join(lines))
+
+
+class LoginError(ControlError):
+    """A step of :meth:`MockchatsHandle.login` refused: ``step`` is its operationId
+    (``getNonce``, ``verifyWalletProof``, ``createSession`` or ``joinSession``), ``status`` and
+    ``body`` (the problem, or the ``WWW-Authenticate`` challenge of an empty 401) say why."""
+
+    def __init__(self, step: str, request: str, status: int, body: Any, hint: str | None = None):
+        super().__init__(status, body)
+        self.step = step
+        self.args = (f"login refused at {step} ({request}): {self.args[0]}" + (f" ({hint})" if hint else ""),)
+
+
+#: What a refusal without a detail means at a step of login (the Session API answers these as
+#: ASP.NET's Unauthorized() and NotFound() do: a title alone).
+_LOGIN_HINTS = {
+    ("createSession", 401): "the X-API-KEY is missing or not one the mock knows: see control.api_keys()",
+    ("joinSession", 401): "the session is password-protected: the password is missing or wrong",
+    ("joinSession", 404): "no such session, or it was deleted",
+}
 
 
 def _described(entry: JournalEntry) -> str:

@@ -107,6 +107,15 @@ class Control:
         answers ``{sessionId, chatId, pinId}``."""
         return cast(MessagePin, self._call("POST", "/pins", {"chatId": chat_id}))
 
+    def wallet_token(self, address: str) -> str:
+        """A wallet token for ``address`` (0x and 40 hex digits) without a signature, as
+        ``POST /v1/wallet-proof/verify`` would answer it: for tests of what comes after the login."""
+        return cast(str, self._call("POST", "/wallet-tokens", {"address": address})["token"])
+
+    def api_keys(self) -> list[str]:
+        """The API keys strict auth accepts (``X-API-KEY`` of ``POST /v1/session``), sorted."""
+        return cast("list[str]", self._call("GET", "/api-keys"))
+
     def faults(self) -> list[Fault]:
         """The active faults with how often each fired."""
         return cast("list[Fault]", self._call("GET", "/faults"))
@@ -159,27 +168,33 @@ class Control:
         return cast("dict[str, Any]", self._call("GET", "/openapi.json"))
 
     def _call(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+        status, _, payload = self._send(method, f"/_mock{path}" + (f"?{urlencode(params)}" if params else ""),
+                                        body, self._headers)
+        if status >= 400:
+            raise ControlError(status, payload or _no_detail(status, method, path))
+        return payload
+
+    def _send(self, method: str, path: str, body: Any, headers: dict[str, str]) -> tuple[int, Any, Any]:
+        """``method path`` (from the server's root) on this client's connections: the status, the
+        headers and the parsed body. The plugin's ``login`` calls the partner API through it too."""
         import urllib3  # loaded by __init__ already: this only names it
 
-        url = f"{self.base_url}/_mock{path}" + (f"?{urlencode(params)}" if params else "")
-        headers = dict(self._headers)
+        headers = dict(headers)
         data = None
         if body is not None:
             data = json.dumps(body).encode("utf-8")
             headers["Content-Type"] = "application/json"
         try:
-            response = self._pool.request(method, url, body=data, headers=headers, redirect=False)
+            response = self._pool.request(method, self.base_url + path, body=data, headers=headers,
+                                          redirect=False)
         except urllib3.exceptions.NewConnectionError as exc:  # before TimeoutError: it is one, too
             raise ConnectionError(f"cannot reach the mock at {self.base_url}: {_reason(exc)}") from None
         except urllib3.exceptions.TimeoutError:
-            raise TimeoutError(f"the mock at {self.base_url} did not answer {method} /_mock{path} "
+            raise TimeoutError(f"the mock at {self.base_url} did not answer {method} {path.partition('?')[0]} "
                                f"within {self.timeout:g} s") from None
         except urllib3.exceptions.HTTPError as exc:
             raise ConnectionError(f"lost the mock at {self.base_url}: {_reason(exc)}") from None
-        payload = _parsed(response.data)
-        if response.status >= 400:
-            raise ControlError(response.status, payload or _no_detail(response.status, method, path))
-        return payload
+        return response.status, response.headers, _parsed(response.data)
 
 
 def _instant(at: datetime | str) -> str:

@@ -108,16 +108,30 @@ SCHEMAS: dict[str, dict] = {
         "properties": {"sessionId": {"type": "string", "description": "The session that holds the message."},
                        "chatId": {"type": "string"}, "pinId": {"type": "string"}},
     },
+    "WalletTokenRequest": {
+        "type": "object", "additionalProperties": False, "required": ["address"],
+        "properties": {"address": {"type": "string", "pattern": "^0[xX][0-9a-fA-F]{40}$",
+                                   "example": "0x5B38Da6a701c568545dCfcB03FcB875f56beddC4",
+                                   "description": "An Ethereum address: 0x and 40 hex digits, any letter case."}},
+    },
+    "WalletToken": {
+        "type": "object", "required": ["token"],
+        "properties": {"token": {"type": "string",
+                                 "description": "A wallet token for the address, as POST /v1/wallet-proof/verify "
+                                                "answers it (valid 5 minutes of the mock's clock)."}},
+    },
     "Index": {
         "type": "object", "description": "Where each part of the control plane is (paths on this server).",
         "required": ["openapi", "status", "reset", "state", "scenarios", "sessions", "pins", "faults",
-                     "clock", "requests"],
+                     "clock", "requests", "walletTokens", "apiKeys"],
         "properties": {
             "openapi": {"type": "string", "example": "/_mock/openapi.json",
                         "description": "This control plane's OpenAPI document."},
             "status": {"$ref": "#/components/schemas/Status"},
             **{name: {"type": "string", "example": f"/_mock/{name}"}
                for name in ("reset", "state", "scenarios", "sessions", "pins", "faults", "clock", "requests")},
+            "walletTokens": {"type": "string", "example": "/_mock/wallet-tokens"},
+            "apiKeys": {"type": "string", "example": "/_mock/api-keys"},
         },
     },
     "FaultRequest": {

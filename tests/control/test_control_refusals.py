@@ -174,7 +174,8 @@ def test_a_body_that_is_not_json_is_415_and_changes_nothing(plane, busy, default
 CALLS = [("GET", ""), ("POST", "/pins"), ("POST", "/reset"), ("GET", "/state"), ("PUT", "/state"),
          ("GET", "/scenarios"),
          ("POST", "/scenarios/default"), ("POST", "/scenarios"), ("GET", "/sessions"), ("POST", "/sessions"),
-         ("POST", "/sessions/x/pins"), ("GET", "/faults"), ("POST", "/faults"), ("DELETE", "/faults"),
+         ("POST", "/sessions/x/pins"), ("POST", "/wallet-tokens"), ("GET", "/api-keys"),
+         ("GET", "/faults"), ("POST", "/faults"), ("DELETE", "/faults"),
          ("DELETE", "/faults/x"), ("GET", "/clock"), ("POST", "/clock"), ("GET", "/requests"),
          ("DELETE", "/requests")]
 
