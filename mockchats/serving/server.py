@@ -205,7 +205,7 @@ class GranianServer(_Addresses):
         from granian.log import LogLevels
 
         bridge = AsgiBridge(self._mock.app, delaying=self._mock.faults.delaying,
-                            body_limit=self._mock.body_limit, realtime=self._mock.hub_server)
+                            body_limit=self._mock.body_limit, realtime=getattr(self._mock, "hub_server", None))
 
         def load(_target: str):  # runs in the worker, just after the fork
             _end_with_parent()
