@@ -41,13 +41,13 @@ from .hubs.asgi import HubServer
 from .hubs.models import SESSION_HUB, Closing, Hubs
 from .sessions import responses as sessions_responses
 from .sessions.auth import SessionAuth
-from .sessions.models import Caller, Member, Rules, Session, SessionStore
+from .sessions.models import Caller, Session, SessionStore
 
 __all__ = ["DEMO_API_KEY", "Mock", "Origin", "StartupError", "build", "create_app"]
 
 #: The Close error every hub connection gets when the mock's world is replaced.
 RESET_CLOSE_ERROR = "The mock was reset."
-#: The API key the mock knows when none is given: strict auth accepts it (open auth, any key).
+#: The API key the shipped fixtures list (``apiKeys``): strict auth accepts it (open auth, any key).
 DEMO_API_KEY = "demo-api-key"
 
 
@@ -60,27 +60,36 @@ class Origin:
     messages: int = 0
     auth: str = OPEN
 
-    def load(self, seed: int | None = None) -> list[ChatSession]:
-        """The start sessions, made again (with another seed when given)."""
-        return worlds.load(self.fixtures_path, seed=self.seed if seed is None else seed,
-                             messages=self.messages)
+    def load(self, seed: int | None = None) -> worlds.World:
+        """The start world, made again (with another seed when given)."""
+        return worlds.load_world(self.fixtures_path, seed=self.seed if seed is None else seed,
+                                 messages=self.messages)
 
 
 class Mock:
-    """Everything one running mock holds; ``app`` is its WSGI application."""
+    """Everything one running mock holds; ``app`` is its WSGI application.
 
-    def __init__(self, sessions: list[ChatSession], *, origin: Origin | None = None,
+    ``sessions`` is the start world (or only its Chats sessions, which then have the Session
+    API's defaults). ``api_keys`` are accepted besides the world's own ``apiKeys`` whatever
+    world is loaded (``mockchats serve --api-key``). A world loaded later that lists no
+    ``apiKeys`` keeps the start world's.
+    """
+
+    def __init__(self, sessions: worlds.World | list[ChatSession], *, origin: Origin | None = None,
                  auth: str | None = None, journal_size: int = DEFAULT_SIZE,
-                 admin_token: str | None = None, cors: bool = True, api_keys: tuple[str, ...] = (DEMO_API_KEY,)):
+                 admin_token: str | None = None, cors: bool = True, api_keys: tuple[str, ...] = ()):
         self.origin = origin or Origin(auth=auth or OPEN)
         self.clock = Clock()
-        self.store = Store(sessions, now=self.clock.now)
+        world = sessions if isinstance(sessions, worlds.World) else self._world_of(list(sessions))
+        self.store = Store(world.chat_sessions, now=self.clock.now)
         #: Signs and reads the Session API's JWTs; the Chats API accepts its session tokens.
         self.tokens = TokenIssuer()
         #: What happens to sessions: the Chats API's sessions follow it (and the hubs will).
         self.events = Events()
-        self.sessions = SessionStore(self._session_records(), tokens=self.tokens, events=self.events,
-                                     api_keys=api_keys, now=self.clock.now, seed=self.origin.seed)
+        self._extra_api_keys = frozenset(api_keys)
+        self._start_world_keys = frozenset(world.api_keys or ())
+        self.sessions = SessionStore(world.sessions, tokens=self.tokens, events=self.events,
+                                     api_keys=self._api_keys_of(world), now=self.clock.now, seed=self.origin.seed)
         self.events.subscribe(self._follow)
         #: Who is connected to the hubs; the session hub is sent every event (after the Chats
         #: API has followed it), and HubServer serves them next to the app (serving/asgi.py).
@@ -88,6 +97,7 @@ class Mock:
         self.events.subscribe(self._to_hubs)
         self.hub_server = HubServer(self.hubs, self._hub_caller, base_path=default_spec().base_path,
                                     hubs=(SESSION_HUB,), now=self.clock.now, tick=self.sessions.expire_due)
+        self.sessions.expire_due()  # sessions the world holds as expired leave the Chats API at once
         self.authenticator = Authenticator(self.store, auth or self.origin.auth, signed=self._signed_member)
         self.session_auth = SessionAuth(self.sessions, known=self._known_caller,
                                         strict=lambda: self.authenticator.mode == STRICT)
@@ -119,14 +129,14 @@ class Mock:
         All or nothing: :class:`worlds.FixtureError` (``UnknownScenario`` for a name no
         scenario has) or ``ValueError`` for an unknown auth mode, and nothing changed."""
         seed = self.origin.seed if seed is None else seed
-        sessions = None
+        world = None  # made on real time, which the reset returns to
         if scenario is not None:
-            sessions = worlds.load_scenario(scenario, seed=seed)
+            world = worlds.load_scenario_world(scenario, seed=seed)
         elif seed != self.origin.seed:
-            sessions = self.origin.load(seed)
+            world = worlds.load_world(self.origin.fixtures_path, seed=seed, messages=self.origin.messages)
         self.authenticator.set_mode(auth or self.origin.auth)  # validates before anything changes
-        self._become(sessions, scenario, seed)
-        self.clock.real()
+        self.clock.real()  # first: sessions expire by the clock the world starts on
+        self._become(world, scenario, seed)
         self.faults.clear()
         self.journal.clear()
 
@@ -135,7 +145,7 @@ class Mock:
         state. Unlike a reset it keeps the clock, faults, journal and auth mode: a test switches
         worlds without losing what it set up. Refused as :meth:`reset` refuses, nothing changed."""
         seed = self.origin.seed if seed is None else seed
-        self._become(worlds.load_scenario(name, seed=seed), name, seed)
+        self._become(worlds.load_scenario_world(name, seed=seed, now=self.clock.now()), name, seed)
 
     def load_own_scenario(self, *, path: str | None = None, document: dict | None = None,
                           seed: int | None = None) -> None:
@@ -144,20 +154,29 @@ class Mock:
         scenario is then called by its path, or ``"document"``."""
         seed = self.origin.seed if seed is None else seed
         if path is not None:
-            self._become(worlds.load(path, seed=seed), path, seed)
+            self._become(worlds.load_world(path, seed=seed, now=self.clock.now()), path, seed)
         elif document is not None:
             # The seed counts for a document's `generate` as for a file's.
-            self._become(worlds.build_sessions(document, "document", seed=seed), "document", seed)
+            self._become(worlds.build_world(document, "document", seed=seed, now=self.clock.now()),
+                         "document", seed)
         else:
             raise TypeError("load_own_scenario() needs a path or a document")
 
     def replace_state(self, document: dict) -> None:
-        """Make a fixture document (as :func:`worlds.to_document` writes the state) the state,
-        all or nothing. The seed, clock, faults and journal stay; the state comes from no scenario."""
-        self.store.replace(worlds.build_sessions(document, "state"))
-        self.sessions.replace(self._session_records())
-        self._end_hub_connections()
+        """Make a fixture document (as :meth:`state` writes it) the state, all or nothing. The seed,
+        clock, faults and journal stay; the state comes from no scenario. The tokens this mock
+        signed stay good: a session token names its session and user, which the document keeps."""
+        self._install(worlds.build_world(document, "state", now=self.clock.now()))
         self.scenario = None
+
+    def state(self) -> worlds.World:
+        """The whole state, both services' (``GET /_mock/state`` writes it with
+        :func:`worlds.to_document`). Its ``api_keys`` are None while they are the start ones, so
+        a world of plain fixtures exports as it always did."""
+        records = self.sessions.snapshot()  # first: expiring what is due drops it from the Chats API
+        keys = self.sessions.api_keys
+        start = self._api_keys_of(worlds.World([], [], None))
+        return worlds.World(self.store.snapshot(), records, None if keys == start else tuple(sorted(keys)))
 
     def create_session(self, users: list[tuple[str, str]]) -> ChatSession:
         """A new, empty session with fresh ids and tokens for the (name, role) pairs, held by
@@ -167,37 +186,46 @@ class Mock:
             self.sessions.add(record)
         return session
 
-    def _become(self, sessions: list[ChatSession] | None, scenario: str | None, seed: int) -> None:
-        """Make ``sessions`` (the start ones when None), from ``scenario`` under ``seed``, the
+    def _become(self, world: worlds.World | None, scenario: str | None, seed: int) -> None:
+        """Make ``world`` (the start one when None), from ``scenario`` under ``seed``, the
         world. Fault probabilities follow the world's seed, so a run can be replayed."""
-        if sessions is None:
+        if world is None:
+            self._end_hub_connections()
             self.store.reset()
             self.sessions.reset()
+            self.sessions.expire_due()  # the start world's expired sessions leave the Chats API again
         else:
-            self.store.replace(sessions)
-            self.sessions.replace(self._session_records())
-        self._end_hub_connections()
+            self._install(world)
         self.scenario, self.seed = scenario, seed
         self.faults.reseed(seed)
+
+    def _install(self, world: worlds.World) -> None:
+        """Make ``world`` both services' state; sessions past their expiry expire at once."""
+        self._end_hub_connections()
+        self.store.replace(world.chat_sessions)
+        self.sessions.replace(world.sessions, self._api_keys_of(world))
+        self.sessions.expire_due()
 
     def _end_hub_connections(self) -> None:
         """A new world: no client keeps hearing of the old one (nor a test of the test before)."""
         self.hubs.close(Closing(RESET_CLOSE_ERROR))
         self.hubs.forget()
 
+    def _api_keys_of(self, world: worlds.World) -> frozenset[str]:
+        """The keys strict auth accepts in ``world``: its own (the start world's when it lists
+        none) and those given at start."""
+        own = self._start_world_keys if world.api_keys is None else frozenset(world.api_keys)
+        return own | self._extra_api_keys
+
+    def _world_of(self, sessions: list[ChatSession]) -> worlds.World:
+        """A world of Chats sessions alone: the Session API's defaults, no keys of its own."""
+        return worlds.World(sessions, self._session_records(sessions))
+
     # -- the two services, linked -------------------------------------------
-    def _session_records(self, sessions: list[ChatSession] | None = None) -> list[Session]:
-        """The Session API's view of the Chats API's sessions (the fixtures', the control
-        plane's): default rules, no expiry, the first Host its creator, no wallet addresses."""
-        if sessions is None:
-            sessions = self.store.snapshot_sessions()
-        now = self.clock.now()
-        records = []
-        for session in sessions:
-            members = {u.id: Member(u.id, u.name, u.role) for u in session.users.values()}
-            creator = next((m.id for m in members.values() if m.is_host), None)
-            records.append(Session(session.id, Rules(), creator, now, members=members))
-        return records
+    def _session_records(self, sessions: list[ChatSession]) -> list[Session]:
+        """The Session API's view of Chats sessions that say nothing more (the control plane's):
+        default rules, no expiry, the first Host its creator, no wallet addresses."""
+        return worlds.default_records(sessions, self.clock.now())
 
     def _follow(self, event: Event) -> None:
         """Keep the Chats API's sessions in step with the Session API's (called under its lock,
@@ -267,8 +295,9 @@ def _caller(user: User) -> Caller:
 
 def build(fixtures_path: Path | str | None = None, *, seed: int = worlds.DEFAULT_SEED,
           messages: int = 0, auth: str = OPEN, journal_size: int = DEFAULT_SIZE,
-          admin_token: str | None = None, cors: bool = True, api_keys: tuple[str, ...] = (DEMO_API_KEY,)) -> Mock:
-    """Load the fixtures (the shipped defaults when None) and build a mock over them."""
+          admin_token: str | None = None, cors: bool = True, api_keys: tuple[str, ...] = ()) -> Mock:
+    """Load the fixtures (the shipped defaults when None) and build a mock over them. ``api_keys``
+    are accepted besides the fixtures' own ``apiKeys`` (the shipped ones list demo-api-key)."""
     origin = Origin(Path(fixtures_path) if fixtures_path else None, seed, messages, auth)
     return Mock(origin.load(), origin=origin, journal_size=journal_size, admin_token=admin_token,
                 cors=cors, api_keys=api_keys)

@@ -136,14 +136,14 @@ def _server_option(_context: click.Context, _parameter: click.Parameter, value: 
 @click.option("--cors", type=click.Choice(("on", "off")), default="on", show_default=True,
               help="Answer browsers' cross-origin requests on the API and /openapi.json (never /_mock).")
 @click.option("--api-key", "api_keys", multiple=True, metavar="KEY", callback=_api_keys,
-              help=f"An X-API-KEY the Session API knows, besides {DEMO_API_KEY!r} (repeatable). "
-                   "Strict auth accepts only known keys; open auth, any.")
+              help="An X-API-KEY the Session API knows, besides the fixtures' apiKeys (the shipped ones: "
+                   f"{DEMO_API_KEY!r}); repeatable. Strict auth accepts only known keys; open auth, any.")
 def serve(host: str, port: int, fixtures_path: str | None, seed: int, messages: int, auth: str,
           journal_size: int, admin_token: str | None, cors: str, api_keys: tuple[str, ...]) -> None:
     """Run the mock until Ctrl-C."""
     try:
         mock = build(fixtures_path, seed=seed, messages=messages, auth=auth, journal_size=journal_size,
-                     admin_token=admin_token, cors=cors == "on", api_keys=(DEMO_API_KEY, *api_keys))
+                     admin_token=admin_token, cors=cors == "on", api_keys=api_keys)
     except (worlds.FixtureError, StartupError) as exc:
         raise click.ClickException(str(exc)) from None
     keep_collections_short()

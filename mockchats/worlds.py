@@ -10,6 +10,11 @@ seed from run to run and from release to release (the names and words come from
 :mod:`mockchats.core.wordlists`, never from an installed Faker). ``--messages N`` asks the
 same for the default (first) session.
 
+A document also holds what the Session API knows of each session (its rules, creator, expiry
+and the users' wallet addresses) and the API keys the world accepts: :func:`build_world` gives
+both services' records as a :class:`World`; :func:`build_sessions` and :func:`load` give the
+Chats API's sessions alone, as they always did.
+
 Named scenarios are fixture documents in ``fixtures/scenarios/`` (plus ``default``,
 which is the shipped default fixtures file itself, so the two can never drift);
 :func:`list_scenarios` and :func:`load_scenario` find them by name.
@@ -21,7 +26,8 @@ import os
 import random
 import re
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,8 +36,11 @@ import yaml
 from .aspnet.habits import DotNetValidator, format_datetime, parse_datetime
 from .chats.models import CLIENT, THUMBS_DOWN, THUMBS_UP, ChatSession, Message, Reaction, User
 from .core import wordlists
+from .core.clock import utcnow
+from .core.errors import Unprocessable
 from .core.resources import DEFAULT_FIXTURES_PATH, FIXTURE_SCHEMA_PATH, data_path
 from .core.wording import clip, describe, place_of, quote
+from .sessions.models import HOST, Member, Rules, Session, rules_from_request
 
 DEFAULT_SEED = 0
 #: The shipped scenarios: one fixture document per file, named by its file name.
@@ -263,12 +272,43 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     return clip(f"{problem} ({context})" if context else problem, 120)
 
 
+@dataclass
+class World:
+    """A loaded fixture document, as both services hold it: the Chats API's sessions (messages,
+    users with tokens), the Session API's records of the same sessions (rules, creator, expiry,
+    wallet addresses; expired ones too), and the API keys the document lists (None when it
+    lists none: the mock then decides, see ``Mock``)."""
+
+    chat_sessions: list[ChatSession]
+    sessions: list[Session]
+    api_keys: tuple[str, ...] | None = None
+
+
+def default_records(sessions: Iterable[ChatSession], now: datetime) -> list[Session]:
+    """The Session API's records of Chats sessions that say nothing more (a control-plane session,
+    a document without rules): default rules, no expiry, the first Host the creator, no addresses."""
+    records = []
+    for session in sessions:
+        members = {u.id: Member(u.id, u.name, u.role) for u in session.users.values()}
+        creator = next((m.id for m in members.values() if m.is_host), None)
+        records.append(Session(session.id, Rules(), creator, now, members=members))
+    return records
+
+
 def build_sessions(document: object, source: str = "fixtures", *, seed: int = DEFAULT_SEED,
                    messages: int = 0) -> list[ChatSession]:
+    """Validate a fixture document and turn it into the Chats API's sessions, generated content
+    included (:func:`build_world` gives the Session API's records too)."""
+    return build_world(document, source, seed=seed, messages=messages).chat_sessions
+
+
+def build_world(document: object, source: str = "fixtures", *, seed: int = DEFAULT_SEED,
+                messages: int = 0, now: datetime | None = None) -> World:
     """Validate a fixture document and turn it into model objects, generated content included.
 
     Each session's ``generate`` is carried out under ``seed`` once the whole document
     is checked; ``messages`` more generated messages go to the default (first) session.
+    ``now`` is when a session without ``createdAt`` was made (the clock's now by default).
     """
     error = next(iter(sorted(_VALIDATOR.iter_errors(document), key=lambda e: list(e.path))), None)
     if error is not None:
@@ -278,6 +318,9 @@ def build_sessions(document: object, source: str = "fixtures", *, seed: int = DE
     for index, (session, raw_session) in enumerate(zip(sessions, document["sessions"])):
         plan = raw_session.get("generate", {})
         count = plan.get("messages", 0) + (messages if index == 0 else 0)
+        if count and not session.users and not plan.get("users"):
+            raise _fault_at(source, f"sessions[{index}]" + (".generate.messages" if "messages" in plan else ""),
+                            "generated messages need a user of the session to write them")
         try:
             generate(session, seed=_session_seed(seed, index), users=plan.get("users", 0),
                      messages=count, taken_tokens=tokens)
@@ -289,7 +332,76 @@ def build_sessions(document: object, source: str = "fixtures", *, seed: int = DE
                 source, place, f"{count:,} generated messages{extra}, 5 s to 15 min apart before "
                 f"the oldest listed one ({format_datetime(exc.oldest)}), would be older than "
                 f"{format_datetime(_EARLIEST)}, the earliest instant") from None
-    return sessions
+    now = now or utcnow()
+    records = [_record(session, raw, source, f"sessions[{index}]", now)
+               for index, (session, raw) in enumerate(zip(sessions, document["sessions"]))]
+    return World(sessions, records, _api_keys(document, source))
+
+
+def _api_keys(document: dict, source: str) -> tuple[str, ...] | None:
+    if "apiKeys" not in document:
+        return None
+    keys: dict[str, int] = {}
+    for index, key in enumerate(document["apiKeys"]):
+        place = f"apiKeys[{index}]"
+        if key != key.strip() or any(ord(c) < 0x20 or ord(c) == 0x7F for c in key):
+            raise _fault_at(source, place, f"{quote(key)} is not an API key: text without blanks at "
+                                           "either end or control characters")
+        if key in keys:
+            raise _fault_at(source, place, f"API key {quote(key)} is already listed at apiKeys[{keys[key]}]")
+        keys[key] = index
+    return tuple(keys)
+
+
+def _instant(raw: dict, name: str, source: str, place: str) -> datetime | None:
+    if name not in raw:
+        return None
+    try:
+        return parse_datetime(raw[name])
+    except ValueError:
+        raise _fault_at(source, f"{place}.{name}", f"{quote(raw[name])} is not a valid instant") from None
+
+
+def _record(session: ChatSession, raw: dict, source: str, place: str, now: datetime) -> Session:
+    """The Session API's record of one valid session (generated users included), after the checks
+    a schema cannot make: an address used twice, a creator who is no Host, rules that cannot hold."""
+    addresses: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for u_index, raw_user in enumerate(raw["users"]):
+        if "address" in raw_user:
+            address, u_place = raw_user["address"].lower(), f"{place}.users[{u_index}].address"
+            if address in seen:
+                raise _fault_at(source, u_place, f"address {quote(raw_user['address'])} is already used at "
+                                                 f"{seen[address]}: a wallet is one user of a session")
+            seen[address] = u_place
+            addresses[raw_user["id"]] = address
+    members = {u.id: Member(u.id, u.name, u.role, addresses.get(u.id)) for u in session.users.values()}
+    raw_rules = raw.get("rules", {})
+    request = {"rules": {**raw_rules, "whiteListAddresses": [{"address": a} for a in raw_rules["whiteListAddresses"]]}
+               if "whiteListAddresses" in raw_rules else raw_rules}
+    try:  # the Session API's own checks, so a fixture holds no rules a request could not make
+        rules = rules_from_request(request)
+    except Unprocessable as exc:
+        raise _fault_at(source, f"{place}.rules", exc.detail.rstrip(".")) from None
+    former = set(raw.get("formerUsers", []))
+    creator = raw.get("creatorId")
+    if creator is None:
+        creator = next((m.id for m in members.values() if m.is_host), None)
+    elif creator in members and not members[creator].is_host:
+        raise _fault_at(source, f"{place}.creatorId", f"{quote(creator)} is a Client; the creator is a Host")
+    elif creator not in members and creator not in former:
+        raise _fault_at(source, f"{place}.creatorId", f"{quote(creator)} is not a user of session "
+                        f"{quote(session.id)} (nor in its formerUsers)")
+    created_at = _instant(raw, "createdAt", source, place)
+    expires_at = _instant(raw, "expiresAt", source, place)
+    if created_at is None:
+        created_at = now if expires_at is None else min(now, expires_at)
+    elif expires_at is not None and expires_at < created_at:
+        raise _fault_at(source, f"{place}.expiresAt", f"the session expires ({format_datetime(expires_at)}) "
+                        f"before it was made ({format_datetime(created_at)})")
+    creator_address = raw.get("creatorAddress")
+    return Session(session.id, rules, creator, created_at, expires_at,
+                   creator_address.lower() if creator_address else None, members)
 
 
 def _listed_sessions(document: dict, source: str) -> list[ChatSession]:
@@ -319,10 +431,11 @@ def _listed_sessions(document: dict, source: str) -> list[ChatSession]:
                 tokens[token] = f"{u_place}.token"
             session.users[raw_user["id"]] = User(raw_user["id"], raw_user["name"], raw_user["role"],
                                                  token, session.id)
+        former = _former_users(session, raw_session, source, s_place)
         for m_index, raw in enumerate(raw_session.get("messages", [])):
             m_place = f"{s_place}.messages[{m_index}]"
             unique("chatId", raw["chatId"], f"{m_place}.chatId")
-            _require_member(session, raw["userId"], source, f"{m_place}.userId")
+            _require_member(session, raw["userId"], source, f"{m_place}.userId", former)
             try:
                 created_at = parse_datetime(raw["createdAt"])
             except ValueError:
@@ -336,7 +449,7 @@ def _listed_sessions(document: dict, source: str) -> list[ChatSession]:
             for r_index, raw_reaction in enumerate(raw.get("reactions", [])):
                 r_place = f"{m_place}.reactions[{r_index}]"
                 unique("reaction id", raw_reaction["id"], f"{r_place}.id")
-                _require_member(session, raw_reaction["userId"], source, f"{r_place}.userId")
+                _require_member(session, raw_reaction["userId"], source, f"{r_place}.userId", former)
                 pair = (raw_reaction["userId"], raw_reaction["reaction"])
                 if pair in given:
                     raise _fault_at(source, r_place, f"user {quote(pair[0])} already gave {pair[1]} "
@@ -349,11 +462,35 @@ def _listed_sessions(document: dict, source: str) -> list[ChatSession]:
     return sessions
 
 
+def _former_users(session: ChatSession, raw_session: dict, source: str, place: str) -> set[str]:
+    """The ids of the users who left the session (their messages and reactions stay); a session
+    without users is one whose users all left."""
+    former: dict[str, int] = {}
+    for index, user_id in enumerate(raw_session.get("formerUsers", [])):
+        f_place = f"{place}.formerUsers[{index}]"
+        if user_id in session.users:
+            raise _fault_at(source, f_place, f"{quote(user_id)} is a user of the session, not one who left it")
+        if user_id in former:
+            raise _fault_at(source, f_place, f"{quote(user_id)} is already listed at "
+                                             f"{place}.formerUsers[{former[user_id]}]")
+        former[user_id] = index
+    if not session.users and not former:
+        raise _fault_at(source, f"{place}.users", "a session needs at least one user (a session whose "
+                                                  "users all left lists them in formerUsers)")
+    return set(former)
+
+
 def load(path: Path | str | None = None, *, seed: int = DEFAULT_SEED, messages: int = 0) -> list[ChatSession]:
     """Load a fixture file (the shipped defaults when ``path`` is None) with its generated content,
     plus ``messages`` generated messages in the default session."""
+    return load_world(path, seed=seed, messages=messages).chat_sessions
+
+
+def load_world(path: Path | str | None = None, *, seed: int = DEFAULT_SEED, messages: int = 0,
+               now: datetime | None = None) -> World:
+    """:func:`load`, with the Session API's records and the document's API keys."""
     path = Path(path) if path is not None else DEFAULT_FIXTURES_PATH
-    return build_sessions(read_document(path), _show_path(path), seed=seed, messages=messages)
+    return build_world(read_document(path), _show_path(path), seed=seed, messages=messages, now=now)
 
 
 # -- scenarios -------------------------------------------------------------------
@@ -379,7 +516,12 @@ def scenario_path(name: str) -> Path:
 
 def load_scenario(name: str, *, seed: int = DEFAULT_SEED) -> list[ChatSession]:
     """Load the shipped scenario ``name`` (see :func:`list_scenarios`) under ``seed``."""
-    return load(scenario_path(name), seed=seed)
+    return load_scenario_world(name, seed=seed).chat_sessions
+
+
+def load_scenario_world(name: str, *, seed: int = DEFAULT_SEED, now: datetime | None = None) -> World:
+    """:func:`load_scenario`, with the Session API's records and the scenario's API keys."""
+    return load_world(scenario_path(name), seed=seed, now=now)
 
 
 def _scenario_paths() -> dict[str, Path]:
@@ -518,21 +660,46 @@ def _fit(text: str) -> str:
     return encoded[:2 * _MAX_MESSAGE_UNITS].decode("utf-16-le", "ignore").rstrip()
 
 
-def to_document(sessions: list[ChatSession], *, description: str | None = None) -> dict:
-    """The fixture document describing ``sessions`` (the inverse of :func:`build_sessions`).
+def to_document(sessions: list[ChatSession] | World, *, description: str | None = None) -> dict:
+    """The fixture document describing ``sessions`` (the inverse of :func:`build_sessions`), or a
+    whole :class:`World` (the inverse of :func:`build_world`).
 
     Generated content is listed item by item, so the document loads to the same state
-    under any seed; ``description`` makes it a scenario-like document.
+    under any seed; ``description`` makes it a scenario-like document. What the Session API
+    holds is written only where it differs from what a document that leaves it out loads to
+    (default rules, no expiry, the first Host the creator), so a world of plain fixtures
+    exports as it always did. A session the Session API still holds after the Chats API dropped
+    it (expired) is written from the Session API's record: its users, no messages.
     """
+    world = sessions if isinstance(sessions, World) else World(list(sessions), [])
     document = {"description": description} if description is not None else {}
+    if world.api_keys is not None:
+        document["apiKeys"] = list(world.api_keys)
     document["sessions"] = []
-    for session in sessions:
-        raw_session = {"id": session.id, "users": [], "messages": []}
+    chats = {session.id: session for session in world.chat_sessions}
+    records = {record.id: record for record in world.sessions}
+    order = list(records) + [session_id for session_id in chats if session_id not in records]
+    for session_id in order:
+        session, record = chats.get(session_id), records.get(session_id)
+        if session is None:  # expired: the Chats API holds it no more
+            session = ChatSession(session_id, {m.id: User(m.id, m.name, m.role, None, session_id)
+                                               for m in record.members.values()})
+        raw_session = {"id": session.id}
+        if record is not None:
+            raw_session.update(_record_document(record, session))
+        raw_session.update(users=[], messages=[])
+        members = record.members if record is not None else {}
         for user in session.users.values():
             raw_user = {"id": user.id, "name": user.name, "role": user.role}
             if user.token:
                 raw_user["token"] = user.token
+            member = members.get(user.id)
+            if member is not None and member.address:
+                raw_user["address"] = member.address
             raw_session["users"].append(raw_user)
+        former = {}  # users who left, named by what stays of them (in order of first mention)
+        if record is not None and record.creator_id is not None and record.creator_id not in session.users:
+            former[record.creator_id] = None
         for message in session.messages.values():
             raw = {"chatId": message.chat_id, "userId": message.user_id, "message": message.text,
                    "createdAt": format_datetime(message.created_at)}
@@ -541,8 +708,40 @@ def to_document(sessions: list[ChatSession], *, description: str | None = None) 
             raw["reactions"] = [{"id": r.id, "userId": r.user_id, "reaction": r.name}
                                 for r in message.reactions]
             raw_session["messages"].append(raw)
+            for user_id in (message.user_id, *(r.user_id for r in message.reactions)):
+                if user_id not in session.users:
+                    former[user_id] = None
+        if former:
+            raw_session["formerUsers"] = list(former)
         document["sessions"].append(raw_session)
     return document
+
+
+def _record_document(record: Session, session: ChatSession) -> dict:
+    """What a session's fixture entry says of its Session API record, beyond its defaults."""
+    raw: dict = {}
+    defaults, rules = Rules(), {}
+    if record.rules.capacity != defaults.capacity:
+        rules["userCapacity"] = record.rules.capacity
+    if record.rules.expiry_seconds != defaults.expiry_seconds:
+        rules["expiryDurationInSeconds"] = record.rules.expiry_seconds
+    if record.rules.password is not None:
+        rules["password"] = record.rules.password
+    if record.rules.whitelist_only:
+        rules["allowOnlyWhitelistedAddresses"] = True
+    if record.rules.whitelist:
+        rules["whiteListAddresses"] = list(record.rules.whitelist)
+    if rules:
+        raw["rules"] = rules
+    if record.expires_at is not None:  # the instant it was made matters to a session that ends
+        raw["createdAt"] = format_datetime(record.created_at)
+        raw["expiresAt"] = format_datetime(record.expires_at)
+    first_host = next((u.id for u in session.users.values() if u.role == HOST), None)
+    if record.creator_id is not None and record.creator_id != first_host:
+        raw["creatorId"] = record.creator_id
+    if record.creator_address:
+        raw["creatorAddress"] = record.creator_address
+    return raw
 
 
 #: The bits that make 128 random bits a version 4, RFC 4122 variant UUID.
@@ -557,8 +756,9 @@ def _seeded_id(rng: random.Random) -> str:
     return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
-def _require_member(session: ChatSession, user_id: str, source: str, place: str) -> None:
-    if user_id not in session.users:
+def _require_member(session: ChatSession, user_id: str, source: str, place: str,
+                    former: set[str] = frozenset()) -> None:
+    if user_id not in session.users and user_id not in former:
         raise _fault_at(source, place, f"{quote(user_id)} is not a user of session {quote(session.id)}")
 
 

@@ -453,7 +453,7 @@ def test_to_document_round_trips_a_document():
 
 def test_to_document_round_trips_the_default_fixture_document():
     document = worlds.read_document(DEFAULT_FIXTURES_PATH)
-    assert worlds.to_document(worlds.build_sessions(document)) == data_of(document)
+    assert worlds.to_document(worlds.build_world(document)) == data_of(document)
 
 
 # -- what is read, and what an error shows ------------------------------------------------
@@ -539,7 +539,7 @@ SECRET = "s3cr3t-" * 2000
     (f"sessions: [{{id: s, users: [{{id: u, name: n, role: {SECRET}}}]}}]\n",
      f"sessions[0].users[0].role: Must be one of 'Host', 'Client', not '{SECRET[:40]}…'."),
     (f"sessions: [{{id: s, users: [{{id: u, name: n, role: Host, x{SECRET[:900]}: 1}}]}}]\n",
-     f"sessions[0].users[0]: 'x{SECRET[:39]}…' is not a property here; known: id, name, role, token."),
+     f"sessions[0].users[0]: 'x{SECRET[:39]}…' is not a property here; known: address, id, name, role, token."),
     (f"sessions: [{{id: s, users: [{{id: u, name: n, role: Host}}], messages: [{{chatId: c, userId: {SECRET}, "
      "message: hi, createdAt: '2025-06-26T08:00:00Z'}]}]\n", "sessions[0].messages[0].userId: 's3cr3t-"),
     (f"sessions: [{{id: s, users: [{{id: u, name: n, role: Host}}], messages: [{{chatId: c, userId: u, "
@@ -679,7 +679,8 @@ NOT_A_STATE = "The body does not match the FixtureDocument schema: "
     ({"sessions": [{"id": "s", "users": [{"id": "u", "name": "n", "role": SECRET}]}]},
      NOT_A_STATE + f"$.sessions[0].users[0].role: Must be one of 'Host', 'Client', not '{SECRET[:40]}…'."),
     ({"sessions": [{"id": "s", "users": [{"id": "u", "name": "n", "role": "Host", SECRET: 1}]}]},
-     NOT_A_STATE + f"$.sessions[0].users[0]: '{SECRET[:40]}…' is not a property here; known: id, name, role, token."),
+     NOT_A_STATE + f"$.sessions[0].users[0]: '{SECRET[:40]}…' is not a property here; "
+                   "known: address, id, name, role, token."),
 ])
 def test_http_put_state_errors_quote_at_most_a_clipped_value(served, document, place):
     before = requests.get(served + "/_mock/state", timeout=10).json()

@@ -403,11 +403,15 @@ def get_state() -> Response:
     ---
     get:
       summary: The whole state in the fixture format
+      description: >-
+        Every session both APIs hold (those made through the Session API too, with their rules,
+        expiry, creator and wallet addresses; expired ones without their messages), and apiKeys
+        when they differ from the keys the mock started with. PUT it back to restore it.
       responses:
         '200': {description: Every session, content: {application/json: {schema: FixtureDocument}}}
     """
     mock = current_mock()
-    return json_response(200, worlds.to_document(mock.store.snapshot()))
+    return json_response(200, worlds.to_document(mock.state()))
 
 
 @control_plane.put("/state")

@@ -112,7 +112,7 @@ def test_every_scenario_message_fits_the_limit(loaded, name):
 def test_hand_written_scenarios_round_trip_through_to_document(name):
     document = worlds.read_document(worlds.scenario_path(name))
     assert "generate" not in str(document["sessions"])
-    assert worlds.to_document(worlds.build_sessions(document)) == data_of(document)
+    assert worlds.to_document(worlds.build_world(document)) == data_of(document)
 
 
 def test_to_document_can_carry_a_description():
