@@ -120,10 +120,53 @@ SCHEMAS: dict[str, dict] = {
                                  "description": "A wallet token for the address, as POST /v1/wallet-proof/verify "
                                                 "answers it (valid 5 minutes of the mock's clock)."}},
     },
+    "HubConnection": {
+        "type": "object", "required": ["connectionId", "hub", "sessionId", "userId", "transport", "connectedAt"],
+        "properties": {
+            "connectionId": {"type": "string"}, "hub": {"type": "string", "enum": ["session", "chat"]},
+            "sessionId": {"type": "string"}, "userId": {"type": "string"},
+            "transport": {"type": "string", "enum": ["WebSockets", "ServerSentEvents", "LongPolling"]},
+            "connectedAt": {"type": "string", "format": "date-time"},
+        },
+    },
+    "HubEventRequest": {
+        "type": "object", "additionalProperties": False, "required": ["sessionId", "eventType"],
+        "description": "Any event, sent to a session's connections on a hub as the mock sends its own: an "
+                       "invocation of `eventType` with one argument, `{sessionId, eventType, data}`.",
+        "properties": {
+            "hub": {"type": "string", "enum": ["session", "chat"], "default": "session"},
+            "sessionId": {"type": "string", "minLength": 1},
+            "eventType": {"type": "string", "minLength": 1, "maxLength": 200, "example": "FileAdded"},
+            "data": {"type": "object", "default": {}},
+        },
+    },
+    "HubEventSent": {
+        "type": "object", "required": ["delivered"],
+        "properties": {"delivered": {"type": "integer", "minimum": 0,
+                                     "description": "How many connections it was handed to."}},
+    },
+    "HubCloseRequest": {
+        "type": "object", "additionalProperties": False,
+        "description": "Which connections to end (all of them when nothing is given), and how: a Close "
+                       "(with `error` and `allowReconnect` as given), or with `drop` the socket closed "
+                       "with no Close, as a lost network would.",
+        "properties": {
+            "hub": {"type": "string", "enum": ["session", "chat"]},
+            "sessionId": {"type": "string", "minLength": 1},
+            "userId": {"type": "string", "minLength": 1},
+            "allowReconnect": {"type": "boolean", "default": False},
+            "error": {"type": "string", "minLength": 1, "maxLength": 1000},
+            "drop": {"type": "boolean", "default": False},
+        },
+    },
+    "HubsClosed": {
+        "type": "object", "required": ["closed"],
+        "properties": {"closed": {"type": "integer", "minimum": 0}},
+    },
     "Index": {
         "type": "object", "description": "Where each part of the control plane is (paths on this server).",
         "required": ["openapi", "status", "reset", "state", "scenarios", "sessions", "pins", "faults",
-                     "clock", "requests", "walletTokens", "apiKeys"],
+                     "clock", "requests", "walletTokens", "apiKeys", "hubs"],
         "properties": {
             "openapi": {"type": "string", "example": "/_mock/openapi.json",
                         "description": "This control plane's OpenAPI document."},
@@ -131,6 +174,7 @@ SCHEMAS: dict[str, dict] = {
             **{name: {"type": "string", "example": f"/_mock/{name}"}
                for name in ("reset", "state", "scenarios", "sessions", "pins", "faults", "clock", "requests")},
             "walletTokens": {"type": "string", "example": "/_mock/wallet-tokens"},
+            "hubs": {"type": "string", "example": "/_mock/hubs/connections"},
             "apiKeys": {"type": "string", "example": "/_mock/api-keys"},
         },
     },

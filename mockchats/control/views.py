@@ -37,6 +37,7 @@ from ..core.journal import JsonRefused, QueryRefused, read_json
 from ..core.responses import CONTROL_PREFIX, empty_response, json_response, problem_response
 from ..core.spec import Spec
 from ..core.wording import describe, place_of, quote
+from ..hubs.models import Closing
 from .schemas import SCHEMAS
 
 if TYPE_CHECKING:
@@ -644,6 +645,68 @@ def list_api_keys() -> Response:
     return json_response(200, sorted(mock.sessions.api_keys))
 
 
+@control_plane.get("/hubs/connections")
+def list_hub_connections() -> Response:
+    """List the hub connections.
+    ---
+    get:
+      summary: Every open hub connection, in the order they connected
+      responses:
+        '200':
+          description: The connections
+          content: {application/json: {schema: {type: array, items: HubConnection}}}
+    """
+    mock = current_mock()
+    return json_response(200, [c.to_dto() for c in mock.hubs.connections()])
+
+
+@control_plane.post("/hubs/events")
+def send_hub_event() -> Response:
+    """Send an event to a session's hub connections.
+    ---
+    post:
+      summary: Any event to a session's connections on a hub (the upload events, which no API makes)
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: HubEventRequest
+      responses:
+        '202': {description: Handed to the connections, content: {application/json: {schema: HubEventSent}}}
+        '400': {$ref: '#/components/responses/BadRequest'}
+    """
+    mock = current_mock()
+    event = _body("HubEventRequest")
+    envelope = {"sessionId": event["sessionId"], "eventType": event["eventType"], "data": event.get("data", {})}
+    delivered = mock.hubs.send(event.get("hub", "session"), event["sessionId"], event["eventType"], envelope)
+    return json_response(202, {"delivered": delivered})
+
+
+@control_plane.post("/hubs/close")
+def close_hub_connections() -> Response:
+    """Close hub connections.
+    ---
+    post:
+      summary: End the matching connections with a Close, or drop their sockets
+      description: >-
+        For a partner's reconnect logic: `allowReconnect` makes Microsoft's client reconnect on its
+        own; `drop` is a lost network (no Close at all).
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: HubCloseRequest
+      responses:
+        '200': {description: How many were closed, content: {application/json: {schema: HubsClosed}}}
+        '400': {$ref: '#/components/responses/BadRequest'}
+    """
+    mock = current_mock()
+    ask = _body("HubCloseRequest")
+    closing = Closing(ask.get("error"), ask.get("allowReconnect", False), ask.get("drop", False))
+    closed = mock.hubs.close(closing, hub=ask.get("hub"), session_id=ask.get("sessionId"), user_id=ask.get("userId"))
+    return json_response(200, {"closed": closed})
+
+
 @control_plane.get("/faults")
 def list_faults() -> Response:
     """List the active faults.
@@ -845,7 +908,7 @@ def index() -> Response:
                        "scenarios": f"{root}/scenarios", "sessions": f"{root}/sessions",
                        "pins": f"{root}/pins", "faults": f"{root}/faults", "clock": f"{root}/clock",
                        "requests": f"{root}/requests", "walletTokens": f"{root}/wallet-tokens",
-                       "apiKeys": f"{root}/api-keys"})
+                       "apiKeys": f"{root}/api-keys", "hubs": f"{root}/hubs/connections"})
 
 
 #: Where an app keeps its control plane's OpenAPI document once built.
@@ -863,10 +926,10 @@ def control_document() -> Response:
 
 
 #: The views in /_mock/openapi.json, in its order (the document itself is not one of them).
-_DOCUMENTED = (index, reset, get_state, put_state, list_scenarios, load_scenario, load_own_scenario,
-               list_sessions, create_session, pin_message, pin_anywhere, issue_wallet_token, list_api_keys,
-               list_faults, add_fault, clear_faults, remove_fault, read_clock, set_clock, list_requests,
-               clear_requests)
+_DOCUMENTED = (index, reset, get_state, put_state, list_scenarios, load_scenario, load_own_scenario, list_sessions,
+               create_session, pin_message, pin_anywhere, issue_wallet_token, list_api_keys, list_hub_connections,
+               send_hub_event, close_hub_connections, list_faults, add_fault, clear_faults, remove_fault, read_clock,
+               set_clock, list_requests, clear_requests)
 
 
 def _build_document(app: Flask) -> dict:
