@@ -184,7 +184,7 @@ class JsClient(_Recorder):
     code '401'``), its ``errorType``/``name`` and, for an HTTP error, ``statusCode``. ``closed``
     has ``error`` None after a Close without error or a ``stop()``. With auto-reconnect, a Close
     with ``allowReconnect: true`` or a lost socket gives ``reconnecting`` then ``reconnected``
-    (or ``closed`` once the delays run out). ``stopped`` follows a ``stop`` command.
+    (or ``closed`` once the delays run out). The script ends once the connection is closed.
     """
 
     name = "@microsoft/signalr"
@@ -279,7 +279,8 @@ class JsClient(_Recorder):
         message, or None if the connection was not up."""
         if not self.finished:
             self.send("stop")
-            self.wait_for("stopped", timeout=timeout)
+            if not self.wait_finished(timeout):
+                raise AssertionError(f"{self.name}: still running {timeout:g} s after stop\n" + self._diagnostics())
         return self._closed()
 
     def close(self) -> None:
@@ -452,6 +453,7 @@ class SignalRCoreClient(_Recorder):
       not report the Close's ``error``: this wrapper reads it off the Close message it is handed
       and puts it in ``closed``'s ``error`` (and the whole Close in ``serverClose``); a socket
       dropped without a Close gives ``error`` None and no ``serverClose``.
+    - It has SSE and long polling transports too; the harness's self-test exercises WebSockets only.
     - ``error`` (could not start): negotiate answers are read with urllib, so a 401 is
       ``HTTPError`` ``HTTP Error 401: Unauthorized``; a refused handshake ``SocketHandshakeError``.
     - Its upgrade request's ``Host`` header has no port. It never picks long polling on its own.

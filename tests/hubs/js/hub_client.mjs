@@ -7,7 +7,7 @@
 //        [--server-timeout MS] [--keep-alive MS] [--on Target]... [--invoke Method [--invoke-args JSON]]
 //
 // stdout: one JSON object a line, for each thing that happens (kinds: started, event, reconnecting,
-// reconnected, closed, error, invoked, invokeError, sent, sendError, stopped, usage).
+// reconnected, closed, error, invoked, invokeError, sent, sendError, usage).
 // stdin: one command a line: `stop`, `invoke <Method> <json array>`, `send <Method> <json array>`
 // (send: no invocationId, so no answer is expected). End of stdin stops the connection.
 // The client's own log goes to stderr from Warning up, so stdout stays JSON.
@@ -162,8 +162,8 @@ async function send(method, args) {
 
 async function stop() {
   await connection.stop();
-  // onclose has run (or the connection was never up): say so once, for a stop before start.
-  emit({ kind: "stopped" });
+  // onclose has ended us already if the connection was up; a stop during start ends in start's
+  // error; this covers whatever else leaves the connection down.
   if (connection.state === signalR.HubConnectionState.Disconnected) finish(0);
 }
 
