@@ -96,7 +96,9 @@ class Mock:
         self.hubs = Hubs(now=self.clock.now)
         self.events.subscribe(self._to_hubs)
         self.hub_server = HubServer(self.hubs, self._hub_caller, base_path=default_spec().base_path,
-                                    hubs=(SESSION_HUB,), now=self.clock.now, tick=self.sessions.expire_due)
+                                    hubs=(SESSION_HUB,), now=self.clock.now, tick=self.sessions.expire_due,
+                                    cors=lambda: self.cors,
+                                    strike=lambda method, path, when: self.faults.strike(None, method, path, when))
         self.sessions.expire_due()  # sessions the world holds as expired leave the Chats API at once
         self.authenticator = Authenticator(self.store, auth or self.origin.auth, signed=self._signed_member)
         self.session_auth = SessionAuth(self.sessions, known=self._known_caller,
