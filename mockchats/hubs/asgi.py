@@ -97,7 +97,8 @@ class HubServer:
                  drop_connection: DropConnection | None = None, journal: Journal = _no_journal):
         self.connections = connections
         self.authenticate = authenticate
-        self.prefix = (base_path.rstrip("/") + "/hubs/").casefold()
+        self.base_path = base_path.rstrip("/")
+        self.prefix = (self.base_path + "/hubs/").casefold()
         self.hubs = hubs
         self.now = now
         self.keep_alive = keep_alive
@@ -117,6 +118,11 @@ class HubServer:
         self._links: dict[str, _Link] = {}
         # The hubs sit under the Chats API's base path: CORS covers them whenever it is on.
         self._cors_roots = {base_path.strip("/").split("/", 1)[0].casefold()}
+
+    def routes(self) -> list[str]:
+        """The paths faults may name: each served hub's URL and its negotiate."""
+        return [path for hub in self.hubs
+                for path in (f"{self.base_path}/hubs/{hub}", f"{self.base_path}/hubs/{hub}/negotiate")]
 
     def handles(self, path: str) -> bool:
         """Whether ``path`` is under the hubs' prefix (in any letter case, as ASP.NET routes)."""
