@@ -98,7 +98,8 @@ class Mock:
         self.hub_server = HubServer(self.hubs, self._hub_caller, base_path=default_spec().base_path,
                                     hubs=(SESSION_HUB,), now=self.clock.now, tick=self.sessions.expire_due,
                                     cors=lambda: self.cors,
-                                    strike=lambda method, path, when: self.faults.strike(None, method, path, when))
+                                    strike=lambda method, path, when: self.faults.strike(None, method, path, when),
+                                    drop_connection=_drop_hub_connection)
         self.sessions.expire_due()  # sessions the world holds as expired leave the Chats API at once
         self.authenticator = Authenticator(self.store, auth or self.origin.auth, signed=self._signed_member)
         self.session_auth = SessionAuth(self.sessions, known=self._known_caller,
@@ -290,6 +291,12 @@ class Mock:
         if user is None and self.store.departed(token):
             raise NotFound("the token's user left its session")
         return None
+
+def _drop_hub_connection(scope: dict) -> None:
+    # Deferred: serving loads psutil, which a mock that never serves (the plugin's import) skips.
+    from .serving.asgi import drop_connection
+    drop_connection(scope.get("client"), scope.get("server"))
+
 
 def _caller(user: User) -> Caller:
     return Caller(user.session_id, user.id, user.name, user.role)

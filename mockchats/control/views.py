@@ -93,7 +93,7 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 MAX_STATE_BYTES = worlds.MAX_FILE_BYTES
 
 
-def _fault_errors(settings: dict, specs: tuple[Spec, ...]) -> dict[str, list[str]]:
+def _fault_errors(settings: dict, specs: tuple[Spec, ...], hub_paths: list[str] = ()) -> dict[str, list[str]]:
     """What a schema cannot check in a fault: that it can match a request of one of the
     documents served, and that it can be sent."""
     errors: dict[str, list[str]] = {}
@@ -111,9 +111,13 @@ def _fault_errors(settings: dict, specs: tuple[Spec, ...]) -> dict[str, list[str
         sample = kestrel_segments(re.sub(r"\{\w+\}", "x", settings["path"]), None)
         matched = {op.operation_id for spec in specs for template, _ in spec.routes.match(sample)
                    for op in spec.routes.by_template[template].values()}
-        if not matched:
-            errors["$.path"] = [f"{quote(settings['path'])} is the path of no operation (paths start with "
-                                "the base path, e.g. /v1/chats/{chatId})."]
+        hub = "/".join(sample).casefold() in {path.strip("/").casefold() for path in hub_paths}
+        if hub and "operationId" in settings:
+            errors["$.path"] = [f"{quote(settings['path'])} is a hub's path, which no operationId names, so the "
+                                "fault could never match."]
+        elif not matched and not hub:
+            errors["$.path"] = [f"{quote(settings['path'])} is the path of no operation or hub (paths start "
+                                "with the base path, e.g. /v1/chats/{chatId}, /v1/hubs/session/negotiate)."]
         elif settings.get("operationId") in operations and settings["operationId"] not in matched:
             # All the fault's conditions must hold at once: this one never would.
             op = operations[settings["operationId"]]
@@ -737,7 +741,7 @@ def add_fault() -> Response:
     """
     mock = current_mock()
     settings = _body("FaultRequest")
-    errors = _fault_errors(settings, current_specs())
+    errors = _fault_errors(settings, current_specs(), current_mock().hub_server.routes())
     if errors:
         place, messages = next(iter(errors.items()))
         raise Refused(400, f"The fault cannot apply: {place}: {messages[0]}", errors)

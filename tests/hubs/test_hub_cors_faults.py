@@ -178,3 +178,19 @@ def test_a_fault_refuses_a_websocket_upgrade(api, fresh):
     assert refused.value.status_code == 503
     socket = websocket.create_connection(url, timeout=5)  # it fired once
     socket.close()
+
+
+def test_the_control_plane_takes_a_fault_on_a_hubs_negotiate(api):
+    added = requests.post(api.root_url + "/_mock/faults", timeout=10,
+                          json={"method": "POST", "path": "/v1/hubs/session/negotiate", "status": 503})
+    assert added.status_code == 201, added.text
+    refused = requests.post(api.root_url + "/v1/hubs/session/negotiate?negotiateVersion=1",
+                            headers={"Authorization": "Bearer host-token"}, timeout=10)
+    assert refused.status_code == 503
+
+
+def test_a_fault_naming_an_operation_and_a_hub_path_is_refused(api):
+    refused = requests.post(api.root_url + "/_mock/faults", timeout=10,
+                            json={"operationId": "listChats", "path": "/v1/hubs/session", "status": 503})
+    assert refused.status_code == 400
+    assert "hub's path" in refused.json()["detail"]
