@@ -851,6 +851,13 @@ def list_requests() -> Response:
         Filters combine (all must match). An unknown or repeated parameter, an operationId
         the API does not have, and a malformed status or limit are refused with a 400 that
         lists what is known: a filter that cannot match would hide a typo behind an empty list.
+        The hubs' traffic (negotiate, connect, disconnect, events sent, the client's messages)
+        is journaled too, numbered with the requests, but listed only with kind=hub or kind=all
+        (or a hub filter, which implies kind=hub); it is never a contract violation.
+        operationId, method, path and status match REST requests only: with kind=all they leave
+        the hub entries out, with kind=hub or a hub filter they are refused (400), as is a hub
+        filter with kind=http. user matches a hub entry by its userId. limit keeps the latest N
+        of what the filters found.
       parameters:
         - {name: operationId, in: query, schema: {type: string},
            description: 'An operation of the API, e.g. createChat'}
@@ -861,6 +868,12 @@ def list_requests() -> Response:
           schema: {type: string, pattern: '^[1-5]([0-9]{2}|[xX]{2})$'}
           description: A status code (404) or a class (4xx); a dropped connection matches none
         - {name: user, in: query, schema: {type: string}, description: 'A user id, or a name in any case'}
+        - name: kind
+          in: query
+          schema: {type: string, enum: [http, hub, all], default: http}
+          description: REST requests (the default), the hubs' traffic, or both
+        - {name: hub, in: query, schema: {type: string, enum: [session, chat]},
+           description: 'One hub''s entries (implies kind=hub)'}
         - {name: limit, in: query, schema: {type: integer, minimum: 0}, description: The latest N entries}
       responses:
         '200':
