@@ -99,7 +99,8 @@ class Mock:
                                     hubs=(SESSION_HUB,), now=self.clock.now, tick=self.sessions.expire_due,
                                     cors=lambda: self.cors,
                                     strike=lambda method, path, when: self.faults.strike(None, method, path, when),
-                                    drop_connection=_drop_hub_connection)
+                                    drop_connection=_drop_hub_connection,
+                                    journal=lambda **entry: self.journal.record_hub(**entry))
         self.sessions.expire_due()  # sessions the world holds as expired leave the Chats API at once
         self.authenticator = Authenticator(self.store, auth or self.origin.auth, signed=self._signed_member)
         self.session_auth = SessionAuth(self.sessions, known=self._known_caller,
