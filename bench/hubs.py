@@ -25,8 +25,11 @@ import asyncio
 import json
 import os
 import resource
+import select
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import aiohttp
 from websockets.asyncio.client import ClientConnection, connect
@@ -55,6 +58,46 @@ def raise_open_files(connections: int) -> tuple[int, int]:
         soft = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     return soft, hard
+
+
+class FleetProcess:
+    """This script run as a child of the bench: started, its first line awaited (the fleet is
+    connected and the delays measured), held open while the bench loads REST, then stopped."""
+
+    def __init__(self, root: str, clients: int, events: int, log: Path, timeout: float = 600):
+        self.log = log
+        with open(log, "ab") as err:
+            self.process = subprocess.Popen(
+                [sys.executable, str(Path(__file__).resolve()), root, "--clients", str(clients),
+                 "--events", str(events)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
+        #: What the fleet measured before the load: see ``run``'s first line.
+        self.ready = self._line(timeout)
+
+    def _line(self, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            readable, _, _ = select.select([self.process.stdout], [], [], max(0.0, deadline - time.monotonic()))
+            if readable:
+                line = self.process.stdout.readline()
+                if line:
+                    return json.loads(line)
+            if not readable or self.process.poll() is not None:
+                self.kill()
+                tail = self.log.read_text(errors="replace").strip().splitlines()[-5:]
+                raise RuntimeError(f"the hub fleet ended or hung (exit {self.process.returncode}): {' | '.join(tail)}")
+
+    def stop(self, timeout: float = 120) -> dict:
+        """Tell it to close its connections: whether they were all still open."""
+        self.process.stdin.write(b"\n")
+        self.process.stdin.close()
+        done = self._line(timeout)
+        self.process.wait(timeout=timeout)
+        return done
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
 
 
 def percentiles(samples: list[float]) -> dict | None:
