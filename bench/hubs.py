@@ -203,14 +203,18 @@ class Fleet:
             self.waiting[key].set()
 
     async def ping(self) -> None:
-        """A ping from every client every PING_EVERY seconds, as the official clients do."""
+        """A ping from each client every PING_EVERY seconds, as the official clients send them,
+        each on its own timer: spread over the interval (clients that connect at different
+        times ping at different times), not all 1,000 at once."""
+        batches = 150
         while True:
-            await asyncio.sleep(PING_EVERY)
-            for ws in self.clients:
-                try:
-                    await ws.send(PING)
-                except ConnectionClosed:
-                    pass
+            for batch in range(batches):
+                await asyncio.sleep(PING_EVERY / batches)
+                for ws in self.clients[batch::batches]:
+                    try:
+                        await ws.send(PING)
+                    except ConnectionClosed:
+                        pass
 
     async def event(self, key: tuple[str, str], call) -> dict:
         """Run ``call`` (the REST change) and wait for ``key`` at every client: the delays."""
