@@ -871,7 +871,8 @@ def hubs_section(load: Load, rounds: int, warmup: float, clients: int, events: i
     mock = start_mockchats("mockchats hubs", logdir)
     with_name, without_name = f"{clients:,} hub clients", "no hub clients"
     runs: dict[str, dict[str, list[dict]]] = {without_name: {"get": [], "post": []}, with_name: {"get": [], "post": []}}
-    samples: dict[str, list] = {"added_ms": [], "removed_ms": [], "spread_ms": [], "rest_ms": [], "connect_s": [],
+    samples: dict[str, list] = {"added_ms": [], "removed_ms": [], "spread_ms": [], "rest_ms": [], "fleet_cpu_ms": [],
+                                "connect_s": [],
                                 "missing": [], "still_open": [], "closed_early": [], "server_saw": [], "pings_heard": []}
     try:
         if warmup:
@@ -885,7 +886,7 @@ def hubs_section(load: Load, rounds: int, warmup: float, clients: int, events: i
                 if state == with_name:
                     fleet = hubs.FleetProcess(mock.root, clients, events, logdir / f"hub-fleet-{r}.log")
                     ready = fleet.ready
-                    for key in ("added_ms", "removed_ms", "spread_ms", "rest_ms"):
+                    for key in ("added_ms", "removed_ms", "spread_ms", "rest_ms", "fleet_cpu_ms"):
                         samples[key] += ready[key]
                     samples["connect_s"].append(ready["connect_s"])
                     samples["missing"].append(ready["missing"])
@@ -922,6 +923,8 @@ def hubs_section(load: Load, rounds: int, warmup: float, clients: int, events: i
                        "all": hubs.percentiles(samples["added_ms"] + samples["removed_ms"])},
         "first_to_last_ms": hubs.percentiles(samples["spread_ms"]),
         "rest_call_ms": hubs.percentiles(samples["rest_ms"]),
+        #: CPU the fleet spent per event (reading it at every client): its share of the delays.
+        "fleet_cpu_ms": hubs.percentiles(samples["fleet_cpu_ms"]),
         "connect_s": spread(samples["connect_s"]),
         "missing": sum(samples["missing"]),
         "still_open_at_end": samples["still_open"], "closed_early": samples["closed_early"],
@@ -963,10 +966,11 @@ def render_hubs(h: dict) -> list[str]:
         if p:
             lines.append(f"  REST change to its event at each client, {title:<21} p50 {fmt(p['p50']):>6} ms  "
                          f"p99 {fmt(p['p99']):>6} ms  max {fmt(p['max']):>6} ms  (n={p['n']:,})")
-    spread_, rest = h["first_to_last_ms"], h["rest_call_ms"]
-    if spread_ and rest:
+    spread_, rest, cpu = h["first_to_last_ms"], h["rest_call_ms"], h["fleet_cpu_ms"]
+    if spread_ and rest and cpu:
         lines.append(f"  per event, first client to last: p50 {fmt(spread_['p50'])} ms, max {fmt(spread_['max'])} ms;"
-                     f" the REST call itself p50 {fmt(rest['p50'])} ms, max {fmt(rest['max'])} ms")
+                     f" the REST call itself p50 {fmt(rest['p50'])} ms, max {fmt(rest['max'])} ms;"
+                     f" the fleet's CPU time p50 {fmt(cpu['p50'])} ms, max {fmt(cpu['max'])} ms")
     lines.append(f"  connecting them: {mmm(h['connect_s'])} s; missing events {h['missing']}; "
                  f"open at the end {h['still_open_at_end']}, closed early {h['closed_early']}; "
                  f"the server listed {h['server_saw_during_load']} connections after the load")
@@ -1407,7 +1411,10 @@ is the smoke run the test suite uses; `make bench SERVERS=1` compares the servin
 this venv's packages) to the same run, in at least {AGAINST_ROUNDS} interleaved rounds, and gives this
 tree's req/s over the ref's, round by round. The mockchats servers run with `MOCKCHATS_GC_LOG=1`
 (their worker writes each garbage collection and its pause on stderr), so the output gives the
-longest pause of each run.
+longest pause of each run. Last, 1,000 WebSocket clients (`bench/hubs.py`, one process) join the
+default session's hub on one more `mockchats serve`; the bench times the event of each join and
+leave at every client, from just before the REST call, and loads GET and POST with the clients
+connected and without, in interleaved rounds (`make bench BENCH_ARGS=--hubs-only`: that part alone).
 
 Latest run: {result['date'][:10]}, `{result['command']}`, on {facts['cores']} cores ({facts['cpu']}),
 {facts['os']}, a shared machine (load average {facts['loadavg_at_start'][0]:.2f} at start: figures are noisy,

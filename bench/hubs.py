@@ -219,6 +219,7 @@ class Fleet:
     async def event(self, key: tuple[str, str], call) -> dict:
         """Run ``call`` (the REST change) and wait for ``key`` at every client: the delays."""
         done = self.waiting[key] = asyncio.Event()
+        cpu = time.process_time()
         started = time.perf_counter()
         status = await call()
         answered = time.perf_counter()
@@ -226,11 +227,12 @@ class Fleet:
             await asyncio.wait_for(done.wait(), EVENT_TIMEOUT)
         except TimeoutError:
             pass
+        cpu = time.process_time() - cpu
         del self.waiting[key]
         times = self.arrivals.pop(key, [])
         delays = [(t - started) * 1000 for t in times]
         return {"status": status, "rest_ms": (answered - started) * 1000, "delays": delays,
-                "missing": len(self.clients) - len(times)}
+                "missing": len(self.clients) - len(times), "fleet_cpu_ms": cpu * 1000}
 
     async def close(self) -> int:
         """Close every client; how many were still open."""
@@ -276,12 +278,13 @@ async def join_and_leave(fleet: Fleet, http: aiohttp.ClientSession, session_id: 
 
 async def changes(fleet: Fleet, http: aiohttp.ClientSession, count: int, session_id: str, pause: float) -> dict:
     """``count`` joins and leaves of fresh wallets, one at a time: their events' delays."""
-    found: dict = {"added_ms": [], "removed_ms": [], "spread_ms": [], "rest_ms": [], "missing": 0}
+    found: dict = {"added_ms": [], "removed_ms": [], "spread_ms": [], "rest_ms": [], "fleet_cpu_ms": [], "missing": 0}
     for _ in range(count):
         for into, figures in zip(("added_ms", "removed_ms"), await join_and_leave(fleet, http, session_id, pause)):
             found[into] += figures["delays"]
             found["missing"] += figures["missing"]
             found["rest_ms"].append(figures["rest_ms"])
+            found["fleet_cpu_ms"].append(figures["fleet_cpu_ms"])
             if figures["delays"]:
                 found["spread_ms"].append(max(figures["delays"]) - min(figures["delays"]))
     return found
