@@ -93,7 +93,7 @@ class Mock:
         self.events.subscribe(self._follow)
         #: Who is connected to the hubs; the session hub is sent every event (after the Chats
         #: API has followed it), and HubServer serves them next to the app (serving/asgi.py).
-        self.hubs = Hubs(now=self.clock.now)
+        self.hubs = Hubs(now=self.clock.now, journal=lambda **entry: self.journal.record_hub(**entry))
         self.events.subscribe(self._to_hubs)
         self.hub_server = HubServer(self.hubs, self._hub_caller, base_path=default_spec().base_path,
                                     hubs=(SESSION_HUB,), now=self.clock.now, tick=self.sessions.expire_due,

@@ -566,11 +566,8 @@ class _Link:
                 await out.end(gone=True)
                 return item.reason
             now = time.monotonic()
-            if isinstance(item, Push):
-                push, item = item, state.event(item.target, item.argument, now=now)
-                if item.send:
-                    self.server._record(self.connection.hub, "sent", self.connection,
-                                        detail={"target": push.target, "argument": push.argument})
+            if isinstance(item, Push):  # journaled once per event, by Hubs.send
+                item = state.push(item.message, now)
             elif isinstance(item, Closing):
                 item = state.drop() if item.drop else state.close(now, error=item.error,
                                                                   allow_reconnect=item.allow_reconnect)

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from .protocol import invocation
+
 SESSION_HUB = "session"
 CHAT_HUB = "chat"
 HUBS = (SESSION_HUB, CHAT_HUB)
@@ -25,9 +27,11 @@ SENT_MEMORY = 10_000
 
 @dataclass(frozen=True)
 class Push:
-    """An event for the client: an invocation of ``target`` with the one ``argument``."""
+    """An event for the client: an invocation of ``target`` with the one ``argument``, framed
+    once (``message``) however many connections it goes to."""
     target: str
     argument: object
+    message: str
 
 
 @dataclass(frozen=True)
@@ -80,8 +84,10 @@ class Sent:
 class Hubs:
     """Every hub connection of one mock, found by its token (the id later requests carry)."""
 
-    def __init__(self, now: Callable[[], datetime]):
+    def __init__(self, now: Callable[[], datetime], journal: Callable[..., None] = lambda **entry: None):
         self.now = now
+        #: Told once per event sent (not once per connection: a thousand would flood the journal).
+        self.journal = journal
         self._lock = threading.Lock()
         self._connections: dict[str, Connection] = {}
         self._sent: list[Sent] = []
@@ -113,13 +119,15 @@ class Hubs:
         """Send the event ``event_type`` (its ``envelope``: sessionId, eventType, data) to every
         connection of ``session_id`` on ``hub``, and remember it as :class:`Sent`; how many got it."""
         targets = self.connections(hub=hub, session_id=session_id)
-        push = Push(event_type, envelope)
+        push = Push(event_type, envelope, invocation(event_type, envelope))
         for connection in targets:
             connection.outbox(push)
         with self._lock:
             self._sent.append(Sent(hub, session_id, event_type, dict(envelope.get("data") or {}), len(targets),
                                    self.now()))
             del self._sent[:-SENT_MEMORY]
+        self.journal(hub=hub, action="sent", connection_id=None, session_id=session_id, user_id=None, transport=None,
+                     detail={"target": event_type, "argument": envelope, "delivered": len(targets)})
         return len(targets)
 
     def close(self, closing: Closing, *, hub: str | None = None, session_id: str | None = None,

@@ -564,6 +564,14 @@ class HubConnection:
         self._last_sent = now
         return Actions(send=(invocation(target, *arguments),))
 
+    def push(self, message: str, now: float) -> Actions:
+        """Send an event already framed by :func:`invocation` (one event to many connections is
+        encoded once); nothing before the handshake completes or once closed, as :meth:`event`."""
+        if not self.open:
+            return NOTHING
+        self._last_sent = now
+        return Actions(send=(message,))
+
     def close(self, now: float, *, error: str | None = None, allow_reconnect: bool = False,
               reason: str | None = None) -> Actions:
         """End the connection from the server's side: a Close message (with ``error`` and
