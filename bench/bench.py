@@ -13,6 +13,10 @@ What runs, one after another on loopback, in one run:
 - Stoplight Prism mocking a copy of ``openapi/chats.yaml`` whose examples are the real mockchats
   answers (so every server sends the same payload), as users run it and again with ``-v error``;
 - WireMock standalone with stubs for the same two calls;
+- the session hub of a third ``mockchats serve``: 1,000 WebSocket clients on the default session
+  (``bench/hubs.py``, a child process; quick: 50), the delay from a REST change (a join, then
+  its leave) to its event at every client, and GET/POST req/s with those clients connected and
+  without, in interleaved rounds (``--hubs-only`` runs this part alone, ``--no-hubs`` skips it);
 - with ``--against REF`` (``make bench AGAINST=REF``), the app as it was at git ref REF, taken
   with ``git archive`` into a temporary directory and run from there with this venv's Python
   and dependencies (``python -m mockchats serve``, PYTHONPATH pointing at it), in at least 5
@@ -71,6 +75,12 @@ AGAINST_ROUNDS = 5
 GC_LOG_ENV = {"MOCKCHATS_GC_LOG": "1"}
 #: The serving stacks compared under the mockchats app; the first is what `mockchats serve` runs.
 WSGI_SERVERS = ["granian asgi", "granian wsgi 1t", "granian wsgi 8t", "gunicorn"]
+#: The session hub part: clients on one session (quick: fewer) and joins per round (each then left).
+HUB_CLIENTS, HUB_CLIENTS_QUICK = 1000, 50
+HUB_EVENTS, HUB_EVENTS_QUICK = 20, 3
+#: Its goals: an event at every client within this p99; REST req/s with the clients open at
+#: least this share of the same run's without them.
+HUB_P99_MS, HUB_RPS_SHARE = 100.0, 0.9
 
 SCENARIO_TITLES = {
     "get": "GET /v1/chats?Take=20",
@@ -845,6 +855,139 @@ def servers_section(load: Load, rounds: int, logdir: Path, install: bool) -> dic
             "results": summarize(runs), "rss_after_load_mib": rss}
 
 
+def hubs_section(load: Load, rounds: int, warmup: float, clients: int, events: int, logdir: Path) -> dict:
+    """The session hub: ``clients`` WebSocket clients on the default session (bench/hubs.py, a
+    child process), the delay from a REST change to its event at each, and GET/POST req/s with
+    them connected and without, on the same server, in interleaved rounds.
+
+    A reset closes every hub connection, so each state starts with one (then the fleet connects)
+    and none comes between its GET and POST runs; the order of the two states alternates.
+    """
+    sys.path.insert(0, str(BENCH))
+    import hubs  # its WebSocket client libraries, only when this part runs
+
+    soft, hard = hubs.raise_open_files(clients)  # the server, a child, inherits it
+    log(f"\n== session hub: {clients:,} WebSocket clients on one session (open files: {soft}, hard {hard}) ==")
+    mock = start_mockchats("mockchats hubs", logdir)
+    with_name, without_name = f"{clients:,} hub clients", "no hub clients"
+    runs: dict[str, dict[str, list[dict]]] = {without_name: {"get": [], "post": []}, with_name: {"get": [], "post": []}}
+    samples: dict[str, list] = {"added_ms": [], "removed_ms": [], "spread_ms": [], "rest_ms": [], "fleet_cpu_ms": [],
+                                "connect_s": [],
+                                "missing": [], "still_open": [], "closed_early": [], "server_saw": [], "pings_heard": []}
+    try:
+        if warmup:
+            for scenario in ("get", "post"):
+                load.run(mock.base, scenario, warmup)
+        for r in range(1, rounds + 1):
+            states = [without_name, with_name] if r % 2 else [with_name, without_name]
+            for state in states:
+                fetch("POST", mock.root + "/_mock/reset")
+                fleet = None
+                if state == with_name:
+                    fleet = hubs.FleetProcess(mock.root, clients, events, logdir / f"hub-fleet-{r}.log")
+                    ready = fleet.ready
+                    for key in ("added_ms", "removed_ms", "spread_ms", "rest_ms", "fleet_cpu_ms"):
+                        samples[key] += ready[key]
+                    samples["connect_s"].append(ready["connect_s"])
+                    samples["missing"].append(ready["missing"])
+                    added = hubs.percentiles(ready["added_ms"]) or {}
+                    log(f"  round {r}/{rounds}  {clients:,} clients connected in {ready['connect_s']:.1f} s; "
+                        f"{events} joins: event at every client p50 {fmt(added.get('p50'))} ms, "
+                        f"p99 {fmt(added.get('p99'))} ms; missing {ready['missing']}")
+                try:
+                    for scenario in ("get", "post"):
+                        figures = load.run(mock.base, scenario)
+                        runs[state][scenario].append(figures)
+                        log(f"  round {r}/{rounds}  {state:<22} {scenario:<6} {figures['rps']:>9.0f} req/s"
+                            f"  p50 {fmt(figures['p50_ms'])} ms  p99 {fmt(figures['p99_ms'])} ms"
+                            f"  non-2xx {figures['non2xx']}  errors {figures['errors']}")
+                    if fleet:
+                        status, body = fetch("GET", mock.root + "/_mock/hubs/connections")
+                        samples["server_saw"].append(len(json.loads(body)) if status == 200 else None)
+                        done = fleet.stop()
+                        samples["still_open"].append(done["still_open"])
+                        samples["closed_early"].append(done["closed_early"])
+                        samples["pings_heard"].append(done["pings_heard"])
+                finally:
+                    if fleet:
+                        fleet.kill()
+    finally:
+        mock.stop()
+    summary = summarize(runs)
+    return {
+        "clients": clients, "events_per_round": events, "rounds": rounds, "open_files": [soft, hard],
+        "fleet": "bench/hubs.py: websockets (asyncio, uvloop), one process, negotiate then WebSocket with "
+                 "the Host's token, the JSON handshake, a ping every 15 s",
+        "latency_ms": {"UserAdded": hubs.percentiles(samples["added_ms"]),
+                       "UserRemoved": hubs.percentiles(samples["removed_ms"]),
+                       "all": hubs.percentiles(samples["added_ms"] + samples["removed_ms"])},
+        "first_to_last_ms": hubs.percentiles(samples["spread_ms"]),
+        "rest_call_ms": hubs.percentiles(samples["rest_ms"]),
+        #: CPU the fleet spent per event (reading it at every client): its share of the delays.
+        "fleet_cpu_ms": hubs.percentiles(samples["fleet_cpu_ms"]),
+        "connect_s": spread(samples["connect_s"]),
+        "missing": sum(samples["missing"]),
+        "still_open_at_end": samples["still_open"], "closed_early": samples["closed_early"],
+        "server_saw_during_load": samples["server_saw"], "pings_heard": samples["pings_heard"],
+        "runs": summary,
+        "ratios": ratios(runs, with_name, [without_name], ["get", "post"]),
+    }
+
+
+def hub_goals(result: dict) -> list[dict]:
+    h = result.get("hubs")
+    if not h:
+        return []
+    out = []
+    full = h["clients"] >= HUB_CLIENTS  # the goals speak of 1,000: a smaller fleet is a smoke run
+    judged = "" if full else f" (quick: {h['clients']} clients, not judged)"
+    every = h["latency_ms"]["all"]
+    out.append({"goal": f"session hub: event at every one of {HUB_CLIENTS:,} clients within {HUB_P99_MS:g} ms p99 "
+                        f"of the REST change",
+                "measured": (f"p50 {fmt(every['p50'])} ms, p99 {fmt(every['p99'])} ms over {every['n']:,} "
+                             f"client-event pairs (joins and leaves), {h['missing']} missing{judged}")
+                if every else "not measured",
+                "met": (every["p99"] < HUB_P99_MS and h["missing"] == 0) if every and full else None})
+    for scenario in ("get", "post"):
+        r = h["ratios"].get(f"{scenario} vs no hub clients")
+        out.append({"goal": f"{scenario.upper()} req/s with {HUB_CLIENTS:,} hub clients connected at least "
+                            f"{HUB_RPS_SHARE:g}x the same run's without",
+                    "measured": (f"x{mmm(r['rps'], 2)} (min / median / max of {r['rps']['n']} per-round ratios)"
+                                 f"{judged}") if r else "not measured",
+                    "met": r["rps"]["median"] >= HUB_RPS_SHARE if r and full else None})
+    return out
+
+
+def render_hubs(h: dict) -> list[str]:
+    lines = ["", f"session hub, {h['clients']:,} WebSocket clients on one session ({h['fleet']}):"]
+    for kind, title in (("UserAdded", "join -> UserAdded"), ("UserRemoved", "leave -> UserRemoved"),
+                        ("all", "both")):
+        p = h["latency_ms"][kind]
+        if p:
+            lines.append(f"  REST change to its event at each client, {title:<21} p50 {fmt(p['p50']):>6} ms  "
+                         f"p99 {fmt(p['p99']):>6} ms  max {fmt(p['max']):>6} ms  (n={p['n']:,})")
+    spread_, rest, cpu = h["first_to_last_ms"], h["rest_call_ms"], h["fleet_cpu_ms"]
+    if spread_ and rest and cpu:
+        lines.append(f"  per event, first client to last: p50 {fmt(spread_['p50'])} ms, max {fmt(spread_['max'])} ms;"
+                     f" the REST call itself p50 {fmt(rest['p50'])} ms, max {fmt(rest['max'])} ms;"
+                     f" the fleet's CPU time p50 {fmt(cpu['p50'])} ms, max {fmt(cpu['max'])} ms")
+    lines.append(f"  connecting them: {mmm(h['connect_s'])} s; missing events {h['missing']}; "
+                 f"open at the end {h['still_open_at_end']}, closed early {h['closed_early']}; "
+                 f"the server listed {h['server_saw_during_load']} connections after the load")
+    head = f"| {'scenario':<22} | {'with':<18} | {'req/s':<26} | {'p50 ms':<20} | {'p99 ms':<20} | non-2xx (all rounds) |"
+    lines += ["", head, "|" + "|".join("-" * len(c) for c in head.split("|")[1:-1]) + "|"]
+    for scenario in ("get", "post"):
+        for name, scenarios in h["runs"].items():
+            s = scenarios[scenario]
+            lines.append(f"| {SCENARIO_TITLES[scenario]:<22} | {name:<18} | {mmm(s.get('rps')):<26} "
+                         f"| {mmm(s.get('p50_ms')):<20} | {mmm(s.get('p99_ms')):<20} "
+                         f"| {sum(r['non2xx'] for r in s['rounds']):>20} |")
+    for key, r in h["ratios"].items():
+        lines.append(f"  with / without hub clients, {key.split()[0]:<4} req/s x{mmm(r['rps'], 2):<20} "
+                     f"p99 x{mmm(r['p99'], 2)}")
+    return lines
+
+
 def _version(package: str) -> str | None:
     try:
         return metadata.version(package)
@@ -859,6 +1002,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--servers", action="store_true", help="run the serving-stack comparison too")
     parser.add_argument("--servers-only", action="store_true", help="run only the serving-stack comparison")
     parser.add_argument("--no-peers", action="store_true", help="measure mockchats and the floor only")
+    parser.add_argument("--no-hubs", action="store_true", help="leave out the session hub part")
+    parser.add_argument("--hubs-only", action="store_true", help="run only the session hub part")
+    parser.add_argument("--hub-clients", type=int,
+                        help=f"WebSocket clients on the session hub (default {HUB_CLIENTS}; quick {HUB_CLIENTS_QUICK})")
+    parser.add_argument("--hub-events", type=int,
+                        help=f"joins (each then left) per round (default {HUB_EVENTS}; quick {HUB_EVENTS_QUICK})")
     parser.add_argument("--rounds", type=int, help="rounds (default 3; quick 1)")
     parser.add_argument("--duration", type=float, help="seconds per load run (default 10; quick 1)")
     parser.add_argument("--warmup", type=float, help="warm-up seconds per server and scenario (default 2; quick 0)")
@@ -878,11 +1027,15 @@ def main(argv: list[str] | None = None) -> int:
     warmup = args.warmup if args.warmup is not None else (0.0 if quick else 2.0)
     big = args.messages or (10_000 if quick else 100_000)
     install = not quick
-    run_main = not args.servers_only
-    run_servers = args.servers or args.servers_only or not quick
-    readme = args.readme or (None if quick else Path("/tmp/readme-bench.md"))
+    run_main = not args.servers_only and not args.hubs_only
+    run_servers = (args.servers or args.servers_only or not quick) and not args.hubs_only
+    run_hubs = not args.no_hubs and not args.servers_only
+    hub_clients = args.hub_clients or (HUB_CLIENTS_QUICK if quick else HUB_CLIENTS)
+    hub_events = args.hub_events or (HUB_EVENTS_QUICK if quick else HUB_EVENTS)
+    readme = args.readme or (None if quick or args.hubs_only else Path("/tmp/readme-bench.md"))
     started_at = datetime.now(UTC)
     command = ("make bench" + (" QUICK=1" if quick else "") + (" SERVERS=1" if args.servers_only else "")
+               + (" BENCH_ARGS=--hubs-only" if args.hubs_only else "")
                + (f" AGAINST={args.against}" if args.against else ""))
     if argv is None and len(sys.argv) > 1:
         command += f"  ({Path(sys.argv[0]).name} {' '.join(sys.argv[1:])})"
@@ -924,11 +1077,13 @@ def main(argv: list[str] | None = None) -> int:
         if run_servers:
             result["wsgi_servers"] = servers_section(load, rounds, logdir, install or args.servers
                                                      or args.servers_only)
+        if run_hubs:
+            result["hubs"] = hubs_section(load, rounds, warmup, hub_clients, hub_events, logdir)
     finally:
         for p in processes:
             p.stop()
     facts["packages"] = package_versions()  # what this run installed is known now
-    result["goals"] = goals(result) if run_main else []
+    result["goals"] = (goals(result) if run_main else []) + hub_goals(result)
     table = render(result)
     log("\n" + table)
     RESULTS.mkdir(exist_ok=True)
@@ -1222,10 +1377,14 @@ def render(result: dict) -> str:
             lines.append(f"  {name:<15} {w['versions'].get(name) or '':<8} GET req/s {mmm(s['get']['rps']):<24} "
                          f"p99 {mmm(s['get']['p99_ms']):<20} POST req/s {mmm(s['post']['rps']):<24} "
                          f"p99 {mmm(s['post']['p99_ms'])}")
+    if "hubs" in result:
+        lines += render_hubs(result["hubs"])
     if result.get("goals"):
         lines += ["", "goals:"]
         for g in result["goals"]:
             mark = {True: "met", False: "NOT met", None: "not measured"}[g["met"]]
+            if g["met"] is None and "not judged" in g["measured"]:
+                mark = "not judged"
             lines.append(f"  [{mark}] {g['goal']}: {g['measured']}")
     for note in result["notes"]:
         lines.append(f"note: {note}")
@@ -1252,7 +1411,10 @@ is the smoke run the test suite uses; `make bench SERVERS=1` compares the servin
 this venv's packages) to the same run, in at least {AGAINST_ROUNDS} interleaved rounds, and gives this
 tree's req/s over the ref's, round by round. The mockchats servers run with `MOCKCHATS_GC_LOG=1`
 (their worker writes each garbage collection and its pause on stderr), so the output gives the
-longest pause of each run.
+longest pause of each run. Last, 1,000 WebSocket clients (`bench/hubs.py`, one process) join the
+default session's hub on one more `mockchats serve`; the bench times the event of each join and
+leave at every client, from just before the REST call, and loads GET and POST with the clients
+connected and without, in interleaved rounds (`make bench BENCH_ARGS=--hubs-only`: that part alone).
 
 Latest run: {result['date'][:10]}, `{result['command']}`, on {facts['cores']} cores ({facts['cpu']}),
 {facts['os']}, a shared machine (load average {facts['loadavg_at_start'][0]:.2f} at start: figures are noisy,

@@ -106,7 +106,11 @@ class Mock:
             self.chat_events.subscribe(self._to_chat_hub)
         served = (SESSION_HUB, CHAT_HUB) if chat_hub else (SESSION_HUB,)  # otherwise /v1/hubs/chat is a 404
         self.hub_server = HubServer(self.hubs, self._hub_caller, base_path=default_spec().base_path,
-                                    hubs=served, now=self.clock.now, tick=self.sessions.expire_due)
+                                    hubs=served, now=self.clock.now, tick=self.sessions.expire_due,
+                                    cors=lambda: self.cors,
+                                    strike=lambda method, path, when: self.faults.strike(None, method, path, when),
+                                    drop_connection=_drop_hub_connection,
+                                    journal=lambda **entry: self.journal.record_hub(**entry))
         self.sessions.expire_due()  # sessions the world holds as expired leave the Chats API at once
         self.authenticator = Authenticator(self.store, auth or self.origin.auth, signed=self._signed_member)
         self.session_auth = SessionAuth(self.sessions, known=self._known_caller,
@@ -313,6 +317,12 @@ class Mock:
         if user is None and self.store.departed(token):
             raise NotFound("the token's user left its session")
         return None
+
+def _drop_hub_connection(scope: dict) -> None:
+    # Deferred: serving loads psutil, which a mock that never serves (the plugin's import) skips.
+    from .serving.asgi import drop_connection
+    drop_connection(scope.get("client"), scope.get("server"))
+
 
 def _caller(user: User) -> Caller:
     return Caller(user.session_id, user.id, user.name, user.role)

@@ -28,12 +28,12 @@ import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 import pytest
 
 from .control.client import Control, ControlError
-from .types import Clock, Fault, HubEvent, JournalEntry, MessagePin, Status
+from .types import Clock, Fault, HubEvent, HubJournalEntry, JournalEntry, MessagePin, Status
 
 if TYPE_CHECKING:
     from .serving.server import Server
@@ -398,19 +398,44 @@ class MockchatsHandle:
         return self.control.advance_clock(by)
 
     # -- what the client sent --------------------------------------------------------
+    @overload
     def requests(self, operation_id: str | None = None, *, method: str | None = None,
                  path: str | None = None, status: int | str | None = None, user: str | None = None,
-                 limit: int | None = None) -> list[JournalEntry]:
+                 kind: Literal["http"] | None = None, limit: int | None = None) -> list[JournalEntry]: ...
+
+    @overload
+    def requests(self, *, user: str | None = None, kind: Literal["hub"],
+                 hub: Literal["session", "chat"] | None = None, limit: int | None = None) -> list[HubJournalEntry]: ...
+
+    @overload
+    def requests(self, *, user: str | None = None, hub: Literal["session", "chat"],
+                 limit: int | None = None) -> list[HubJournalEntry]: ...
+
+    @overload
+    def requests(self, operation_id: str | None = None, *, method: str | None = None,
+                 path: str | None = None, status: int | str | None = None, user: str | None = None,
+                 kind: Literal["all"], hub: Literal["session", "chat"] | None = None,
+                 limit: int | None = None) -> list[JournalEntry | HubJournalEntry]: ...
+
+    def requests(self, operation_id: str | None = None, *, method: str | None = None,
+                 path: str | None = None, status: int | str | None = None, user: str | None = None,
+                 kind: str | None = None, hub: str | None = None, limit: int | None = None) -> list[Any]:
         """The journal entries of this test's partner requests, oldest first (the latest 1000).
         ``status``: ``404`` or a class, ``"4xx"``; ``user``: an id or a name. An unknown
-        ``operation_id`` raises :class:`~mockchats.ControlError` naming the known ones."""
-        return self.control.requests(operation_id=operation_id, method=method, path=path,
-                                     status=status, user=user, limit=limit)
+        ``operation_id`` raises :class:`~mockchats.ControlError` naming the known ones.
+        ``kind="hub"`` gives the hubs' traffic instead (``"all"``: both), ``hub="session"`` or
+        ``"chat"`` one hub's."""
+        # Passed on as given: the overloads above say which combinations type-check.
+        found: list[Any] = cast(Any, self.control).requests(
+            operation_id=operation_id, method=method, path=path, status=status, user=user, kind=kind, hub=hub,
+            limit=limit)
+        return found
 
     def assert_no_violations(self) -> None:
         """Fail, listing each offending request, if the client sent anything the real service
         would refuse for breaking the contract (bad query or body, no token, unknown path...)."""
         __tracebackhide__ = True
+        # REST requests only (the default kind): the hubs' traffic is never a contract violation.
         broken = [entry for entry in self.requests() if entry["violations"]]
         if broken:
             lines = [f"{len(broken)} request(s) broke the QuickSync Chats contract:"]

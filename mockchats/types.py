@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any, Literal, NotRequired, TypedDict
 
 __all__ = [
-    "Clock", "Fault", "HubConnection", "HubEvent", "JournalEntry", "JournalUser", "MessagePin", "Pin", "Scenario",
-    "Session", "SessionUser", "Status",
+    "Clock", "Fault", "HubConnection", "HubEvent", "HubJournalEntry", "JournalEntry", "JournalUser", "MessagePin",
+    "Pin", "Scenario", "Session", "SessionUser", "Status",
 ]
 
 
@@ -104,6 +104,7 @@ class JournalEntry(TypedDict):
     id: int
     #: ISO 8601, UTC.
     time: str
+    kind: Literal["http"]
     method: str
     #: As sent, without the query string: ``/v1/chats``.
     path: str
@@ -125,6 +126,26 @@ class JournalEntry(TypedDict):
     warnings: list[str]
     #: Only from ``mockchats proxy``: what the upstream's answer broke.
     responseViolations: NotRequired[list[str]]
+
+
+class HubJournalEntry(TypedDict):
+    """One step of a hub connection (``GET /_mock/requests?kind=hub``)."""
+
+    id: int
+    #: ISO 8601, UTC.
+    time: str
+    kind: Literal["hub"]
+    hub: Literal["session", "chat"]
+    action: Literal["negotiate", "connect", "disconnect", "sent", "received"]
+    #: None where there is none yet (a negotiate refused).
+    connectionId: str | None
+    sessionId: str | None
+    userId: str | None
+    #: ``WebSockets``, ``ServerSentEvents`` or ``LongPolling``; None before one is picked.
+    transport: str | None
+    #: negotiate ``{"status", "version"}``, connect ``{}``, disconnect ``{"reason"}``,
+    #: sent ``{"target", "arguments"}``, received ``{"message"}``.
+    detail: dict[str, Any]
 
 
 class HubConnection(TypedDict):

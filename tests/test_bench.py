@@ -43,6 +43,19 @@ def test_quick_bench_measures_mockchats_and_the_floor(tmp_path):
     post = figures["runs"]["mockchats"]["post"]
     assert post["gc_collections"]["median"] > 0 and post["gc_longest_ms"]["median"] > 0, post
     assert any(g["goal"].startswith("POST p99 under sustained creation") for g in figures["goals"])
+    # The session hub part ran with a small fleet: every client got every event, stayed open
+    # through the load, and REST was measured with and without them.
+    hubs = figures["hubs"]
+    assert hubs["clients"] == 50
+    assert hubs["missing"] == 0 and hubs["closed_early"] == [0] and hubs["still_open_at_end"] == [50], hubs
+    assert hubs["server_saw_during_load"] == [50]
+    assert hubs["latency_ms"]["UserAdded"]["n"] == 50 * hubs["events_per_round"]
+    assert hubs["latency_ms"]["all"]["p99"] > 0
+    for state in ("50 hub clients", "no hub clients"):
+        for scenario in ("get", "post"):
+            assert hubs["runs"][state][scenario]["rps"]["median"] > 0, (state, scenario)
+    assert hubs["ratios"]["get vs no hub clients"]["rps"]["median"] > 0
+    assert "session hub, 50 WebSocket clients" in done.stdout
 
 
 def _bench_module():

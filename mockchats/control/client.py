@@ -10,10 +10,22 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 from urllib.parse import quote, urlencode
 
-from ..types import Clock, Fault, HubConnection, HubEvent, JournalEntry, MessagePin, Pin, Scenario, Session, Status
+from ..types import (
+    Clock,
+    Fault,
+    HubConnection,
+    HubEvent,
+    HubJournalEntry,
+    JournalEntry,
+    MessagePin,
+    Pin,
+    Scenario,
+    Session,
+    Status,
+)
 
 if TYPE_CHECKING:
     import urllib3
@@ -176,15 +188,38 @@ class Control:
         """Back to real time."""
         return cast(Clock, self._call("POST", "/clock", {"real": True}))
 
+    @overload
     def requests(self, *, operation_id: str | None = None, method: str | None = None,
                  path: str | None = None, status: int | str | None = None, user: str | None = None,
-                 limit: int | None = None) -> list[JournalEntry]:
+                 kind: Literal["http"] | None = None, limit: int | None = None) -> list[JournalEntry]: ...
+
+    @overload
+    def requests(self, *, user: str | None = None, kind: Literal["hub"],
+                 hub: Literal["session", "chat"] | None = None, limit: int | None = None) -> list[HubJournalEntry]: ...
+
+    @overload
+    def requests(self, *, user: str | None = None, hub: Literal["session", "chat"],
+                 limit: int | None = None) -> list[HubJournalEntry]: ...
+
+    @overload
+    def requests(self, *, operation_id: str | None = None, method: str | None = None,
+                 path: str | None = None, status: int | str | None = None, user: str | None = None,
+                 kind: Literal["all"], hub: Literal["session", "chat"] | None = None,
+                 limit: int | None = None) -> list[JournalEntry | HubJournalEntry]: ...
+
+    def requests(self, *, operation_id: str | None = None, method: str | None = None,
+                 path: str | None = None, status: int | str | None = None, user: str | None = None,
+                 kind: str | None = None, hub: str | None = None,
+                 limit: int | None = None) -> list[Any]:
         """The request journal, oldest first. ``status``: ``404`` or a class, ``"4xx"``;
-        ``user``: a user's id or name. An unknown ``operation_id`` raises :class:`ControlError`."""
+        ``user``: a user's id or name. An unknown ``operation_id`` raises :class:`ControlError`.
+        REST requests only unless ``kind="hub"`` (the hubs' traffic) or ``"all"``; ``hub``
+        (``"session"``, ``"chat"``) keeps that hub's entries, and implies ``kind="hub"``."""
         params = {k: v for k, v in (("operationId", operation_id), ("method", method), ("path", path),
-                                    ("status", status), ("user", user), ("limit", limit))
+                                    ("status", status), ("user", user), ("kind", kind), ("hub", hub),
+                                    ("limit", limit))
                   if v is not None}
-        return cast("list[JournalEntry]", self._call("GET", "/requests", params=params))
+        return cast("list[Any]", self._call("GET", "/requests", params=params))
 
     def clear_requests(self) -> None:
         """Empty the request journal."""

@@ -250,36 +250,64 @@ SCHEMAS: dict[str, dict] = {
         "properties": {"now": _INSTANT, "frozen": {"type": "boolean"}},
     },
     "JournalEntry": {
-        "type": "object",
-        "required": ["id", "time", "method", "path", "query", "body", "json", "user", "operationId", "status",
-                     "durationMs", "violations", "warnings"],
-        "properties": {
-            "id": {"type": "integer"},
-            "time": _INSTANT,
-            "method": {"type": "string"},
-            "path": {"type": "string", "description": "As requested, e.g. /v1/chats."},
-            "query": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
-            "body": {"type": "string", "nullable": True,
-                     "description": "The raw body as UTF-8 text (the first 64 KiB); null when empty."},
-            "json": {"nullable": True,
-                     "description": "The body parsed as JSON; null when it is empty, not JSON (a body cut "
-                                    "at 64 KiB is not), or JSON the mock does not carry: a number past "
-                                    "a double's range or 4300 digits, NaN or Infinity, nesting deeper "
-                                    "than 64, or a lone UTF-16 surrogate in a string."},
-            "user": {
-                "type": "object", "nullable": True, "required": ["id", "name", "role"],
-                "properties": {"id": {"type": "string"}, "name": {"type": "string"},
-                               "role": {"type": "string"}},
+        "description": "A REST request (`kind` http), or with `kind=hub` asked for, one step of a hub "
+                       "connection (`kind` hub).",
+        "oneOf": [
+            {
+                "type": "object",
+                "required": ["id", "time", "kind", "method", "path", "query", "body", "json", "user", "operationId",
+                             "status", "durationMs", "violations", "warnings"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "time": _INSTANT,
+                    "kind": {"type": "string", "enum": ["http"]},
+                    "method": {"type": "string"},
+                    "path": {"type": "string", "description": "As requested, e.g. /v1/chats."},
+                    "query": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+                    "body": {"type": "string", "nullable": True,
+                             "description": "The raw body as UTF-8 text (the first 64 KiB); null when empty."},
+                    "json": {"nullable": True,
+                             "description": "The body parsed as JSON; null when it is empty, not JSON (a body cut "
+                                            "at 64 KiB is not), or JSON the mock does not carry: a number past "
+                                            "a double's range or 4300 digits, NaN or Infinity, nesting deeper "
+                                            "than 64, or a lone UTF-16 surrogate in a string."},
+                    "user": {
+                        "type": "object", "nullable": True, "required": ["id", "name", "role"],
+                        "properties": {"id": {"type": "string"}, "name": {"type": "string"},
+                                       "role": {"type": "string"}},
+                    },
+                    "operationId": {"type": "string", "nullable": True},
+                    "status": {"type": "integer", "nullable": True,
+                               "description": "null when a fault dropped the connection."},
+                    "durationMs": {"type": "number"},
+                    "violations": {"type": "array", "items": {"type": "string"},
+                                   "description": "What the real service would refuse."},
+                    "warnings": {"type": "array", "items": {"type": "string"},
+                                 "description": "Accepted, but spelled otherwise than the contract."},
+                },
             },
-            "operationId": {"type": "string", "nullable": True},
-            "status": {"type": "integer", "nullable": True,
-                       "description": "null when a fault dropped the connection."},
-            "durationMs": {"type": "number"},
-            "violations": {"type": "array", "items": {"type": "string"},
-                           "description": "What the real service would refuse."},
-            "warnings": {"type": "array", "items": {"type": "string"},
-                         "description": "Accepted, but spelled otherwise than the contract."},
-        },
+            {
+                "type": "object",
+                "required": ["id", "time", "kind", "hub", "action", "connectionId", "sessionId", "userId", "transport",
+                             "detail"],
+                "properties": {
+                    "id": {"type": "integer", "description": "From the same sequence as the requests'."},
+                    "time": _INSTANT,
+                    "kind": {"type": "string", "enum": ["hub"]},
+                    "hub": {"type": "string", "enum": ["session", "chat"]},
+                    "action": {"type": "string", "enum": ["negotiate", "connect", "disconnect", "sent", "received"]},
+                    "connectionId": {"type": "string", "nullable": True},
+                    "sessionId": {"type": "string", "nullable": True},
+                    "userId": {"type": "string", "nullable": True},
+                    "transport": {"type": "string", "nullable": True,
+                                  "description": "WebSockets, ServerSentEvents or LongPolling; null before one "
+                                                 "is picked."},
+                    "detail": {"type": "object",
+                               "description": "negotiate {status, version}, connect {}, disconnect {reason}, "
+                                              "sent {target, arguments}, received {message}."},
+                },
+            },
+        ],
     },
     "Problem": {
         "type": "object", "required": ["title", "status", "traceId"],

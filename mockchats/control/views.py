@@ -93,7 +93,7 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 MAX_STATE_BYTES = worlds.MAX_FILE_BYTES
 
 
-def _fault_errors(settings: dict, specs: tuple[Spec, ...]) -> dict[str, list[str]]:
+def _fault_errors(settings: dict, specs: tuple[Spec, ...], hub_paths: list[str] = ()) -> dict[str, list[str]]:
     """What a schema cannot check in a fault: that it can match a request of one of the
     documents served, and that it can be sent."""
     errors: dict[str, list[str]] = {}
@@ -111,9 +111,13 @@ def _fault_errors(settings: dict, specs: tuple[Spec, ...]) -> dict[str, list[str
         sample = kestrel_segments(re.sub(r"\{\w+\}", "x", settings["path"]), None)
         matched = {op.operation_id for spec in specs for template, _ in spec.routes.match(sample)
                    for op in spec.routes.by_template[template].values()}
-        if not matched:
-            errors["$.path"] = [f"{quote(settings['path'])} is the path of no operation (paths start with "
-                                "the base path, e.g. /v1/chats/{chatId})."]
+        hub = "/".join(sample).casefold() in {path.strip("/").casefold() for path in hub_paths}
+        if hub and "operationId" in settings:
+            errors["$.path"] = [f"{quote(settings['path'])} is a hub's path, which no operationId names, so the "
+                                "fault could never match."]
+        elif not matched and not hub:
+            errors["$.path"] = [f"{quote(settings['path'])} is the path of no operation or hub (paths start "
+                                "with the base path, e.g. /v1/chats/{chatId}, /v1/hubs/session/negotiate)."]
         elif settings.get("operationId") in operations and settings["operationId"] not in matched:
             # All the fault's conditions must hold at once: this one never would.
             op = operations[settings["operationId"]]
@@ -769,7 +773,7 @@ def add_fault() -> Response:
     """
     mock = current_mock()
     settings = _body("FaultRequest")
-    errors = _fault_errors(settings, current_specs())
+    errors = _fault_errors(settings, current_specs(), current_mock().hub_server.routes())
     if errors:
         place, messages = next(iter(errors.items()))
         raise Refused(400, f"The fault cannot apply: {place}: {messages[0]}", errors)
@@ -879,6 +883,13 @@ def list_requests() -> Response:
         Filters combine (all must match). An unknown or repeated parameter, an operationId
         the API does not have, and a malformed status or limit are refused with a 400 that
         lists what is known: a filter that cannot match would hide a typo behind an empty list.
+        The hubs' traffic (negotiate, connect, disconnect, events sent, the client's messages)
+        is journaled too, numbered with the requests, but listed only with kind=hub or kind=all
+        (or a hub filter, which implies kind=hub); it is never a contract violation.
+        operationId, method, path and status match REST requests only: with kind=all they leave
+        the hub entries out, with kind=hub or a hub filter they are refused (400), as is a hub
+        filter with kind=http. user matches a hub entry by its userId. limit keeps the latest N
+        of what the filters found.
       parameters:
         - {name: operationId, in: query, schema: {type: string},
            description: 'An operation of the API, e.g. createChat'}
@@ -889,6 +900,12 @@ def list_requests() -> Response:
           schema: {type: string, pattern: '^[1-5]([0-9]{2}|[xX]{2})$'}
           description: A status code (404) or a class (4xx); a dropped connection matches none
         - {name: user, in: query, schema: {type: string}, description: 'A user id, or a name in any case'}
+        - name: kind
+          in: query
+          schema: {type: string, enum: [http, hub, all], default: http}
+          description: REST requests (the default), the hubs' traffic, or both
+        - {name: hub, in: query, schema: {type: string, enum: [session, chat]},
+           description: 'One hub''s entries (implies kind=hub)'}
         - {name: limit, in: query, schema: {type: integer, minimum: 0}, description: The latest N entries}
       responses:
         '200':

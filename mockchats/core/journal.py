@@ -3,7 +3,9 @@
 A ring buffer (``collections.deque`` with a bound), so a long run keeps only the
 latest entries and never grows without limit. An entry is an :class:`Exchange`:
 the raw facts of one request, recorded cheaply while serving and written out as
-JSON-ready dicts only when someone reads the journal.
+JSON-ready dicts only when someone reads the journal. The hubs' traffic is kept in the
+same buffer as :class:`HubEntry` items (``"kind": "hub"``), numbered from the same sequence,
+and left out of a read unless asked for: the journal is first the partner's REST requests.
 """
 from __future__ import annotations
 
@@ -226,7 +228,16 @@ def body_json(body: bytes | None) -> object:
 
 
 #: The journal's filters (query parameters of GET /_mock/requests).
-FILTERS = ("operationId", "method", "path", "status", "user", "limit")
+FILTERS = ("operationId", "method", "path", "status", "user", "kind", "hub", "limit")
+#: What ``kind`` may ask for: REST requests (the default), the hubs' traffic, or both.
+KINDS = ("http", "hub", "all")
+#: The hubs an entry may be of, as mockchats.hubs names them (core imports no service).
+HUBS = ("session", "chat")
+#: What a hub entry records: a negotiate answered, a connection opened or closed, an event sent to
+#: the client, a message received from it.
+HUB_ACTIONS = ("negotiate", "connect", "disconnect", "sent", "received")
+#: The filters only a REST request can match: with ``kind=hub`` they are refused, not left empty.
+_HTTP_ONLY = ("operationId", "method", "path", "status")
 _STATUS = re.compile(r"([1-5])([0-9]{2}|xx)", re.IGNORECASE)
 
 
@@ -272,10 +283,24 @@ def parse_query(pairs: Iterable[tuple[str, str]], operation_ids: Collection[str]
     except ValueError:
         errors["limit"] = [f"{quote(given['limit'])} is not a whole number >= 0."]
         limit = None
+    kind, hub = given.get("kind"), given.get("hub")
+    if kind is not None and kind not in KINDS:
+        errors["kind"] = [f"{quote(kind)} is not a kind of entry; known: {', '.join(KINDS)}."]
+    if hub is not None and hub not in HUBS:
+        errors["hub"] = [f"{quote(hub)} is not a hub; known: {', '.join(HUBS)}."]
+    elif hub is not None and kind == "http":
+        errors["hub"] = ["hub filters hub entries, and kind=http asks for none; drop one of them."]
+    if kind == "hub" or (hub is not None and kind is None):
+        for name in _HTTP_ONLY:
+            if name in given:
+                errors.setdefault(name, []).append(
+                    f"{name} filters REST requests, and a hub entry has none: with kind=hub or a hub "
+                    "filter it could only match nothing (kind=all takes both).")
     if errors:
         raise QueryRefused(" ".join(messages[0] for messages in errors.values()), errors)
     return {"operation_id": given.get("operationId"), "method": given.get("method"),
-            "path": given.get("path"), "status": status, "user": given.get("user"), "limit": limit}
+            "path": given.get("path"), "status": status, "user": given.get("user"),
+            "kind": kind or ("hub" if hub is not None else "http"), "hub": hub, "limit": limit}
 
 
 def _status_matches(wanted: str):
@@ -329,6 +354,7 @@ class Exchange:
         entry = {
             "id": self.id,
             "time": format_datetime(datetime.fromtimestamp(self.time, UTC)),
+            "kind": "http",
             "method": self.method,
             "path": self.path,
             "query": parse_qs(query, keep_blank_values=True),
@@ -346,13 +372,47 @@ class Exchange:
         return entry
 
 
+@dataclass(slots=True)
+class HubEntry:
+    """One step of a hub connection's life, as the hub server saw it (:meth:`Journal.record_hub`).
+
+    ``connection_id``, ``session_id``, ``user_id`` and ``transport`` are None where the step
+    has none yet (a negotiate refused for want of a token; before a transport is picked).
+    """
+
+    hub: str
+    action: str
+    connection_id: str | None
+    session_id: str | None
+    user_id: str | None
+    transport: str | None
+    detail: dict
+    time: float = field(default_factory=time.time)
+    id: int = 0
+
+    def as_dict(self) -> dict:
+        """The entry as ``GET /_mock/requests?kind=hub`` serves it."""
+        return {
+            "id": self.id,
+            "time": format_datetime(datetime.fromtimestamp(self.time, UTC)),
+            "kind": "hub",
+            "hub": self.hub,
+            "action": self.action,
+            "connectionId": self.connection_id,
+            "sessionId": self.session_id,
+            "userId": self.user_id,
+            "transport": self.transport,
+            "detail": dict(self.detail),
+        }
+
+
 class Journal:
-    """The latest partner requests and what was answered, oldest first."""
+    """The latest partner requests and what was answered, oldest first; and the hubs' traffic."""
     def __init__(self, size: int = DEFAULT_SIZE):
         if size < 1:
             raise ValueError("the journal holds at least one entry")
         self.size = size
-        self._entries: deque[Exchange] = deque(maxlen=size)
+        self._entries: deque[Exchange | HubEntry] = deque(maxlen=size)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -370,23 +430,52 @@ class Journal:
             exchange.id = next(self._ids)
             self._entries.append(exchange)
 
+    def record_hub(self, *, hub: str, action: str, connection_id: str | None, session_id: str | None,
+                   user_id: str | None, transport: str | None, detail: dict) -> None:
+        """Add one step of a hub connection (the hub server calls this), numbered with the requests.
+
+        ``action`` is one of :data:`HUB_ACTIONS`; ``detail`` a small JSON-ready dict: for a
+        negotiate ``{"status", "version"}``, a connect ``{}``, a disconnect ``{"reason"}``, an
+        event sent ``{"target", "arguments"}``, a message received ``{"message"}`` (at most the
+        hub protocol's 32 KiB). An unknown hub or action is the caller's mistake: ValueError.
+        """
+        if hub not in HUBS:
+            raise ValueError(f"{hub!r} is not a hub; known: {', '.join(HUBS)}")
+        if action not in HUB_ACTIONS:
+            raise ValueError(f"{action!r} is not a hub action; known: {', '.join(HUB_ACTIONS)}")
+        entry = HubEntry(hub, action, connection_id, session_id, user_id, transport, dict(detail))
+        with self._lock:
+            entry.id = next(self._ids)
+            self._entries.append(entry)
+
     def entries(self, *, operation_id: str | None = None, method: str | None = None,
                 path: str | None = None, status: str | None = None, user: str | None = None,
-                limit: int | None = None) -> list[dict]:
+                kind: str = "http", hub: str | None = None, limit: int | None = None) -> list[dict]:
         """Entries oldest first, filtered; ``limit`` keeps the latest ``limit`` of them.
 
-        ``status`` is a code or a class (``"404"``, ``"4xx"``); ``user`` a user's id, or
-        their name in any case.
+        ``kind`` is ``"http"`` (REST requests, the default), ``"hub"`` (the hubs' traffic) or
+        ``"all"``; ``hub`` (``"session"``, ``"chat"``) keeps that hub's entries only. ``status``
+        is a code or a class (``"404"``, ``"4xx"``); ``user`` a user's id, or their name in any
+        case (a hub entry knows its user's id only). ``operation_id``, ``method``, ``path`` and
+        ``status`` match REST requests only: given, they leave every hub entry out.
         """
         with self._lock:
             found = list(self._entries)
+        if hub is not None:
+            found = [e for e in found if type(e) is HubEntry and e.hub == hub]
+        elif kind == "http":
+            found = [e for e in found if type(e) is Exchange]
+        elif kind == "hub":
+            found = [e for e in found if type(e) is HubEntry]
+        if operation_id is not None or method is not None or path is not None or status is not None:
+            found = [e for e in found if type(e) is Exchange]
         if status is not None:
             matches = _status_matches(status)
             found = [e for e in found if matches(e.status)]
         if user is not None:
             name = user.casefold()
-            found = [e for e in found if e.user is not None
-                     and (e.user.id == user or e.user.name.casefold() == name)]
+            found = [e for e in found if (e.user_id == user if type(e) is HubEntry else e.user is not None
+                     and (e.user.id == user or e.user.name.casefold() == name))]
         if operation_id is not None:
             found = [e for e in found if e.operation_id == operation_id]
         if method is not None:
@@ -403,6 +492,6 @@ class Journal:
         return self.entries(**parse_query(pairs, operation_ids))
 
     def clear(self) -> None:
-        """Forget every entry."""
+        """Forget every entry, the hubs' with the requests'."""
         with self._lock:
             self._entries.clear()

@@ -45,6 +45,7 @@ from werkzeug.wrappers import Request, Response
 
 from ..aspnet.binding import BindingFailed, RequestBinder, binding_violations
 from ..aspnet.routing import decode_path, kestrel_segments
+from . import cors as cors_rule
 from .errors import BadRequest, Forbidden, NotFound, Unauthorized, UnknownCaller, Unprocessable
 from .faults import AFTER, BEFORE, Fault
 from .identity import CHALLENGE_INVALID, Unauthenticated
@@ -77,8 +78,6 @@ error_log = logging.getLogger("mockchats.errors")
 _PREFER_CODE = re.compile(r"(?:^|[\s,;])code=(\d{3})\b")
 #: The 503 detail of a request a delay fault held while the mock's world was replaced.
 HELD_ACROSS_RESET = "The mock's world changed while this request was held."
-#: What a page's script may read of a cross-origin answer, beyond the safelisted headers.
-CORS_EXPOSED = "WWW-Authenticate, Retry-After"
 _PARAMETER = re.compile(r"\{\w+\}")
 #: The app's own documents, routed by the same rules as the API (``/OpenAPI.json`` reaches the
 #: first): their path folded -> their segments. Not journaled.
@@ -186,8 +185,7 @@ class Pipeline:
         cors = None
         origin = environ.get("HTTP_ORIGIN")  # the one cost CORS adds to a request without it
         if origin and self.mock.cors and self._cors_applies(routed):
-            cors = [("Access-Control-Allow-Origin", origin), ("Access-Control-Allow-Credentials", "true"),
-                    ("Vary", "Origin")]
+            cors = cors_rule.allowed(origin)
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> object:
             exchange.status = int(status[:3])
@@ -201,7 +199,7 @@ class Pipeline:
             body = _preflight(environ)(environ, start)
         else:
             if cors is not None:
-                cors.append(("Access-Control-Expose-Headers", CORS_EXPOSED))
+                cors.append(cors_rule.exposed())
             if found is not None:  # 3. to 8.: the operation
                 endpoint = self._endpoints[found[0].operation_id]
                 body = self._answer(environ, endpoint, canonical, exchange, generation)(environ, start)
@@ -229,12 +227,8 @@ class Pipeline:
         return body
 
     def _cors_applies(self, routed: str) -> bool:
-        """CORS covers the API's paths and /openapi*, never the control plane: a web page
-        must not be able to drive a developer's mock."""
-        first = routed[1:].split("/", 1)[0].casefold()
-        if "" in self._api_roots:  # an API at the root: everything but the control plane
-            return first != "_mock"
-        return first in self._api_roots or first.startswith("openapi")
+        """CORS covers the API's paths and /openapi*, never the control plane (:mod:`.cors`)."""
+        return cors_rule.applies(routed, self._api_roots)
 
     def _answer(self, environ: WSGIEnvironment, endpoint: _Endpoint, canonical: list[str], exchange: Exchange,
                 generation: int) -> Response:
@@ -282,13 +276,9 @@ def _segments(environ: WSGIEnvironment) -> tuple[str, list[str]]:
 
 
 def _preflight(environ: WSGIEnvironment) -> Response:
-    """A CORS preflight's 204: any origin (echoed, with credentials, as a policy of
-    ``SetIsOriginAllowed(_ => true)`` gives), and the method and headers asked for."""
-    headers = {"Access-Control-Allow-Methods": environ["HTTP_ACCESS_CONTROL_REQUEST_METHOD"]}
-    requested = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS")
-    if requested:
-        headers["Access-Control-Allow-Headers"] = requested
-    return empty_response(204, headers)
+    """A CORS preflight's 204 (:func:`.cors.preflight`); the origin headers are added by the caller."""
+    return empty_response(204, cors_rule.preflight(environ["HTTP_ACCESS_CONTROL_REQUEST_METHOD"],
+                                                   environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS")))
 
 
 def _dispatch(req: Request, endpoint: _Endpoint, mock: Mock, exchange: Exchange, segments: list[str],

@@ -346,7 +346,7 @@ def test_odd_values_in_each_call_never_answer_a_500(plane, path, body):
     ("operationId=createchat", "operationId", "'createchat' is not an operation (did you mean 'createChat'?)"),
     ("operationId=nope", "operationId", "known: addReaction, createChat, createSession, deleteChat"),
     ("operation=createChat", "operation", "'operation' is not a filter; known: operationId, method, path, "
-                                          "status, user, limit."),
+                                          "status, user, kind, hub, limit."),
     ("Limit=3", "Limit", "is not a filter"),
     ("limit=1&limit=2", "limit", "limit is given more than once."),
     ("status=600", "status", "neither a status code"),

@@ -248,3 +248,18 @@ def test_a_reset_closes_every_connection_saying_so(api, hubs):
     control(api, "POST", "/reset")
     assert hub.next() == {"type": 7, "error": "The mock was reset."}
     assert hub.next() is None
+
+
+def test_hub_traffic_is_journaled_apart_from_the_requests(api, hubs):
+    hub = hubs("alice-token")
+    join(api, DEFAULT_SESSION)
+    hub.next_event()
+    hub.send({"type": 1, "invocationId": "9", "target": "Hello", "arguments": []})
+    hub.next_event()
+    entries = control(api, "GET", "/requests", params={"hub": "session"}).json()
+    actions = [e["action"] for e in entries]
+    assert actions[:2] == ["negotiate", "connect"] and {"sent", "received"} <= set(actions)
+    sent = next(e for e in entries if e["action"] == "sent")
+    assert sent["connectionId"] == hub.negotiated["connectionId"] and sent["detail"]["target"] == "UserAdded"
+    assert all(e["kind"] == "hub" for e in entries)
+    assert all(e.get("kind") == "http" for e in control(api, "GET", "/requests").json())
