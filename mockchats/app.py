@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -24,7 +25,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from . import worlds
 from .chats import responses as chats_responses
 from .chats.auth import OPEN, STRICT, Authenticator
-from .chats.models import ChatSession, Store, User
+from .chats.models import MESSAGE_CREATED, ChatSession, MessageView, Store, User
 from .contract.checks import route_findings
 from .control.views import MAX_STATE_BYTES, control_plane
 from .core.clock import Clock
@@ -38,7 +39,7 @@ from .core.responses import empty_response, is_control_path, json_response
 from .core.spec import HTTP_METHODS, Operation, Spec, default_spec, sessions_spec
 from .core.tokens import TokenIssuer
 from .hubs.asgi import HubServer
-from .hubs.models import SESSION_HUB, Closing, Hubs
+from .hubs.models import CHAT_HUB, SESSION_HUB, Closing, Hubs
 from .sessions import responses as sessions_responses
 from .sessions.auth import SessionAuth
 from .sessions.models import Caller, Session, SessionStore
@@ -72,16 +73,22 @@ class Mock:
     ``sessions`` is the start world (or only its Chats sessions, which then have the Session
     API's defaults). ``api_keys`` are accepted besides the world's own ``apiKeys`` whatever
     world is loaded (``mockchats serve --api-key``). A world loaded later that lists no
-    ``apiKeys`` keeps the start world's.
+    ``apiKeys`` keeps the start world's. ``chat_hub`` serves the chat hub's preview
+    (``mockchats serve --chat-hub``): the Chats API's changes, sent to ``/v1/hubs/chat``.
     """
 
     def __init__(self, sessions: worlds.World | list[ChatSession], *, origin: Origin | None = None,
                  auth: str | None = None, journal_size: int = DEFAULT_SIZE,
-                 admin_token: str | None = None, cors: bool = True, api_keys: tuple[str, ...] = ()):
+                 admin_token: str | None = None, cors: bool = True, api_keys: tuple[str, ...] = (),
+                 chat_hub: bool = False):
         self.origin = origin or Origin(auth=auth or OPEN)
         self.clock = Clock()
         world = sessions if isinstance(sessions, worlds.World) else self._world_of(list(sessions))
-        self.store = Store(world.chat_sessions, now=self.clock.now)
+        #: Whether the chat hub is served; without it the Chats store publishes nothing at all.
+        self.chat_hub = chat_hub
+        #: What happens to the Chats API's messages, reactions and pins (the chat hub's events).
+        self.chat_events = Events() if chat_hub else None
+        self.store = Store(world.chat_sessions, now=self.clock.now, events=self.chat_events)
         #: Signs and reads the Session API's JWTs; the Chats API accepts its session tokens.
         self.tokens = TokenIssuer()
         #: What happens to sessions: the Chats API's sessions follow it (and the hubs will).
@@ -95,8 +102,11 @@ class Mock:
         #: API has followed it), and HubServer serves them next to the app (serving/asgi.py).
         self.hubs = Hubs(now=self.clock.now, journal=lambda **entry: self.journal.record_hub(**entry))
         self.events.subscribe(self._to_hubs)
+        if self.chat_events is not None:
+            self.chat_events.subscribe(self._to_chat_hub)
+        served = (SESSION_HUB, CHAT_HUB) if chat_hub else (SESSION_HUB,)  # otherwise /v1/hubs/chat is a 404
         self.hub_server = HubServer(self.hubs, self._hub_caller, base_path=default_spec().base_path,
-                                    hubs=(SESSION_HUB,), now=self.clock.now, tick=self.sessions.expire_due,
+                                    hubs=served, now=self.clock.now, tick=self.sessions.expire_due,
                                     cors=lambda: self.cors,
                                     strike=lambda method, path, when: self.faults.strike(None, method, path, when),
                                     drop_connection=_drop_hub_connection,
@@ -261,6 +271,21 @@ class Mock:
         elif event.event_type == USER_REMOVED:
             self.hubs.close(Closing(), session_id=event.session_id, user_id=event.data["id"])
 
+    def _to_chat_hub(self, event: Event) -> None:
+        """Send the chat hub's connections their session's change (called under the Chats store's
+        lock, so in commit order); a new message goes out as the MessageDto the API answers.
+
+        A change in a session nobody listens to on the chat hub is not sent, nor remembered as
+        sent: every message the API creates comes here, and writing and keeping its MessageDto for
+        nobody would cost more than storing the message does."""
+        if not self.hubs.connections(hub=CHAT_HUB, session_id=event.session_id):
+            return
+        data = event.data
+        if event.event_type == MESSAGE_CREATED:
+            data = chats_responses.message_dto(cast(MessageView, data["message"]))
+        envelope = {"sessionId": event.session_id, "eventType": event.event_type, "data": dict(data)}
+        self.hubs.send(CHAT_HUB, event.session_id, event.event_type, envelope)
+
     def _hub_caller(self, token: str) -> tuple[str, str, bool]:
         """(session id, user id, still there) for a hub's token: a session token the mock signed
         or a fixture user's; Unauthenticated for any other, or an expired one."""
@@ -305,12 +330,14 @@ def _caller(user: User) -> Caller:
 
 def build(fixtures_path: Path | str | None = None, *, seed: int = worlds.DEFAULT_SEED,
           messages: int = 0, auth: str = OPEN, journal_size: int = DEFAULT_SIZE,
-          admin_token: str | None = None, cors: bool = True, api_keys: tuple[str, ...] = ()) -> Mock:
+          admin_token: str | None = None, cors: bool = True, api_keys: tuple[str, ...] = (),
+          chat_hub: bool = False) -> Mock:
     """Load the fixtures (the shipped defaults when None) and build a mock over them. ``api_keys``
-    are accepted besides the fixtures' own ``apiKeys`` (the shipped ones list demo-api-key)."""
+    are accepted besides the fixtures' own ``apiKeys`` (the shipped ones list demo-api-key);
+    ``chat_hub`` serves the chat hub's preview."""
     origin = Origin(Path(fixtures_path) if fixtures_path else None, seed, messages, auth)
     return Mock(origin.load(), origin=origin, journal_size=journal_size, admin_token=admin_token,
-                cors=cors, api_keys=api_keys)
+                cors=cors, api_keys=api_keys, chat_hub=chat_hub)
 
 
 def create_app(mock: Mock, *, spec: Spec | None = None) -> Flask:

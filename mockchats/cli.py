@@ -138,12 +138,15 @@ def _server_option(_context: click.Context, _parameter: click.Parameter, value: 
 @click.option("--api-key", "api_keys", multiple=True, metavar="KEY", callback=_api_keys,
               help="An X-API-KEY the Session API knows, besides the fixtures' apiKeys (the shipped ones: "
                    f"{DEMO_API_KEY!r}); repeatable. Strict auth accepts only known keys; open auth, any.")
+@click.option("--chat-hub", is_flag=True, default=False,
+              help="Serve the chat hub's preview, /v1/hubs/chat: messages, reactions and pins as they change "
+                   "(the mock's design; QuickSync's chat hub is not published yet).")
 def serve(host: str, port: int, fixtures_path: str | None, seed: int, messages: int, auth: str,
-          journal_size: int, admin_token: str | None, cors: str, api_keys: tuple[str, ...]) -> None:
+          journal_size: int, admin_token: str | None, cors: str, api_keys: tuple[str, ...], chat_hub: bool) -> None:
     """Run the mock until Ctrl-C."""
     try:
         mock = build(fixtures_path, seed=seed, messages=messages, auth=auth, journal_size=journal_size,
-                     admin_token=admin_token, cors=cors == "on", api_keys=api_keys)
+                     admin_token=admin_token, cors=cors == "on", api_keys=api_keys, chat_hub=chat_hub)
     except (worlds.FixtureError, StartupError) as exc:
         raise click.ClickException(str(exc)) from None
     keep_collections_short()
@@ -163,6 +166,8 @@ def serve(host: str, port: int, fixtures_path: str | None, seed: int, messages: 
     echo(f"  spec      {server.root_url}/openapi.json  (Session API: {server.root_url}/openapi/sessions.json)")
     echo(f"  control   {server.root_url}/_mock  (reset, scenarios, faults, clock, journal"
          + (", admin token required)" if admin_token else ")"))
+    if chat_hub:
+        echo(f"  chat hub  {server.base_url}/hubs/chat  (a preview: its events are the mock's design)")
     if admin_token is None and not is_loopback_host(host):
         # Loud on purpose: the control plane can reset, replace and read the whole world.
         echo(f"  WARNING   listening on {host}, beyond this machine, with no --admin-token: the control")

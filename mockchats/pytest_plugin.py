@@ -13,7 +13,8 @@ more; and the reset goes through the same ``POST /_mock/reset`` that any other c
 journal, faults and clock are clean per test exactly as the control plane documents.
 
 ``@pytest.mark.mockchats(scenario=..., seed=..., auth=..., fixtures=...)`` passes its options to that
-reset (``fixtures``, a partner's file beside the test, is loaded after it);
+reset (``fixtures``, a partner's file beside the test, is loaded after it); ``chat_hub=True`` gives the
+test a second server, started on first use, that serves the chat hub's preview as well;
 ``--mockchats-seed`` / ``--mockchats-fixtures`` (ini: ``mockchats_seed``, ``mockchats_fixtures``)
 say what the server starts with, and so what a plain reset returns to.
 
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast, overload
 import pytest
 
 from .control.client import Control, ControlError
-from .types import Clock, Fault, HubJournalEntry, JournalEntry, MessagePin, Status
+from .types import Clock, Fault, HubEvent, HubJournalEntry, JournalEntry, MessagePin, Status
 
 if TYPE_CHECKING:
     from .serving.server import Server
@@ -40,8 +41,8 @@ if TYPE_CHECKING:
 
 __all__ = ["LoginError", "MockchatsHandle"]
 
-#: What the ``mockchats`` marker accepts: the options of ``POST /_mock/reset``, and ``fixtures``.
-MARKER_OPTIONS = ("scenario", "seed", "auth", "fixtures")
+#: What the ``mockchats`` marker accepts: the options of ``POST /_mock/reset``, ``fixtures`` and ``chat_hub``.
+MARKER_OPTIONS = ("scenario", "seed", "auth", "fixtures", "chat_hub")
 #: The marker options that say which world: a closer marker's one replaces a farther one's.
 WORLDS = ("scenario", "fixtures")
 
@@ -60,9 +61,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "mockchats(scenario=None, seed=None, auth=None, fixtures=None): reset the mock into "
-                   "this world before the test (a shipped scenario or your own fixture file, relative "
-                   "to the test file; a seed; auth 'open' or 'strict')")
+        "markers", "mockchats(scenario=None, seed=None, auth=None, fixtures=None, chat_hub=False): reset "
+                   "the mock into this world before the test (a shipped scenario or your own fixture file, "
+                   "relative to the test file; a seed; auth 'open' or 'strict'); chat_hub=True: a mock that "
+                   "serves the chat hub's preview too")
     _start_options(config)  # a bad mockchats_seed is a usage error at once, not in every test
 
 
@@ -88,6 +90,25 @@ def _start_options(config: pytest.Config) -> tuple[Path | None, int]:
 @pytest.fixture(scope="session")
 def mockchats_server(pytestconfig: pytest.Config) -> Iterator[Server]:
     """One mock server for the whole session (per xdist worker), on a free loopback port."""
+    yield from _serve(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def _mockchats_chat_hub_server(pytestconfig: pytest.Config) -> Iterator[Server]:
+    # The chat hub is chosen when a mock is built: the tests marked chat_hub=True share a second
+    # server, started for the first of them, so the others keep a mock without it (its path a 404).
+    yield from _serve(pytestconfig, chat_hub=True)
+
+
+@pytest.fixture(scope="session")
+def _mockchats_chat_hub_control(_mockchats_chat_hub_server: Server) -> Iterator[Control]:
+    control = Control(_mockchats_chat_hub_server.root_url)
+    yield control
+    control.close()
+
+
+def _serve(pytestconfig: pytest.Config, *, chat_hub: bool = False) -> Iterator[Server]:
+    """A mock server of the run's start world on a free loopback port, until the session ends."""
     # Imported here, not with the plugin: only a run that uses the mock pays for the server side.
     from .app import build
     from .serving.server import Server
@@ -96,7 +117,7 @@ def mockchats_server(pytestconfig: pytest.Config) -> Iterator[Server]:
     fixtures_path, seed = _start_options(pytestconfig)
     refusal: str | None
     try:
-        mock = build(fixtures_path, seed=seed)
+        mock = build(fixtures_path, seed=seed, chat_hub=chat_hub)
     except FixtureError as exc:
         refusal = str(exc)  # failed outside the except: no "during handling" chain in the report
     else:
@@ -137,6 +158,9 @@ def mockchats(request: pytest.FixtureRequest, mockchats_server: Server,
     if options.get("fixtures") is not None:
         # Relative to the test file, as a partner keeps a test's world beside it.
         options["fixtures"] = str(request.path.parent / os.fspath(options["fixtures"]))
+    if options.pop("chat_hub", False):
+        mockchats_server = request.getfixturevalue("_mockchats_chat_hub_server")
+        _mockchats_control = request.getfixturevalue("_mockchats_chat_hub_control")
     handle = MockchatsHandle(mockchats_server, _mockchats_control)
     try:
         handle.reset(**options)
@@ -192,6 +216,11 @@ class MockchatsHandle:
     def url_for(self, path: str) -> str:
         """``url_for("/chats")`` -> ``http://127.0.0.1:<port>/v1/chats``."""
         return self.url + path
+
+    def hub_url(self, hub: str = "session") -> str:
+        """``hub_url()`` -> ``http://127.0.0.1:<port>/v1/hubs/session``: what a SignalR client is
+        given. The chat hub (``hub_url("chat")``) answers only under ``mockchats(chat_hub=True)``."""
+        return f"{self.url}/hubs/{hub}"
 
     # -- who can call ----------------------------------------------------------------
     @property
@@ -317,6 +346,32 @@ class MockchatsHandle:
         """Pin the message ``chat_id`` as its session's Host would (the public API cannot);
         answers ``{"sessionId", "chatId", "pinId"}``."""
         return self.control.pin_message(chat_id)
+
+    # -- the hubs --------------------------------------------------------------------
+    def events(self, hub: str | None = None) -> list[HubEvent]:
+        """The events the hubs (or ``hub``: ``"session"``, ``"chat"``) sent since the test began,
+        oldest first: ``[{"hub", "sessionId", "eventType", "data", "delivered", "sentAt"}]``,
+        ``delivered`` how many connections each reached."""
+        return self.control.hub_events(hub)
+
+    def push_event(self, event_type: str, data: dict[str, Any], *, hub: str = "session",
+                   session_id: str | None = None) -> int:
+        """Send any event (``FileAdded``, which no API makes, say) to a session's connections on
+        ``hub``, in the envelope of the mock's own; ``session_id`` defaults to the first of
+        ``control.sessions()``, the fixtures' own. Answers how many connections it reached."""
+        if session_id is None:
+            sessions = self.control.sessions()
+            if not sessions:
+                raise LookupError("push_event(): the mock holds no session; pass session_id=")
+            session_id = sessions[0]["sessionId"]
+        return self.control.send_hub_event(session_id, event_type, data, hub=hub)
+
+    def close_hub_connections(self, *, allow_reconnect: bool = False, drop: bool = False) -> int:
+        """End every hub connection, for a client's reconnect logic: a Close (with
+        ``allow_reconnect``, Microsoft's client reconnects by itself) or, with ``drop``, the socket
+        closed without one, as a lost network would. Answers how many; ``control.close_hub_connections``
+        picks by hub, session or user."""
+        return self.control.close_hub_connections(allow_reconnect=allow_reconnect, drop=drop)
 
     # -- faults and time -------------------------------------------------------------
     def fail(self, operation_id: str, status: int = 503, *, times: int | None = 1,

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any, Literal, NotRequired, TypedDict
 
 __all__ = [
-    "Clock", "Fault", "HubJournalEntry", "JournalEntry", "JournalUser", "MessagePin", "Pin", "Scenario", "Session",
-    "SessionUser", "Status",
+    "Clock", "Fault", "HubConnection", "HubEvent", "HubJournalEntry", "JournalEntry", "JournalUser", "MessagePin",
+    "Pin", "Scenario", "Session", "SessionUser", "Status",
 ]
 
 
@@ -146,3 +146,30 @@ class HubJournalEntry(TypedDict):
     #: negotiate ``{"status", "version"}``, connect ``{}``, disconnect ``{"reason"}``,
     #: sent ``{"target", "arguments"}``, received ``{"message"}``.
     detail: dict[str, Any]
+
+
+class HubConnection(TypedDict):
+    """An open hub connection (``GET /_mock/hubs/connections``)."""
+
+    connectionId: str
+    hub: Literal["session", "chat"]
+    sessionId: str
+    userId: str
+    transport: Literal["WebSockets", "ServerSentEvents", "LongPolling"]
+    #: ISO 8601, UTC, on the mock's clock.
+    connectedAt: str
+
+
+class HubEvent(TypedDict):
+    """An event a hub sent to a session's connections (``GET /_mock/hubs/events``)."""
+
+    hub: Literal["session", "chat"]
+    sessionId: str
+    #: The invocation's target and the envelope's ``eventType``: ``UserAdded``, ``MessageCreated``...
+    eventType: str
+    #: The envelope's ``data``.
+    data: dict[str, Any]
+    #: How many connections it reached.
+    delivered: int
+    #: ISO 8601, UTC, on the mock's clock.
+    sentAt: str

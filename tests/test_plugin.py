@@ -204,7 +204,8 @@ def test_a_partner_test_file(pytester):
         "*ERROR at setup of test_an_unknown_scenario*",
         "*mockchats: reset with scenario='no-such-room' refused: 404: unknown scenario 'no-such-room'*",
         "*ERROR at setup of test_a_misspelt_marker*",
-        "@pytest.mark.mockchats takes only the keyword options scenario, seed, auth, fixtures; got 'busy-room', sead",
+        "@pytest.mark.mockchats takes only the keyword options scenario, seed, auth, fixtures, chat_hub; "
+        "got 'busy-room', sead",
     ])
     result.stdout.fnmatch_lines(["mockchats servers started: 1"])
 

@@ -5,6 +5,10 @@ calling user, applies the rules the public docs state (ownership, Host privilege
 session isolation) and raises :class:`NotFound` or :class:`Forbidden`; the HTTP
 layer decides what those look like on the wire. One lock guards all state, so
 concurrent requests never lose an update; it is never held across I/O.
+
+Every change to a session's messages is published as an :class:`~mockchats.core.events.Event`
+on the ``events`` the store is given (the chat hub's, when it is on), while the lock is held: so
+subscribers see the changes in the order they were committed, and a refused call publishes none.
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from sortedcontainers import SortedList
 
 from ..core.clock import utcnow
 from ..core.errors import Forbidden, NotFound, UnknownCaller
+from ..core.events import Event, Events
 
 HOST = "Host"
 CLIENT = "Client"
@@ -34,6 +39,16 @@ SORT_CREATED_AT = "CreatedAt"
 SORT_PINNED = "Pinned"
 #: Every value `SortBy` accepts, in its canonical spelling.
 SORT_KEYS = (SORT_CREATED_AT, SORT_PINNED, *REACTIONS, *REACTION_ALIASES)
+
+# The chat hub's events (the mock's design: the real chat hub is not published yet). Their
+# ``data`` is the envelope's, but for MESSAGE_CREATED: ``{"message": MessageView}``, which the
+# composition root writes as the MessageDto the API answers (this layer knows no wire format).
+MESSAGE_CREATED = "MessageCreated"
+MESSAGE_DELETED = "MessageDeleted"
+REACTION_ADDED = "ReactionAdded"
+REACTION_REMOVED = "ReactionRemoved"
+PIN_ADDED = "PinAdded"
+PIN_REMOVED = "PinRemoved"
 
 
 @dataclass(frozen=True)
@@ -217,10 +232,13 @@ class Store:
     unknown tokens are admitted in open auth mode. :meth:`reset` returns to it.
     ``generation`` counts the worlds: every reset or replace (a scenario load, a state
     import) makes a new one, so a request that began in an older one can tell.
+    ``events``, when given, is told of every change to a session's messages, reactions and pins.
     """
 
-    def __init__(self, sessions: Iterable[ChatSession], *, now: Callable[[], datetime] = utcnow):
+    def __init__(self, sessions: Iterable[ChatSession], *, now: Callable[[], datetime] = utcnow,
+                 events: Events | None = None):
         self.now = now
+        self.events = events
         self._lock = threading.RLock()
         self.generation = 0
         self._loaded = self._checked(sessions)
@@ -409,7 +427,10 @@ class Store:
             session = self._session_of(caller)
             message = Message(new_id(), caller.id, text, self.now())
             session.add(message)
-            return self._view(session, message)
+            view = self._view(session, message)
+            if self.events is not None:
+                self._publish(session.id, MESSAGE_CREATED, {"message": view})
+            return view
 
     def delete_message(self, caller: User, chat_id: str) -> None:
         """Delete a message with its reactions and pin: its author or the Host only."""
@@ -419,6 +440,8 @@ class Store:
             if message.user_id != caller.id and not caller.is_host:
                 raise Forbidden("only the author or the Host may delete a message")
             session.remove(chat_id)
+            if self.events is not None:
+                self._publish(session.id, MESSAGE_DELETED, {"chatId": chat_id})
 
     # -- reactions --------------------------------------------------------
     def add_reaction(self, caller: User, chat_id: str, name: str) -> ReactionView:
@@ -433,6 +456,9 @@ class Store:
                     return ReactionView(reaction.id, chat_id, name)
             reaction = Reaction(new_id(), chat_id, caller.id, name)
             session.change(chat_id, name, lambda m: m.reactions.append(reaction))
+            if self.events is not None:
+                self._publish(session.id, REACTION_ADDED,
+                              {"chatId": chat_id, "id": reaction.id, "reaction": name, "userId": caller.id})
             return ReactionView(reaction.id, chat_id, name)
 
     def list_reactions(self, caller: User, chat_ids: Iterable[str]) -> list[ReactionView]:
@@ -457,6 +483,8 @@ class Store:
             if reaction.user_id != caller.id and not caller.is_host:
                 raise Forbidden("only the reaction's author or the Host may remove it")
             session.change(chat_id, reaction.name, lambda m: m.reactions.remove(reaction))
+            if self.events is not None:
+                self._publish(session.id, REACTION_REMOVED, {"chatId": chat_id, "id": reaction_id})
 
     # -- pins -------------------------------------------------------------
     def pin_message(self, session_id: str, chat_id: str) -> str:
@@ -469,6 +497,8 @@ class Store:
             if message.pin_id is None:
                 pin_id = new_id()
                 session.change(chat_id, SORT_PINNED, lambda m: setattr(m, "pin_id", pin_id))
+                if self.events is not None:
+                    self._publish(session.id, PIN_ADDED, {"chatId": chat_id, "pinId": pin_id})
             return session.messages[chat_id].pin_id
 
     def delete_pin(self, caller: User, chat_id: str, pin_id: str) -> None:
@@ -481,8 +511,16 @@ class Store:
             if message.pin_id is None or message.pin_id != pin_id:
                 raise NotFound(f"pin {pin_id} on message {chat_id}")
             session.change(chat_id, SORT_PINNED, lambda m: setattr(m, "pin_id", None))
+            if self.events is not None:
+                self._publish(session.id, PIN_REMOVED, {"chatId": chat_id, "pinId": pin_id})
 
     # -- internals --------------------------------------------------------
+    def _publish(self, session_id: str, event_type: str, data: dict) -> None:
+        """Tell ``events`` of a committed change (called under the lock: in commit order). The
+        callers check ``events`` first, so a store with no events builds no data at all."""
+        if self.events is not None:
+            self.events.publish(Event(session_id, event_type, data))
+
     def _session_of(self, caller: User) -> ChatSession:
         """The caller's session, checked under the lock: a reset may have come in between."""
         session = self._sessions.get(caller.session_id)

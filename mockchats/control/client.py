@@ -13,7 +13,19 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 from urllib.parse import quote, urlencode
 
-from ..types import Clock, Fault, HubJournalEntry, JournalEntry, MessagePin, Pin, Scenario, Session, Status
+from ..types import (
+    Clock,
+    Fault,
+    HubConnection,
+    HubEvent,
+    HubJournalEntry,
+    JournalEntry,
+    MessagePin,
+    Pin,
+    Scenario,
+    Session,
+    Status,
+)
 
 if TYPE_CHECKING:
     import urllib3
@@ -115,6 +127,33 @@ class Control:
     def api_keys(self) -> list[str]:
         """The API keys strict auth accepts (``X-API-KEY`` of ``POST /v1/session``), sorted."""
         return cast("list[str]", self._call("GET", "/api-keys"))
+
+    def hub_connections(self) -> list[HubConnection]:
+        """Every open hub connection, in the order they connected."""
+        return cast("list[HubConnection]", self._call("GET", "/hubs/connections"))
+
+    def hub_events(self, hub: str | None = None) -> list[HubEvent]:
+        """The events the hubs (or ``hub``: ``"session"``, ``"chat"``) sent since the last reset,
+        oldest first, each with how many connections it reached."""
+        return cast("list[HubEvent]", self._call("GET", "/hubs/events", params={"hub": hub} if hub else None))
+
+    def send_hub_event(self, session_id: str, event_type: str, data: dict[str, Any] | None = None, *,
+                       hub: str = "session") -> int:
+        """Send any event (``FileAdded``, say) to a session's connections on ``hub``, in the
+        envelope the mock's own events use; answers how many connections it was handed to."""
+        event = {"hub": hub, "sessionId": session_id, "eventType": event_type, "data": data or {}}
+        return cast(int, self._call("POST", "/hubs/events", event)["delivered"])
+
+    def close_hub_connections(self, *, hub: str | None = None, session_id: str | None = None,
+                              user_id: str | None = None, allow_reconnect: bool = False,
+                              error: str | None = None, drop: bool = False) -> int:
+        """End the matching hub connections (every one when no filter is given) with a Close
+        (``error``, ``allow_reconnect``), or with ``drop`` the socket closed with no Close, as a lost
+        network would; answers how many."""
+        ask: dict[str, Any] = {k: v for k, v in (("hub", hub), ("sessionId", session_id), ("userId", user_id),
+                                                 ("error", error)) if v is not None}
+        ask.update(allowReconnect=allow_reconnect, drop=drop)
+        return cast(int, self._call("POST", "/hubs/close", ask)["closed"])
 
     def faults(self) -> list[Fault]:
         """The active faults with how often each fired."""

@@ -159,6 +159,18 @@ SCHEMAS: dict[str, dict] = {
             "drop": {"type": "boolean", "default": False},
         },
     },
+    "HubEventRecord": {
+        "type": "object", "required": ["hub", "sessionId", "eventType", "data", "delivered", "sentAt"],
+        "description": "An event a hub sent to a session's connections: the envelope's fields, and how many "
+                       "connections it reached.",
+        "properties": {
+            "hub": {"type": "string", "enum": ["session", "chat"]},
+            "sessionId": {"type": "string"}, "eventType": {"type": "string"},
+            "data": {"type": "object"},
+            "delivered": {"type": "integer", "minimum": 0},
+            "sentAt": {"type": "string", "format": "date-time", "description": "On the mock's clock."},
+        },
+    },
     "HubsClosed": {
         "type": "object", "required": ["closed"],
         "properties": {"closed": {"type": "integer", "minimum": 0}},

@@ -37,7 +37,7 @@ from ..core.journal import JsonRefused, QueryRefused, read_json
 from ..core.responses import CONTROL_PREFIX, empty_response, json_response, problem_response
 from ..core.spec import Spec
 from ..core.wording import describe, place_of, quote
-from ..hubs.models import Closing
+from ..hubs.models import HUBS, Closing
 from .schemas import SCHEMAS
 
 if TYPE_CHECKING:
@@ -711,6 +711,38 @@ def close_hub_connections() -> Response:
     return json_response(200, {"closed": closed})
 
 
+@control_plane.get("/hubs/events")
+def list_hub_events() -> Response:
+    """List the events the hubs sent.
+    ---
+    get:
+      summary: The events sent to the hubs' connections since the last reset, oldest first
+      description: >-
+        With how many connections each reached (the latest 10,000). The session hub lists every
+        event of its sessions, heard or not; the chat hub only the changes it sent to a connection
+        (it sends none to a session nobody listens to). An unknown parameter or hub is refused
+        (400): a filter that cannot match would hide a typo behind an empty list.
+      parameters:
+        - {name: hub, in: query, schema: {type: string, enum: [session, chat]}, description: One hub's alone}
+      responses:
+        '200':
+          description: The events
+          content: {application/json: {schema: {type: array, items: HubEventRecord}}}
+        '400': {$ref: '#/components/responses/BadRequest'}
+    """
+    mock = current_mock()
+    unknown = [name for name in dict.fromkeys(request.args) if name != "hub"]
+    hubs = request.args.getlist("hub")
+    if unknown:
+        shown = ", ".join(quote(n) for n in unknown[:5]) + (", …" if len(unknown) > 5 else "")
+        raise Refused(400, f"GET /_mock/hubs/events takes only `hub`; given: {shown}.",
+                      {name: ["Not a parameter of GET /_mock/hubs/events."] for name in unknown[:20]})
+    if len(hubs) > 1 or (hubs and hubs[0] not in HUBS):
+        message = f"Must be one of {', '.join(HUBS)}, given once; not {quote(', '.join(hubs))}."
+        raise Refused(400, f"hub: {message}", {"hub": [message]})
+    return json_response(200, [sent.to_dto() for sent in mock.hubs.sent(hubs[0] if hubs else None)])
+
+
 @control_plane.get("/faults")
 def list_faults() -> Response:
     """List the active faults.
@@ -945,8 +977,8 @@ def control_document() -> Response:
 #: The views in /_mock/openapi.json, in its order (the document itself is not one of them).
 _DOCUMENTED = (index, reset, get_state, put_state, list_scenarios, load_scenario, load_own_scenario, list_sessions,
                create_session, pin_message, pin_anywhere, issue_wallet_token, list_api_keys, list_hub_connections,
-               send_hub_event, close_hub_connections, list_faults, add_fault, clear_faults, remove_fault, read_clock,
-               set_clock, list_requests, clear_requests)
+               send_hub_event, close_hub_connections, list_hub_events, list_faults, add_fault, clear_faults,
+               remove_fault, read_clock, set_clock, list_requests, clear_requests)
 
 
 def _build_document(app: Flask) -> dict:

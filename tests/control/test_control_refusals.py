@@ -175,7 +175,7 @@ CALLS = [("GET", ""), ("POST", "/pins"), ("POST", "/reset"), ("GET", "/state"), 
          ("GET", "/scenarios"),
          ("POST", "/scenarios/default"), ("POST", "/scenarios"), ("GET", "/sessions"), ("POST", "/sessions"),
          ("POST", "/sessions/x/pins"), ("POST", "/wallet-tokens"), ("GET", "/api-keys"),
-         ("GET", "/hubs/connections"), ("POST", "/hubs/events"), ("POST", "/hubs/close"),
+         ("GET", "/hubs/connections"), ("POST", "/hubs/events"), ("POST", "/hubs/close"), ("GET", "/hubs/events"),
          ("GET", "/faults"), ("POST", "/faults"), ("DELETE", "/faults"),
          ("DELETE", "/faults/x"), ("GET", "/clock"), ("POST", "/clock"), ("GET", "/requests"),
          ("DELETE", "/requests")]
