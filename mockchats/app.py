@@ -222,8 +222,7 @@ class Mock:
 
     def _end_hub_connections(self) -> None:
         """A new world: no client keeps hearing of the old one (nor a test of the test before)."""
-        self.hubs.close(Closing(RESET_CLOSE_ERROR))
-        self.hubs.forget()
+        self.hubs.end_world(Closing(RESET_CLOSE_ERROR))
 
     def _api_keys_of(self, world: worlds.World) -> frozenset[str]:
         """The keys strict auth accepts in ``world``: its own (the start world's when it lists

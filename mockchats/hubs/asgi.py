@@ -453,6 +453,8 @@ class HubServer:
     def _record(self, hub: str, action: str, connection: Connection | None, *, session_id: str | None = None,
                 user_id: str | None = None, detail: dict | None = None) -> None:
         """Tell the journal; its failure is never the connection's."""
+        if connection is not None and connection.retired:
+            return  # the old world's, heard after a reset: not the new journal's
         try:
             self.journal(hub=hub, action=action,
                          connection_id=connection.connection_id if connection else None,
@@ -461,6 +463,10 @@ class HubServer:
                          transport=connection.transport if connection else None, detail=detail or {})
         except Exception:
             log.exception("the hubs' journal failed")
+
+
+#: Queued by a connection's timer: something may be due (protocol.HubConnection.poll says what).
+_WAKE = object()
 
 
 class _Gone:
@@ -554,12 +560,20 @@ class _Link:
         written; a Ping when the protocol says one is due. Returns why it ended."""
         state, out = self.state, self.out
         assert out is not None
+        queue, loop = self.queue, self.loop
         while True:
-            deadline = state.next_deadline()
-            timeout = None if deadline is None or math.isinf(deadline) else max(0.0, deadline - time.monotonic())
-            try:
-                item = await asyncio.wait_for(self.queue.get(), timeout)
-            except TimeoutError:
+            if queue.empty():
+                # A timer that queues a wake-up rather than asyncio.wait_for, which makes a task per
+                # wait: an event to a thousand connections would make a thousand.
+                deadline = state.next_deadline()
+                timer = None if deadline is None or math.isinf(deadline) else \
+                    loop.call_later(max(0.0, deadline - time.monotonic()), queue.put_nowait, _WAKE)
+                item = await queue.get()
+                if timer is not None:
+                    timer.cancel()
+            else:
+                item = queue.get_nowait()
+            if item is _WAKE:  # time alone: a Ping, or a timeout (a late wake-up finds nothing due)
                 item = state.poll(time.monotonic())
             if isinstance(item, _Gone):
                 state.drop(item.reason)

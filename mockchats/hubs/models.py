@@ -57,6 +57,9 @@ class Connection:
     outbox: Callable[[object], None] | None = field(default=None, repr=False)
     #: Why the connection must close right after its handshake (its session is gone), if it must.
     doomed: str | None = None
+    #: Set when the world it belonged to is replaced: what it does afterwards (its disconnect
+    #: noticed late, a last message) is the old world's, and the new journal does not hear it.
+    retired: bool = False
 
     def to_dto(self) -> dict:
         """As ``GET /_mock/hubs/connections`` lists it."""
@@ -144,10 +147,15 @@ class Hubs:
         with self._lock:
             return [s for s in self._sent if hub is None or s.hub == hub]
 
-    def forget(self) -> None:
-        """Forget what was sent (a reset; the connections are closed by the caller)."""
+    def end_world(self, closing: Closing) -> int:
+        """A new world (a reset, a scenario, a state): every connection retired and closed with
+        ``closing``, the negotiated ones forgotten, what was sent forgotten; how many were closed."""
         with self._lock:
+            everyone = list(self._connections.values())
+            for connection in everyone:
+                connection.retired = True
             self._sent.clear()
-            pending = [c for c in self._connections.values() if c.outbox is None]
-            for connection in pending:  # negotiated but never connected: their ids die with the world
-                del self._connections[connection.token]
+            for connection in everyone:
+                if connection.outbox is None:  # negotiated but never connected: their ids die with the world
+                    del self._connections[connection.token]
+        return self.close(closing)
