@@ -19,6 +19,7 @@ import contextlib
 import logging
 import math
 import os
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -489,6 +490,9 @@ class _Link:
         self.server = server
         self.connection = connection
         self.loop = asyncio.get_running_loop()
+        self.loop_thread = threading.get_ident()
+        self._crossing = 0  # items sent from another thread, not yet queued
+        self._crossing_lock = threading.Lock()
         self.queue: asyncio.Queue = asyncio.Queue()
         self.state = protocol.HubConnection(time.monotonic(), keep_alive_interval=server.keep_alive)
         self.out: _Socket | _EventStream | _Polls | None = None
@@ -501,10 +505,25 @@ class _Link:
         self._polling = 0
 
     def outbox(self, item: Push | Closing) -> None:
-        """From any thread: queue an event or a Closing for this connection."""
+        """From any thread: queue an event or a Closing for this connection.
+
+        On the loop's own thread (where the app answers, but for delay faults) it is queued at
+        once: a thread-safe call wakes the loop through a pipe, a write per connection per event.
+        From another thread, or while such calls are still on their way, it follows them, so the
+        order the events were committed in holds."""
         if isinstance(item, Closing):
             self.closing = True
-        self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
+        with self._crossing_lock:
+            if not self._crossing and threading.get_ident() == self.loop_thread:
+                self.queue.put_nowait(item)
+                return
+            self._crossing += 1
+        self.loop.call_soon_threadsafe(self._arrive, item)
+
+    def _arrive(self, item: Push | Closing) -> None:
+        with self._crossing_lock:
+            self._crossing -= 1
+            self.queue.put_nowait(item)
 
     def feed(self, data: str | bytes) -> None:
         """What the client sent, through the protocol; its answers go to the writer."""
