@@ -33,11 +33,11 @@ from typing import TYPE_CHECKING, Any, Literal, cast, overload
 import pytest
 
 from .control.client import Control, ControlError
-from .types import Clock, Fault, HubEvent, HubJournalEntry, JournalEntry, MessagePin, Status
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: this module loads into every partner's test run
     from .serving.server import Server
     from .sessions.wallet import Wallet
+    from .types import Clock, Fault, HubEvent, HubJournalEntry, JournalEntry, MessagePin, Status
 
 __all__ = ["LoginError", "MockchatsHandle"]
 
@@ -207,7 +207,7 @@ class MockchatsHandle:
         self.url: str = server.base_url
         self.control: Control = control
         #: What the last reset or load answered: auth, seed, scenario, sessions, messages.
-        self.status: Status = cast(Status, {})
+        self.status: Status = cast("Status", {})
         self._tokens: _Tokens | None = None
 
     def __repr__(self) -> str:

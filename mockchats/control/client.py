@@ -13,22 +13,22 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 from urllib.parse import quote, urlencode
 
-from ..types import (
-    Clock,
-    Fault,
-    HubConnection,
-    HubEvent,
-    HubJournalEntry,
-    JournalEntry,
-    MessagePin,
-    Pin,
-    Scenario,
-    Session,
-    Status,
-)
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: the plugin imports this module into every partner's test run
     import urllib3
+
+    from ..types import (
+        Clock,
+        Fault,
+        HubConnection,
+        HubEvent,
+        HubJournalEntry,
+        JournalEntry,
+        MessagePin,
+        Pin,
+        Scenario,
+        Session,
+        Status,
+    )
 
 #: How much of a non-JSON answer an error message quotes.
 _CLIP = 200
@@ -75,7 +75,7 @@ class Control:
               auth: str | None = None) -> Status:
         """Back to the start state, or to the given seed / scenario / auth mode."""
         options = {k: v for k, v in (("seed", seed), ("scenario", scenario), ("auth", auth)) if v is not None}
-        return cast(Status, self._call("POST", "/reset", options or None))
+        return cast("Status", self._call("POST", "/reset", options or None))
 
     def state(self) -> dict[str, Any]:
         """The whole state as a fixture document."""
@@ -83,7 +83,7 @@ class Control:
 
     def replace_state(self, document: dict[str, Any]) -> Status:
         """Replace the whole state with a fixture document (validated, all or nothing)."""
-        return cast(Status, self._call("PUT", "/state", document))
+        return cast("Status", self._call("PUT", "/state", document))
 
     def scenarios(self) -> list[Scenario]:
         """The shipped scenarios: ``[{"name", "description"}]``."""
@@ -92,14 +92,14 @@ class Control:
     def load_scenario(self, name: str, *, seed: int | None = None) -> Status:
         """Replace the state with a shipped scenario."""
         # Quoted: a name with "?" or "#" must reach the server as a name, not a query or fragment.
-        return cast(Status, self._call("POST", f"/scenarios/{quote(name, safe='')}",
+        return cast("Status", self._call("POST", f"/scenarios/{quote(name, safe='')}",
                                        None if seed is None else {"seed": seed}))
 
     def load_own_scenario(self, *, path: str | None = None, document: dict[str, Any] | None = None,
                           seed: int | None = None) -> Status:
         """A partner's scenario: a fixture file on the mock's machine, or the document itself."""
         options = {k: v for k, v in (("path", path), ("document", document), ("seed", seed)) if v is not None}
-        return cast(Status, self._call("POST", "/scenarios", options))
+        return cast("Status", self._call("POST", "/scenarios", options))
 
     def sessions(self) -> list[Session]:
         """Every session with its users and tokens."""
@@ -107,17 +107,17 @@ class Control:
 
     def create_session(self, users: list[dict[str, str]]) -> Session:
         """``users``: ``[{"name": "Zed", "role": "Host"}, ...]``; answers ids and tokens."""
-        return cast(Session, self._call("POST", "/sessions", {"users": users}))
+        return cast("Session", self._call("POST", "/sessions", {"users": users}))
 
     def pin(self, session_id: str, chat_id: str) -> Pin:
         """Pin a message of the given session as its Host would; answers ``{chatId, pinId}``."""
-        return cast(Pin, self._call("POST", f"/sessions/{quote(session_id, safe='')}/pins",
+        return cast("Pin", self._call("POST", f"/sessions/{quote(session_id, safe='')}/pins",
                                     {"chatId": chat_id}))
 
     def pin_message(self, chat_id: str) -> MessagePin:
         """Pin a message as its session's Host would, whichever session holds it;
         answers ``{sessionId, chatId, pinId}``."""
-        return cast(MessagePin, self._call("POST", "/pins", {"chatId": chat_id}))
+        return cast("MessagePin", self._call("POST", "/pins", {"chatId": chat_id}))
 
     def wallet_token(self, address: str) -> str:
         """A wallet token for ``address`` (0x and 40 hex digits) without a signature, as
@@ -161,7 +161,7 @@ class Control:
 
     def add_fault(self, **fault: Any) -> Fault:
         """E.g. ``add_fault(operationId="createChat", status=503, times=1, when="after")``."""
-        return cast(Fault, self._call("POST", "/faults", fault))
+        return cast("Fault", self._call("POST", "/faults", fault))
 
     def remove_fault(self, fault_id: str) -> None:
         """Remove one fault by id."""
@@ -173,20 +173,20 @@ class Control:
 
     def clock(self) -> Clock:
         """The mock's time and whether it is frozen."""
-        return cast(Clock, self._call("GET", "/clock"))
+        return cast("Clock", self._call("GET", "/clock"))
 
     def freeze_clock(self, at: datetime | str = "now") -> Clock:
         """Stop time at ``at``: a datetime (a naive one is UTC), an ISO 8601 instant, or ``"now"``."""
-        return cast(Clock, self._call("POST", "/clock", {"freeze": _instant(at)}))
+        return cast("Clock", self._call("POST", "/clock", {"freeze": _instant(at)}))
 
     def advance_clock(self, by: timedelta | float) -> Clock:
         """Move time forward by a timedelta or a number of seconds."""
         seconds = by.total_seconds() if isinstance(by, timedelta) else by
-        return cast(Clock, self._call("POST", "/clock", {"advanceSeconds": seconds}))
+        return cast("Clock", self._call("POST", "/clock", {"advanceSeconds": seconds}))
 
     def real_clock(self) -> Clock:
         """Back to real time."""
-        return cast(Clock, self._call("POST", "/clock", {"real": True}))
+        return cast("Clock", self._call("POST", "/clock", {"real": True}))
 
     @overload
     def requests(self, *, operation_id: str | None = None, method: str | None = None,
