@@ -196,6 +196,16 @@ def test_a_partners_own_stubs_keep_working():
             requests.get(CHATS, timeout=10)
 
 
+def test_a_respx_router_started_inside_the_block():
+    with mockchats.intercept() as mock:
+        with respx.mock(assert_all_called=True) as partner_httpx:
+            partner_httpx.get("https://payments.example/inside").respond(json={"inside": True})
+            assert httpx.get("https://payments.example/inside").json() == {"inside": True}
+            assert httpx.get(CHATS, headers=HOST_TOKEN).status_code == 200
+        assert httpx.get(CHATS, headers=HOST_TOKEN).status_code == 200
+        assert len(mock.requests()) == 2
+
+
 def test_fault_status():
     with mockchats.intercept() as mock:
         mock.fail("listChats", 503, times=2)
