@@ -16,6 +16,7 @@ The libraries are an optional extra (``pip install mockchats[intercept]``), impo
 """
 from __future__ import annotations
 
+import contextvars
 import functools
 import inspect
 import io
@@ -258,6 +259,25 @@ def _control(wsgi: _Wsgi, root_url: str) -> Any:
     return Control(root_url, transport=transport)
 
 
+#: Whether respx is answering an async client's call in this context (see ``_router_class``).
+_ASYNC: contextvars.ContextVar[bool] = contextvars.ContextVar("mockchats_intercept_async", default=False)
+
+
+def _router_class(respx: Any) -> type:
+    """respx's router, telling the side effect whether an async client called (respx calls the
+    same side effect for both, and awaits what it answers only for an async one)."""
+
+    class Router(respx.MockRouter):  # type: ignore[misc,name-defined]
+        async def async_handler(self, request: Any) -> Any:
+            token = _ASYNC.set(True)
+            try:
+                return await super().async_handler(request)
+            finally:
+                _ASYNC.reset(token)
+
+    return Router
+
+
 def _patch(wsgi: _Wsgi, base_urls: tuple[str, ...], responses: Any, respx: Any, httpx: Any) -> Callable[[], None]:
     """Patch requests and httpx for ``base_urls``; answers what undoes it."""
     # Loaded with the first block: the module itself stays as cheap as the package.
@@ -284,7 +304,7 @@ def _patch(wsgi: _Wsgi, base_urls: tuple[str, ...], responses: Any, respx: Any, 
         requests_mock.add_callback(method, answered, callback=on_requests, content_type=None)
     requests_mock.add_passthru(re.compile(".*"))
 
-    def on_httpx(request: Any) -> Any:
+    def exchange(request: Any) -> Any:
         try:
             status, headers, data = wsgi(request.method, str(request.url), request.read(),
                                          request.headers.multi_items())
@@ -293,11 +313,20 @@ def _patch(wsgi: _Wsgi, base_urls: tuple[str, ...], responses: Any, respx: Any, 
                                             request=request) from None
         return httpx.Response(status, headers=headers, content=data)
 
+    def on_httpx(request: Any) -> Any:
+        if not _ASYNC.get():
+            return exchange(request)
+        # An async client: the app runs on a thread (respx awaits this), so a delay fault waits
+        # without stopping the event loop, and the client's own timeouts still fire.
+        import asyncio  # loaded by the async client already: this only names it
+
+        return asyncio.to_thread(exchange, request)
+
     # respx asks its routers in order and the first to answer wins: this block's goes first (the
     # innermost answers). A call it does not answer is declined (None) when a router after it has
     # a route for it (an outer block, the partner's stubs), and passed through to the network
     # otherwise; declining makes respx ask the next router.
-    router = respx.MockRouter(assert_all_called=False)
+    router = _router_class(respx)(assert_all_called=False)
 
     def onward(request: Any) -> Any:
         later = router.Mocker.routers if router.Mocker else []

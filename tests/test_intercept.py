@@ -223,6 +223,19 @@ def test_fault_delay_waits():
         assert time.perf_counter() - started >= 0.6
 
 
+def test_fault_delay_leaves_an_async_clients_loop_running():
+    async def call_with_a_timeout() -> float:
+        async with httpx.AsyncClient() as client:
+            started = time.perf_counter()
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(client.get(CHATS, headers=HOST_TOKEN), 0.1)
+            return time.perf_counter() - started
+
+    with mockchats.intercept() as mock:
+        mock.inject_fault(operationId="listChats", delayMs=1000, times=1)
+        assert asyncio.run(call_with_a_timeout()) < 0.5
+
+
 def test_fault_drop_raises_each_clients_own_error():
     with mockchats.intercept() as mock:
         mock.inject_fault(operationId="createChat", drop=True, times=3, when="after")
