@@ -25,7 +25,7 @@ import sys
 import types
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import unquote_to_bytes, urlsplit
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ class _Wsgi:
         def start_response(status: str, answered: list[tuple[str, str]], exc_info: object = None) -> None:
             started[:] = [int(status[:3]), list(answered)]
 
-        chunks = self.mock.app(environ, start_response)
+        chunks = self.mock.app(environ, cast(Any, start_response))
         try:
             data = b"".join(chunks)
         finally:
@@ -206,7 +206,7 @@ class intercept:  # noqa: N801 -- used as a function, like moto's mock_aws
             mock = build(self.fixtures, seed=self.seed, auth=self.auth)
         wsgi = _Wsgi(mock)
         control = _control(wsgi, self.base_urls[0])
-        handle = _handle_class()(_Origin(self.base_urls[0]), control)
+        handle = _handle_class()(cast(Any, _Origin(self.base_urls[0])), control)  # a server's two URLs
         if self._mock is None:  # a fresh world: its status (and the scenario asked for) as a reset gives it
             handle.reset(scenario=self.scenario)
         stop = _patch(wsgi, self.base_urls, responses, respx, httpx)
@@ -254,7 +254,7 @@ def _control(wsgi: _Wsgi, root_url: str) -> Any:
             status, answered, data = wsgi(method, url, body, headers.items())
         except Dropped as exc:  # as Control says a lost connection over HTTP
             raise ConnectionError(f"lost the mock at {root_url}: {exc}") from None
-        return status, Headers(answered), data
+        return status, cast(Mapping[str, str], Headers(answered)), data  # read in any case, as urllib3's
 
     return Control(root_url, transport=transport)
 
@@ -267,7 +267,7 @@ def _router_class(respx: Any) -> type:
     """respx's router, telling the side effect whether an async client called (respx calls the
     same side effect for both, and awaits what it answers only for an async one)."""
 
-    class Router(respx.MockRouter):  # type: ignore[misc,name-defined]
+    class Router(respx.MockRouter):  # type: ignore[misc]
         async def async_handler(self, request: Any) -> Any:
             token = _ASYNC.set(True)
             try:
