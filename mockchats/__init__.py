@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .app import Mock, StartupError, build, create_app
     from .chats.models import Store
     from .core.errors import Forbidden, NotFound
+    from .inprocess import intercept
     from .serving.server import Server
     from .sessions.wallet import Wallet
     from .worlds import FixtureError, UnknownScenario
@@ -31,12 +32,13 @@ _LAZY = {
     "StartupError": ".app", "create_app": ".app", "Mock": ".app", "build": ".app",
     "FixtureError": ".worlds", "UnknownScenario": ".worlds", "Server": ".serving.server",
     "Forbidden": ".core.errors", "NotFound": ".core.errors", "Store": ".chats.models",
-    "Wallet": ".sessions.wallet",
+    "Wallet": ".sessions.wallet", "intercept": ".inprocess",
 }
 
 __all__ = [
     "Control", "ControlError", "FixtureError", "Forbidden", "Mock", "NotFound", "Server",
-    "StartupError", "Store", "UnknownScenario", "Wallet", "build", "create_app", "__version__",
+    "StartupError", "Store", "UnknownScenario", "Wallet", "build", "create_app", "intercept",
+    "__version__",
 ]
 
 

@@ -5,6 +5,8 @@ Registered through the ``pytest11`` entry point, so installing mockchats is enou
 - ``mockchats_server`` (session scope): one :class:`~mockchats.Server` per test session (per
   xdist worker) on a free loopback port, in a background thread; started once, stopped at the end.
 - ``mockchats`` (function scope): a :class:`MockchatsHandle` on that server, reset before the test.
+- ``mockchats_intercept`` (function scope): the same handle on a mock in this process that answers
+  calls to https://api.quicksync.me (:mod:`mockchats.inprocess`), reset before the test.
 
 Why a real server rather than the WSGI app: the partner's own HTTP client is what is under test,
 so it must meet real sockets, status codes and headers. Why one server reset per test rather than
@@ -168,6 +170,55 @@ def mockchats(request: pytest.FixtureRequest, mockchats_server: Server,
         refusal = str(exc)
     else:
         return handle
+    pytest.fail(f"mockchats: reset with {_keywords(options)} refused: {refusal}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def _mockchats_intercept_mock(pytestconfig: pytest.Config) -> Any:
+    # One in-process mock for the session, reset per test as the server is: a build per test
+    # would cost far more than a reset.
+    from .app import build
+    from .worlds import FixtureError
+
+    fixtures_path, seed = _start_options(pytestconfig)
+    try:
+        return build(fixtures_path, seed=seed)
+    except FixtureError as exc:
+        refusal = str(exc)
+    pytest.fail(f"mockchats: {refusal}", pytrace=False)
+
+
+@pytest.fixture
+def mockchats_intercept(request: pytest.FixtureRequest, _mockchats_intercept_mock: Any) -> Iterator[MockchatsHandle]:
+    """The mock answering calls to https://api.quicksync.me in this process (``requests`` and
+    ``httpx``, no server), reset before this test into the world its ``mockchats`` markers ask for."""
+    # Loaded only by a test that asks for it: the interception libraries are an optional extra.
+    from .inprocess import intercept
+
+    options: dict[str, Any] = {}
+    # As the mockchats fixture reads the markers: the closest one's options win, key by key.
+    for marker in reversed(list(request.node.iter_markers("mockchats"))):
+        wrong = [repr(arg) for arg in marker.args] + sorted(set(marker.kwargs) - set(MARKER_OPTIONS))
+        if wrong:
+            pytest.fail(f"@pytest.mark.mockchats takes only the keyword options "
+                        f"{', '.join(MARKER_OPTIONS)}; got {', '.join(wrong)}", pytrace=False)
+        if sum(marker.kwargs.get(key) is not None for key in WORLDS) > 1:
+            pytest.fail("@pytest.mark.mockchats takes scenario= or fixtures=, not both", pytrace=False)
+        if any(marker.kwargs.get(key) is not None for key in WORLDS):
+            for key in WORLDS:
+                options.pop(key, None)
+        options.update(marker.kwargs)
+    if options.get("fixtures") is not None:
+        options["fixtures"] = str(request.path.parent / os.fspath(options["fixtures"]))
+    options.pop("chat_hub", None)  # hubs are not served in-process: hub_url says so
+    with intercept(_mock=_mockchats_intercept_mock) as handle:
+        try:
+            handle.reset(**options)
+        except ControlError as exc:
+            refusal = str(exc)
+        else:
+            yield handle
+            return
     pytest.fail(f"mockchats: reset with {_keywords(options)} refused: {refusal}", pytrace=False)
 
 

@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "mockchats"
 #: What a model of a service (its rules and state) must never import: it knows no HTTP.
 HTTP_LIBRARIES = {"flask", "werkzeug", "requests", "httpx", "urllib3", "granian", "http", "waitress"}
 #: The folders (and top-level modules) that put everything together: only these import them all.
-ROOTS = {"app", "cli", "pytest_plugin", "__init__", "__main__"}
+ROOTS = {"app", "cli", "pytest_plugin", "inprocess", "__init__", "__main__"}
 SERVICES = {"chats", "sessions", "hubs"}
 
 

@@ -8,6 +8,7 @@ so importing this module (and the pytest plugin) stays cheap.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
@@ -30,6 +31,10 @@ if TYPE_CHECKING:  # types only: the plugin imports this module into every partn
         Status,
     )
 
+#: What carries a call instead of urllib3 (``mockchats.intercept`` calls the mock's WSGI app
+#: with it): ``(method, url, body, headers) -> (status, headers, body)``.
+Transport = Callable[[str, str, "bytes | None", dict[str, str]], tuple[int, Mapping[str, str], bytes]]
+
 #: How much of a non-JSON answer an error message quotes.
 _CLIP = 200
 
@@ -49,17 +54,23 @@ class Control:
 
     A connection that cannot be made or a server that does not answer in ``timeout`` seconds
     raises ``ConnectionError`` or ``TimeoutError`` (both ``OSError``), naming the mock's URL.
+    ``transport`` carries the calls instead of a socket (``mockchats.intercept`` gives one that
+    calls the mock's WSGI app in this process).
     """
 
-    def __init__(self, base_url: str, admin_token: str | None = None, *, timeout: float = 30):
-        import urllib3  # on first use: the plugin imports this module into every test run
-
+    def __init__(self, base_url: str, admin_token: str | None = None, *, timeout: float = 30,
+                 transport: Transport | None = None):
         # The API's base URL (…/v1) is what partners have at hand; the control plane is beside it.
         self.base_url = base_url.rstrip("/").removesuffix("/v1")
         self.timeout = timeout
         self._headers = {"Accept": "application/json"}
         if admin_token:
             self._headers["Authorization"] = f"Bearer {admin_token}"
+        self._transport = transport
+        if transport is not None:
+            return  # no socket: the transport answers every call
+        import urllib3  # on first use: the plugin imports this module into every test run
+
         # One pool: its kept-alive connection makes each call a single round trip.
         self._pool: urllib3.PoolManager = urllib3.PoolManager(
             num_pools=2, timeout=urllib3.Timeout(connect=timeout, read=timeout), retries=False)
@@ -69,7 +80,8 @@ class Control:
 
     def close(self) -> None:
         """Close the kept-alive connections (a later call opens new ones)."""
-        self._pool.clear()
+        if self._transport is None:
+            self._pool.clear()
 
     def reset(self, *, seed: int | None = None, scenario: str | None = None,
               auth: str | None = None) -> Status:
@@ -239,13 +251,16 @@ class Control:
     def _send(self, method: str, path: str, body: Any, headers: dict[str, str]) -> tuple[int, Any, Any]:
         """``method path`` (from the server's root) on this client's connections: the status, the
         headers and the parsed body. The plugin's ``login`` calls the partner API through it too."""
-        import urllib3  # loaded by __init__ already: this only names it
-
         headers = dict(headers)
         data = None
         if body is not None:
             data = json.dumps(body).encode("utf-8")
             headers["Content-Type"] = "application/json"
+        if self._transport is not None:
+            status, answered, raw = self._transport(method, self.base_url + path, data, headers)
+            return status, answered, _parsed(raw)
+        import urllib3  # loaded by __init__ already: this only names it
+
         try:
             response = self._pool.request(method, self.base_url + path, body=data, headers=headers,
                                           redirect=False)
