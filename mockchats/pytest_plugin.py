@@ -143,23 +143,7 @@ def _mockchats_control(mockchats_server: Server) -> Iterator[Control]:
 def mockchats(request: pytest.FixtureRequest, mockchats_server: Server,
               _mockchats_control: Control) -> MockchatsHandle:
     """The mock, reset before this test (into the world its ``mockchats`` markers ask for)."""
-    options: dict[str, Any] = {}
-    # Closest marker last, so a test's own marker overrides its class's or module's, key by key.
-    for marker in reversed(list(request.node.iter_markers("mockchats"))):
-        wrong = [repr(arg) for arg in marker.args] + sorted(set(marker.kwargs) - set(MARKER_OPTIONS))
-        if wrong:
-            pytest.fail(f"@pytest.mark.mockchats takes only the keyword options "
-                        f"{', '.join(MARKER_OPTIONS)}; got {', '.join(wrong)}", pytrace=False)
-        worlds = [key for key in WORLDS if marker.kwargs.get(key) is not None]
-        if len(worlds) > 1:
-            pytest.fail("@pytest.mark.mockchats takes scenario= or fixtures=, not both", pytrace=False)
-        if worlds:  # a closer marker's world replaces the farther one's, whichever kind it is
-            for key in WORLDS:
-                options.pop(key, None)
-        options.update(marker.kwargs)
-    if options.get("fixtures") is not None:
-        # Relative to the test file, as a partner keeps a test's world beside it.
-        options["fixtures"] = str(request.path.parent / os.fspath(options["fixtures"]))
+    options = _marker_options(request)
     if options.pop("chat_hub", False):
         mockchats_server = request.getfixturevalue("_mockchats_chat_hub_server")
         _mockchats_control = request.getfixturevalue("_mockchats_chat_hub_control")
@@ -195,21 +179,7 @@ def mockchats_intercept(request: pytest.FixtureRequest, _mockchats_intercept_moc
     # Loaded only by a test that asks for it: the interception libraries are an optional extra.
     from .inprocess import intercept
 
-    options: dict[str, Any] = {}
-    # As the mockchats fixture reads the markers: the closest one's options win, key by key.
-    for marker in reversed(list(request.node.iter_markers("mockchats"))):
-        wrong = [repr(arg) for arg in marker.args] + sorted(set(marker.kwargs) - set(MARKER_OPTIONS))
-        if wrong:
-            pytest.fail(f"@pytest.mark.mockchats takes only the keyword options "
-                        f"{', '.join(MARKER_OPTIONS)}; got {', '.join(wrong)}", pytrace=False)
-        if sum(marker.kwargs.get(key) is not None for key in WORLDS) > 1:
-            pytest.fail("@pytest.mark.mockchats takes scenario= or fixtures=, not both", pytrace=False)
-        if any(marker.kwargs.get(key) is not None for key in WORLDS):
-            for key in WORLDS:
-                options.pop(key, None)
-        options.update(marker.kwargs)
-    if options.get("fixtures") is not None:
-        options["fixtures"] = str(request.path.parent / os.fspath(options["fixtures"]))
+    options = _marker_options(request)
     options.pop("chat_hub", None)  # hubs are not served in-process: hub_url says so
     with intercept(_mock=_mockchats_intercept_mock) as handle:
         try:
@@ -220,6 +190,28 @@ def mockchats_intercept(request: pytest.FixtureRequest, _mockchats_intercept_moc
             yield handle
             return
     pytest.fail(f"mockchats: reset with {_keywords(options)} refused: {refusal}", pytrace=False)
+
+
+def _marker_options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """What the test's ``mockchats`` markers ask for; a wrong marker fails the test, naming why."""
+    options: dict[str, Any] = {}
+    # Closest marker last, so a test's own marker overrides its class's or module's, key by key.
+    for marker in reversed(list(request.node.iter_markers("mockchats"))):
+        wrong = [repr(arg) for arg in marker.args] + sorted(set(marker.kwargs) - set(MARKER_OPTIONS))
+        if wrong:
+            pytest.fail(f"@pytest.mark.mockchats takes only the keyword options "
+                        f"{', '.join(MARKER_OPTIONS)}; got {', '.join(wrong)}", pytrace=False)
+        worlds = [key for key in WORLDS if marker.kwargs.get(key) is not None]
+        if len(worlds) > 1:
+            pytest.fail("@pytest.mark.mockchats takes scenario= or fixtures=, not both", pytrace=False)
+        if worlds:  # a closer marker's world replaces the farther one's, whichever kind it is
+            for key in WORLDS:
+                options.pop(key, None)
+        options.update(marker.kwargs)
+    if options.get("fixtures") is not None:
+        # Relative to the test file, as a partner keeps a test's world beside it.
+        options["fixtures"] = str(request.path.parent / os.fspath(options["fixtures"]))
+    return options
 
 
 def _keywords(options: dict[str, Any]) -> str:
