@@ -17,6 +17,9 @@ What runs, one after another on loopback, in one run:
   (``bench/hubs.py``, a child process; quick: 50), the delay from a REST change (a join, then
   its leave) to its event at every client, and GET/POST req/s with those clients connected and
   without, in interleaved rounds (``--hubs-only`` runs this part alone, ``--no-hubs`` skips it);
+- the client-side cost of one ``listChats`` and one ``createChat`` with ``requests``: inside
+  ``mockchats.intercept()``, over loopback against ``mockchats.Server``, and with a static
+  ``responses`` stub (``bench/inprocess.py``, in this process; ``--no-inprocess`` skips it);
 - with ``--against REF`` (``make bench AGAINST=REF``), the app as it was at git ref REF, taken
   with ``git archive`` into a temporary directory and run from there with this venv's Python
   and dependencies (``python -m mockchats serve``, PYTHONPATH pointing at it), in at least 5
@@ -81,6 +84,9 @@ HUB_EVENTS, HUB_EVENTS_QUICK = 20, 3
 #: Its goals: an event at every client within this p99; REST req/s with the clients open at
 #: least this share of the same run's without them.
 HUB_P99_MS, HUB_RPS_SHARE = 100.0, 0.9
+#: The in-process part (bench/inprocess.py): interleaved rounds, timed calls of each kind per round, warm-up calls.
+INPROCESS_FULL = {"rounds": 5, "calls": 1000, "warmup": 100}
+INPROCESS_QUICK = {"rounds": 3, "calls": 100, "warmup": 10}
 
 SCENARIO_TITLES = {
     "get": "GET /v1/chats?Take=20",
@@ -958,6 +964,14 @@ def hub_goals(result: dict) -> list[dict]:
     return out
 
 
+def inprocess_goals(result: dict) -> list[dict]:
+    if "inprocess" not in result:
+        return []
+    import inprocess
+
+    return inprocess.goals(result["inprocess"])
+
+
 def render_hubs(h: dict) -> list[str]:
     lines = ["", f"session hub, {h['clients']:,} WebSocket clients on one session ({h['fleet']}):"]
     for kind, title in (("UserAdded", "join -> UserAdded"), ("UserRemoved", "leave -> UserRemoved"),
@@ -1004,6 +1018,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-peers", action="store_true", help="measure mockchats and the floor only")
     parser.add_argument("--no-hubs", action="store_true", help="leave out the session hub part")
     parser.add_argument("--hubs-only", action="store_true", help="run only the session hub part")
+    parser.add_argument("--no-inprocess", action="store_true",
+                        help="leave out the in-process / loopback / static stub comparison of one call")
     parser.add_argument("--hub-clients", type=int,
                         help=f"WebSocket clients on the session hub (default {HUB_CLIENTS}; quick {HUB_CLIENTS_QUICK})")
     parser.add_argument("--hub-events", type=int,
@@ -1030,6 +1046,7 @@ def main(argv: list[str] | None = None) -> int:
     run_main = not args.servers_only and not args.hubs_only
     run_servers = (args.servers or args.servers_only or not quick) and not args.hubs_only
     run_hubs = not args.no_hubs and not args.servers_only
+    run_inprocess = not args.no_inprocess and not args.servers_only and not args.hubs_only
     hub_clients = args.hub_clients or (HUB_CLIENTS_QUICK if quick else HUB_CLIENTS)
     hub_events = args.hub_events or (HUB_EVENTS_QUICK if quick else HUB_EVENTS)
     readme = args.readme or (None if quick or args.hubs_only else Path("/tmp/readme-bench.md"))
@@ -1079,11 +1096,16 @@ def main(argv: list[str] | None = None) -> int:
                                                      or args.servers_only)
         if run_hubs:
             result["hubs"] = hubs_section(load, rounds, warmup, hub_clients, hub_events, logdir)
+        if run_inprocess:
+            import inprocess  # the interception libraries, only when this part runs
+
+            log("in-process, loopback HTTP and static stub, one call at a time")
+            result["inprocess"] = inprocess.measure(**(INPROCESS_QUICK if quick else INPROCESS_FULL))
     finally:
         for p in processes:
             p.stop()
     facts["packages"] = package_versions()  # what this run installed is known now
-    result["goals"] = (goals(result) if run_main else []) + hub_goals(result)
+    result["goals"] = (goals(result) if run_main else []) + hub_goals(result) + inprocess_goals(result)
     table = render(result)
     log("\n" + table)
     RESULTS.mkdir(exist_ok=True)
@@ -1379,6 +1401,10 @@ def render(result: dict) -> str:
                          f"p99 {mmm(s['post']['p99_ms'])}")
     if "hubs" in result:
         lines += render_hubs(result["hubs"])
+    if "inprocess" in result:
+        import inprocess
+
+        lines += inprocess.render(result["inprocess"])
     if result.get("goals"):
         lines += ["", "goals:"]
         for g in result["goals"]:

@@ -56,6 +56,15 @@ def test_quick_bench_measures_mockchats_and_the_floor(tmp_path):
             assert hubs["runs"][state][scenario]["rps"]["median"] > 0, (state, scenario)
     assert hubs["ratios"]["get vs no hub clients"]["rps"]["median"] > 0
     assert "session hub, 50 WebSocket clients" in done.stdout
+    # One call in-process, over loopback and with a static stub was timed, and both goals judged.
+    inproc = figures["inprocess"]
+    assert inproc["rounds"] == 3
+    for way in ("in-process", "loopback HTTP", "static stub"):
+        for call in ("listChats", "createChat"):
+            assert inproc["table"][way][call]["p50_us"] > 0, (way, call)
+    assert inproc["ratios"]["listChats"]["loopback / in-process"] > 0
+    assert [g for g in figures["goals"] if g["goal"].startswith("in-process call") and g["met"] is not None]
+    assert "one call, client side" in done.stdout
 
 
 def _bench_module():
