@@ -16,6 +16,7 @@ The libraries are an optional extra (``pip install mockchats[intercept]``), impo
 """
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import inspect
@@ -294,6 +295,12 @@ def _patch(wsgi: _Wsgi, base_urls: tuple[str, ...], responses: Any, respx: Any, 
     for method in METHODS:
         requests_mock.add_callback(method, answered, callback=on_requests, content_type=None)
     requests_mock.add_passthru(re.compile(".*"))
+    # A partner's `@responses.activate` (or `responses.start()`) begun inside the block, as on a
+    # test that also takes the mockchats_intercept fixture, patches over this block's mock: the
+    # module's default mock is given the block's routes too while it lasts, so the real host is
+    # still answered by the mock there, beside the partner's stubs for other hosts.
+    in_default = [responses.mock.add_callback(method, answered, callback=on_requests, content_type=None)
+                  for method in METHODS]
 
     def exchange(request: Any) -> Any:
         try:
@@ -345,6 +352,9 @@ def _patch(wsgi: _Wsgi, base_urls: tuple[str, ...], responses: Any, respx: Any, 
         finally:
             requests_mock.stop(allow_assert=False)
             requests_mock.reset()
+            for route in in_default:
+                with contextlib.suppress(ValueError):  # gone already: the partner's mock reset it
+                    responses.mock.remove(route)
 
     return stop
 

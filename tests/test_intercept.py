@@ -196,6 +196,24 @@ def test_a_partners_own_stubs_keep_working():
             requests.get(CHATS, timeout=10)
 
 
+def test_a_partners_responses_activate_begun_inside_the_block():
+    # As on a partner's test that takes the mockchats_intercept fixture and is decorated with
+    # @responses.activate: the partner's default mock starts after the block.
+    with mockchats.intercept() as mock:
+        @responses.activate
+        def partner_test():
+            responses.add(responses.GET, "https://payments.example/status", json={"ok": True})
+            assert requests.get("https://payments.example/status", timeout=10).json() == {"ok": True}
+            assert requests.get(CHATS, headers=HOST_TOKEN, timeout=10).json()["totalCount"] == 24
+            created = requests.post(CHATS, json={"message": "inside"}, headers=HOST_TOKEN, timeout=10)
+            assert created.status_code == 200
+
+        partner_test()
+        assert [entry["operationId"] for entry in mock.requests()] == ["listChats", "createChat"]
+        assert requests.get(CHATS, headers=HOST_TOKEN, timeout=10).json()["totalCount"] == 25
+    assert not any("quicksync" in str(getattr(route, "url", "")) for route in responses.mock.registered())
+
+
 def test_a_respx_router_started_inside_the_block():
     with mockchats.intercept() as mock:
         with respx.mock(assert_all_called=True) as partner_httpx:
