@@ -566,3 +566,65 @@ def _query_id(url: str) -> str | None:
 
 #: The three clients by name, for ``pytest.mark.parametrize``.
 CLIENTS = {"js": JsClient, "pysignalr": PySignalRClient, "signalrcore": SignalRCoreClient}
+
+
+class RawHub:
+    """A raw SignalR connection to one hub, for the protocol's own cases: negotiate, a WebSocket
+    (``websocket-client``), the JSON handshake, then messages read one by one."""
+
+    RS = "\x1e"
+
+    def __init__(self, root_url: str, token: str, *, hub: str = "session", version: int = 1,
+                 handshake: bool = True) -> None:
+        import requests
+        import websocket
+
+        self._closed_error = websocket.WebSocketConnectionClosedException
+        answer = requests.post(f"{root_url}/v1/hubs/{hub}/negotiate?negotiateVersion={version}",
+                               headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert answer.status_code == 200, answer.text
+        self.negotiated: dict[str, Any] = answer.json()
+        key = self.negotiated.get("connectionToken", self.negotiated["connectionId"])
+        url = root_url.replace("http://", "ws://") + f"/v1/hubs/{hub}?id={key}"
+        self.socket = websocket.create_connection(url, header=[f"Authorization: Bearer {token}"], timeout=5)
+        self.pending: list[str] = []
+        if handshake:
+            self.send({"protocol": "json", "version": 1})
+            assert self.next() == {}
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.socket.send(json.dumps(message) + self.RS)
+
+    def next(self) -> dict[str, Any] | None:
+        """The next message, pings aside; None once the server has closed the socket."""
+        while True:
+            while not self.pending:
+                try:
+                    frame = self.socket.recv()
+                except self._closed_error:
+                    return None
+                if frame == "":
+                    return None
+                assert frame.endswith(self.RS), frame  # never a message across frames
+                self.pending += frame.split(self.RS)[:-1]
+            message = json.loads(self.pending.pop(0))
+            if message.get("type") != 6:
+                return message
+
+    def next_event(self) -> dict[str, Any]:
+        """The next message, which must come before the connection closes."""
+        message = self.next()
+        assert message is not None, "the connection closed before the event came"
+        return message
+
+    def event(self) -> dict[str, Any]:
+        """The next event's envelope, checked to be an invocation of its eventType, with no id."""
+        message = self.next_event()
+        assert message["type"] == 1 and "invocationId" not in message, message
+        (argument,) = message["arguments"]
+        assert list(argument) == ["sessionId", "eventType", "data"]
+        assert argument["eventType"] == message["target"]
+        return argument
+
+    def close(self) -> None:
+        self.socket.close()

@@ -3,11 +3,10 @@ reactions and pins reaches that session's connections, in commit order, only onc
 never another session's; off unless asked for (``build(chat_hub=True)``, ``serve --chat-hub``)."""
 from __future__ import annotations
 
-import json
-
 import pytest
 import requests
 import websocket
+from hubs.clients import RawHub
 from support import Api, ServeProcess, bearer, host_session, join
 
 import mockchats
@@ -42,54 +41,12 @@ def negotiate(root_url: str, token: str, hub: str = "chat") -> requests.Response
     return requests.post(f"{root_url}/v1/hubs/{hub}/negotiate?negotiateVersion=1", headers=bearer(token), timeout=10)
 
 
-class Hub:
-    """A raw SignalR connection to one hub: negotiate, WebSocket, JSON handshake, then messages."""
-
-    def __init__(self, root_url: str, token: str, hub: str = "chat"):
-        answer = negotiate(root_url, token, hub)
-        assert answer.status_code == 200, answer.text
-        key = answer.json()["connectionToken"]
-        url = root_url.replace("http://", "ws://") + f"/v1/hubs/{hub}?id={key}"
-        self.socket = websocket.create_connection(url, header=[f"Authorization: Bearer {token}"], timeout=5)
-        self.pending: list[str] = []
-        self.socket.send(json.dumps({"protocol": "json", "version": 1}) + RS)
-        assert self.next() == {}
-
-    def next(self) -> dict | None:
-        """The next message, pings aside; None once the server has closed the socket."""
-        while True:
-            while not self.pending:
-                try:
-                    frame = self.socket.recv()
-                except websocket.WebSocketConnectionClosedException:
-                    return None
-                if frame == "":
-                    return None
-                self.pending += frame.split(RS)[:-1]
-            message = json.loads(self.pending.pop(0))
-            if message.get("type") != 6:
-                return message
-
-    def event(self) -> dict:
-        """The next event's envelope, checked to be an invocation of its eventType, with no id."""
-        message = self.next()
-        assert message is not None, "the connection closed before the event came"
-        assert message["type"] == 1 and "invocationId" not in message, message
-        (argument,) = message["arguments"]
-        assert list(argument) == ["sessionId", "eventType", "data"]
-        assert argument["eventType"] == message["target"]
-        return argument
-
-    def close(self) -> None:
-        self.socket.close()
-
-
 @pytest.fixture
 def hubs(chat_api):
-    opened: list[Hub] = []
+    opened: list[RawHub] = []
 
-    def connect(token: str, hub: str = "chat") -> Hub:
-        opened.append(Hub(chat_api.root_url, token, hub))
+    def connect(token: str, hub: str = "chat") -> RawHub:
+        opened.append(RawHub(chat_api.root_url, token, hub=hub))
         return opened[-1]
 
     yield connect
@@ -280,7 +237,7 @@ def test_serve_with_the_option_serves_the_chat_hub_and_says_so():
         root_url = served.base_url.removesuffix("/v1")
         assert f"  chat hub  {served.base_url}/hubs/chat  (a preview: its events are the mock's design)\n" \
             in served.banner
-        hub = Hub(root_url, "host-token")
+        hub = RawHub(root_url, "host-token", hub="chat")
         made = requests.post(served.base_url + "/chats", json={"message": "served"}, headers=bearer("alice-token"),
                              timeout=10)
         assert made.status_code == 200

@@ -8,6 +8,7 @@ import json
 import pytest
 import requests
 import websocket
+from hubs.clients import RawHub
 from support import bearer, host_session, join, wallet_token
 
 RS = "\x1e"
@@ -26,54 +27,12 @@ def negotiate(api, token: str | None, version: int | None = 1, hub: str = "sessi
     return requests.post(f"{api.root_url}/v1/hubs/{hub}/negotiate{query}", headers=headers, timeout=10)
 
 
-class Hub:
-    """A raw SignalR connection: negotiate, WebSocket, JSON handshake; messages read one by one."""
-
-    def __init__(self, api, token: str, *, version: int = 1, handshake: bool = True):
-        answer = negotiate(api, token, version)
-        assert answer.status_code == 200, answer.text
-        self.negotiated = answer.json()
-        key = self.negotiated.get("connectionToken", self.negotiated["connectionId"])
-        url = api.root_url.replace("http://", "ws://") + f"/v1/hubs/session?id={key}"
-        self.socket = websocket.create_connection(url, header=[f"Authorization: Bearer {token}"], timeout=5)
-        self.pending: list[str] = []
-        if handshake:
-            self.send({"protocol": "json", "version": 1})
-            assert self.next() == {}
-
-    def send(self, message: dict) -> None:
-        self.socket.send(json.dumps(message) + RS)
-
-    def next(self) -> dict | None:
-        """The next message; None once the server has closed the socket."""
-        while not self.pending:
-            try:
-                frame = self.socket.recv()
-            except websocket.WebSocketConnectionClosedException:
-                return None
-            if frame == "":
-                return None
-            assert frame.endswith(RS), frame  # never a message across frames
-            self.pending += frame.split(RS)[:-1]
-        return json.loads(self.pending.pop(0))
-
-    def next_event(self) -> dict:
-        while True:
-            message = self.next()
-            assert message is not None, "the connection closed before the event came"
-            if message.get("type") != 6:  # pings aside
-                return message
-
-    def close(self) -> None:
-        self.socket.close()
-
-
 @pytest.fixture
 def hubs(api):
-    opened: list[Hub] = []
+    opened: list[RawHub] = []
 
-    def connect(token: str, **kwargs) -> Hub:
-        hub = Hub(api, token, **kwargs)
+    def connect(token: str, **kwargs) -> RawHub:
+        hub = RawHub(api.root_url, token, **kwargs)
         opened.append(hub)
         return hub
 
@@ -180,17 +139,10 @@ def test_a_message_across_frames_is_put_together(hubs):
 
 
 # -- the session's events -----------------------------------------------------------------------------
-def envelope(message: dict) -> dict:
-    assert message["type"] == 1 and "invocationId" not in message
-    (argument,) = message["arguments"]
-    assert argument["eventType"] == message["target"]
-    return argument
-
-
 def test_a_join_is_a_user_added_to_the_sessions_connections(api, hubs):
     hub = hubs("host-token")
     joined = join(api, DEFAULT_SESSION)
-    event = envelope(hub.next_event())
+    event = hub.event()
     assert event == {"sessionId": DEFAULT_SESSION, "eventType": "UserAdded",
                      "data": {"id": joined["credentials"]["id"], "role": "Client",
                               "name": joined["credentials"]["pseudonym"],
@@ -202,7 +154,7 @@ def test_events_never_reach_another_session(api, hubs):
     other = hubs(created["credentials"]["token"])
     join(api, DEFAULT_SESSION)
     join(api, created["sessionId"])
-    assert envelope(other.next_event())["sessionId"] == created["sessionId"]
+    assert other.event()["sessionId"] == created["sessionId"]
 
 
 def test_a_kicked_user_hears_it_then_is_closed(api, hubs):
@@ -213,7 +165,7 @@ def test_a_kicked_user_hears_it_then_is_closed(api, hubs):
                       json={"userId": joined["credentials"]["id"]})
     assert kicked.status_code == 200
     for hub in (host, client):
-        assert envelope(hub.next_event())["eventType"] == "UserRemoved"
+        assert hub.event()["eventType"] == "UserRemoved"
     assert client.next() == {"type": 7}
     assert client.next() is None
 
@@ -222,7 +174,7 @@ def test_a_deleted_session_is_destroyed_then_closed(api, hubs):
     created = host_session(api)
     hub = hubs(created["credentials"]["token"])
     assert api.delete("/session/current", token=created["credentials"]["token"]).status_code == 200
-    assert envelope(hub.next_event()) == {"sessionId": created["sessionId"], "eventType": "SessionDestroyed",
+    assert hub.event() == {"sessionId": created["sessionId"], "eventType": "SessionDestroyed",
                                           "data": {}}
     assert hub.next() == {"type": 7}
     assert hub.next() is None
@@ -232,7 +184,7 @@ def test_a_session_expires_when_the_clock_passes_it(api, hubs):
     created = host_session(api, {"rules": {"expiryDurationInSeconds": 60}})
     hub = hubs(created["credentials"]["token"])
     control(api, "POST", "/clock", json={"advanceSeconds": 61})
-    assert envelope(hub.next_event())["eventType"] == "SessionExpired"
+    assert hub.event()["eventType"] == "SessionExpired"
     assert hub.next() == {"type": 7}
 
 
