@@ -390,6 +390,30 @@ class MockchatsHandle:
         answers ``{"sessionId", "chatId", "pinId"}``."""
         return self.control.pin_message(chat_id)
 
+    def unpin(self, pin_id: str, *, session_id: str | None = None) -> None:
+        """Remove the pin ``pin_id`` as its session's Host would (``session_id`` defaults to the
+        first of ``control.sessions()``, the fixtures' own; a pin from :meth:`pin` names its own)."""
+        self.control.unpin(self._session_or_first(session_id, "unpin"), pin_id)
+
+    def delete_message(self, chat_id: str, *, session_id: str | None = None) -> None:
+        """Delete a message as its session's Host would, its reactions and pin with it
+        (``session_id`` as for :meth:`unpin`)."""
+        self.control.delete_message(self._session_or_first(session_id, "delete_message"), chat_id)
+
+    def messages(self, *, session_id: str | None = None, **query: Any) -> dict[str, Any]:
+        """A session's messages as ``GET /v1/chats`` lists them for its members (``query``: ``Skip``,
+        ``Take``, ``SortBy``, ``Ascending``), without a token: ``{"totalCount", "messages"}``."""
+        return self.control.messages(self._session_or_first(session_id, "messages"), **query)
+
+    def _session_or_first(self, session_id: str | None, call: str) -> str:
+        """``session_id``, or when None the first of ``control.sessions()`` (the fixtures' own)."""
+        if session_id is not None:
+            return session_id
+        sessions = self.control.sessions()
+        if not sessions:
+            raise LookupError(f"{call}(): the mock holds no session; pass session_id=")
+        return sessions[0]["sessionId"]
+
     # -- the hubs --------------------------------------------------------------------
     def events(self, hub: str | None = None) -> list[HubEvent]:
         """The events the hubs (or ``hub``: ``"session"``, ``"chat"``) sent since the test began,
@@ -402,12 +426,8 @@ class MockchatsHandle:
         """Send any event (``FileAdded``, which no API makes, say) to a session's connections on
         ``hub``, in the envelope of the mock's own; ``session_id`` defaults to the first of
         ``control.sessions()``, the fixtures' own. Answers how many connections it reached."""
-        if session_id is None:
-            sessions = self.control.sessions()
-            if not sessions:
-                raise LookupError("push_event(): the mock holds no session; pass session_id=")
-            session_id = sessions[0]["sessionId"]
-        return self.control.send_hub_event(session_id, event_type, data, hub=hub)
+        return self.control.send_hub_event(self._session_or_first(session_id, "push_event"), event_type, data,
+                                           hub=hub)
 
     def close_hub_connections(self, *, allow_reconnect: bool = False, drop: bool = False) -> int:
         """End every hub connection, for a client's reconnect logic: a Close (with

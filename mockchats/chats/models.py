@@ -211,6 +211,14 @@ def canonical_sort_key(value: str) -> str | None:
     return None
 
 
+def _sort_key(sort_by: str) -> str:
+    """The canonical key of a `SortBy` value binding accepted."""
+    key_name = canonical_sort_key(sort_by)
+    if key_name is None:  # binding refuses these; reaching here is a programming error
+        raise ValueError(f"unknown sort key {sort_by!r}")
+    return key_name
+
+
 #: Seeded from the OS once per process; ids must be unique, not secret.
 _id_bits = random.Random().getrandbits
 
@@ -406,20 +414,31 @@ class Store:
         Ties on the sort key fall back to createdAt, then chatId; the whole order
         flips when ``ascending`` is false. A negative ``skip`` counts as 0.
         """
-        key_name = canonical_sort_key(sort_by)
-        if key_name is None:  # binding refuses these; reaching here is a programming error
-            raise ValueError(f"unknown sort key {sort_by!r}")
-        start = max(skip, 0)
+        key_name = _sort_key(sort_by)
         with self._lock:
-            session = self._session_of(caller)
-            index = session.index(key_name)
-            total = len(index)
-            if ascending:
-                entries = index[start:start + take]
-            else:  # the same order read from the end
-                entries = index[max(total - start - take, 0):max(total - start, 0)][::-1]
-            page = [self._view(session, session.messages[entry[-1]]) for entry in entries]
-            return total, page
+            return self._page(self._session_of(caller), key_name, skip, take, ascending)
+
+    def list_session_messages(
+        self, session_id: str, *, skip: int = 0, take: int = 20,
+        sort_by: str = SORT_CREATED_AT, ascending: bool = True,
+    ) -> tuple[int, list[MessageView]]:
+        """The page :meth:`list_messages` gives any member of ``session_id`` (the mock's own view
+        of a session, with no caller); NotFound when the session is not held."""
+        key_name = _sort_key(sort_by)
+        with self._lock:
+            return self._page(self._held(session_id), key_name, skip, take, ascending)
+
+    def _page(self, session: ChatSession, key_name: str, skip: int, take: int,
+              ascending: bool) -> tuple[int, list[MessageView]]:
+        """The paging rule of both listings (called under the lock)."""
+        start = max(skip, 0)
+        index = session.index(key_name)
+        total = len(index)
+        if ascending:
+            entries = index[start:start + take]
+        else:  # the same order read from the end
+            entries = index[max(total - start - take, 0):max(total - start, 0)][::-1]
+        return total, [self._view(session, session.messages[entry[-1]]) for entry in entries]
 
     def create_message(self, caller: User, text: str) -> MessageView:
         """Store a new message by the caller, stamped with the clock's time."""
@@ -439,9 +458,21 @@ class Store:
             message = self._message(session, chat_id)
             if message.user_id != caller.id and not caller.is_host:
                 raise Forbidden("only the author or the Host may delete a message")
-            session.remove(chat_id)
-            if self.events is not None:
-                self._publish(session.id, MESSAGE_DELETED, {"chatId": chat_id})
+            self._delete(session, chat_id)
+
+    def delete_message_as_host(self, session_id: str, chat_id: str) -> None:
+        """Delete a message of ``session_id`` as its Host would (the Host may delete any):
+        NotFound when the session or the message is not held."""
+        with self._lock:
+            session = self._held(session_id)
+            self._message(session, chat_id)
+            self._delete(session, chat_id)
+
+    def _delete(self, session: ChatSession, chat_id: str) -> None:
+        """Remove a message, its reactions and pin with it, and say so (called under the lock)."""
+        session.remove(chat_id)
+        if self.events is not None:
+            self._publish(session.id, MESSAGE_DELETED, {"chatId": chat_id})
 
     # -- reactions --------------------------------------------------------
     def add_reaction(self, caller: User, chat_id: str, name: str) -> ReactionView:
@@ -490,9 +521,7 @@ class Store:
     def pin_message(self, session_id: str, chat_id: str) -> str:
         """Pin a message as its session's Host would; pinning twice keeps the first pin."""
         with self._lock:
-            session = self._sessions.get(session_id)
-            if session is None:
-                raise NotFound(f"session {session_id}")
+            session = self._held(session_id)
             message = self._message(session, chat_id)
             if message.pin_id is None:
                 pin_id = new_id()
@@ -510,9 +539,24 @@ class Store:
             message = self._message(session, chat_id)
             if message.pin_id is None or message.pin_id != pin_id:
                 raise NotFound(f"pin {pin_id} on message {chat_id}")
-            session.change(chat_id, SORT_PINNED, lambda m: setattr(m, "pin_id", None))
-            if self.events is not None:
-                self._publish(session.id, PIN_REMOVED, {"chatId": chat_id, "pinId": pin_id})
+            self._unpin(session, chat_id, pin_id)
+
+    def unpin_as_host(self, session_id: str, pin_id: str) -> str:
+        """Remove the pin ``pin_id`` of ``session_id`` as its Host would, wherever it is; the
+        message it pinned. NotFound when the session or the pin is not held."""
+        with self._lock:
+            session = self._held(session_id)
+            chat_id = next((m.chat_id for m in session.messages.values() if m.pin_id == pin_id), None)
+            if chat_id is None:
+                raise NotFound(f"pin {pin_id}")
+            self._unpin(session, chat_id, pin_id)
+            return chat_id
+
+    def _unpin(self, session: ChatSession, chat_id: str, pin_id: str) -> None:
+        """Take the pin off a message and say so (called under the lock)."""
+        session.change(chat_id, SORT_PINNED, lambda m: setattr(m, "pin_id", None))
+        if self.events is not None:
+            self._publish(session.id, PIN_REMOVED, {"chatId": chat_id, "pinId": pin_id})
 
     # -- internals --------------------------------------------------------
     def _publish(self, session_id: str, event_type: str, data: dict) -> None:
@@ -520,6 +564,18 @@ class Store:
         callers check ``events`` first, so a store with no events builds no data at all."""
         if self.events is not None:
             self.events.publish(Event(session_id, event_type, data))
+
+    def has_session(self, session_id: str) -> bool:
+        """Whether ``session_id`` is held (to tell an unknown session from an unknown message)."""
+        with self._lock:
+            return session_id in self._sessions
+
+    def _held(self, session_id: str) -> ChatSession:
+        """A session by its id, for the calls made as its Host; NotFound when it is not held."""
+        session = self._sessions.get(session_id)
+        if session is None:
+            raise NotFound(f"session {session_id}")
+        return session
 
     def _session_of(self, caller: User) -> ChatSession:
         """The caller's session, checked under the lock: a reset may have come in between."""

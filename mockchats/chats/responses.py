@@ -58,17 +58,28 @@ def reaction_dto(view: ReactionView) -> dict:
     return {"chatId": view.chat_id, "id": view.id, "reaction": view.name}
 
 
+def _paging(query: dict) -> dict:
+    """listChats' bound query as the model's paging arguments."""
+    return {"skip": query["Skip"], "take": query["Take"], "sort_by": query["SortBy"],
+            "ascending": query["Ascending"]}
+
+
+def _message_page(total: int, page: list[MessageView]) -> Body:
+    """A page as PagedMessagesDto."""
+    return {"totalCount": total, "messages": [encoded_message(m) for m in page]}
+
+
 @operation("listChats")
 def list_chats(store: Store, caller: User, call: Call) -> Body:
     """GET /chats: one page and the session's total."""
-    total, page = store.list_messages(
-        caller,
-        skip=call.query["Skip"],
-        take=call.query["Take"],
-        sort_by=call.query["SortBy"],
-        ascending=call.query["Ascending"],
-    )
-    return {"totalCount": total, "messages": [encoded_message(m) for m in page]}
+    return _message_page(*store.list_messages(caller, **_paging(call.query)))
+
+
+def list_session_chats(store: Store, session_id: str, query: dict) -> Body:
+    """What GET /chats answers any member of ``session_id`` for the query listChats' binder bound
+    (the control plane's listing of a session, so both follow one rule); NotFound for an
+    unknown session."""
+    return _message_page(*store.list_session_messages(session_id, **_paging(query)))
 
 
 @operation("createChat")

@@ -131,6 +131,24 @@ class Control:
         answers ``{sessionId, chatId, pinId}``."""
         return cast("MessagePin", self._call("POST", "/pins", {"chatId": chat_id}))
 
+    def messages(self, session_id: str, **query: Any) -> dict[str, Any]:
+        """A page of a session's messages as ``GET /v1/chats`` lists them for its members:
+        ``{"totalCount", "messages": [MessageDto, ...]}``. ``query`` takes listChats' parameters,
+        ``Skip``, ``Take`` (at most 20), ``SortBy``, ``Ascending``; a value the API refuses raises
+        :class:`ControlError` naming it."""
+        params = {name: str(value).lower() if isinstance(value, bool) else value for name, value in query.items()}
+        return cast("dict[str, Any]", self._call("GET", f"/sessions/{quote(session_id, safe='')}/messages",
+                                                 params=params))
+
+    def delete_message(self, session_id: str, chat_id: str) -> None:
+        """Delete a message of the session as its Host would (its reactions and pin with it; the
+        chat hub sends MessageDeleted)."""
+        self._call("DELETE", f"/sessions/{quote(session_id, safe='')}/messages/{quote(chat_id, safe='')}")
+
+    def unpin(self, session_id: str, pin_id: str) -> None:
+        """Remove a pin of the session as its Host would (the chat hub sends PinRemoved)."""
+        self._call("DELETE", f"/sessions/{quote(session_id, safe='')}/pins/{quote(pin_id, safe='')}")
+
     def wallet_token(self, address: str) -> str:
         """A wallet token for ``address`` (0x and 40 hex digits) without a signature, as
         ``POST /v1/wallet-proof/verify`` would answer it: for tests of what comes after the login."""

@@ -320,4 +320,42 @@ SCHEMAS: dict[str, dict] = {
         },
     },
     **_fixture_schemas(),
+    # A session's messages as GET /v1/chats lists them (PagedMessagesDto and what it holds, in
+    # openapi/chats.yaml), so a dashboard renders one shape.
+    "MessagePage": {
+        "type": "object", "additionalProperties": False, "required": ["totalCount", "messages"],
+        "description": "As GET /v1/chats answers it (PagedMessagesDto).",
+        "properties": {
+            "totalCount": {"type": "integer", "description": "How many messages the whole session holds."},
+            "messages": {"type": "array", "maxItems": 20, "items": {"$ref": "#/components/schemas/Message"}},
+        },
+    },
+    "Message": {
+        "type": "object", "additionalProperties": False,
+        "required": ["chatId", "message", "createdAt", "user", "pinned", "reactions"],
+        "description": "A message as GET /v1/chats lists it (MessageDto).",
+        "properties": {
+            "chatId": {"type": "string"},
+            "message": {"type": "string"},
+            "createdAt": _INSTANT,
+            "user": {"type": "object", "additionalProperties": False, "required": ["id", "name"],
+                     "properties": {"id": {"type": "string"}, "name": {"type": "string"}}},
+            "pinned": {"type": "object", "nullable": True, "additionalProperties": False, "required": ["id"],
+                       "properties": {"id": {"type": "string", "description": "The pin's id."}},
+                       "description": "The message's pin, or null when it is not pinned."},
+            "reactions": {
+                "type": "array",
+                "items": {
+                    "type": "object", "additionalProperties": False, "required": ["name", "count", "users"],
+                    "properties": {
+                        "name": {"type": "string", "enum": [":thumbs_up:", ":thumbs_down:"]},
+                        "count": {"type": "integer", "minimum": 1},
+                        "users": {"type": "array", "items": {
+                            "type": "object", "additionalProperties": False, "required": ["id"],
+                            "properties": {"id": {"type": "string"}}}},
+                    },
+                },
+            },
+        },
+    },
 }

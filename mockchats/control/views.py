@@ -29,7 +29,9 @@ from apispec_webframeworks.flask import FlaskPlugin
 from flask import Blueprint, Flask, Response, current_app, request
 
 from .. import __version__, aspnet, worlds
-from ..aspnet.routing import kestrel_segments
+from ..aspnet.binding import BindingFailed, RequestBinder
+from ..aspnet.routing import kestrel_segments, query_items
+from ..chats import responses as chats_responses
 from ..core.errors import NotFound
 from ..core.faults import BEFORE
 from ..core.identity import bearer_token
@@ -600,6 +602,137 @@ def pin_anywhere() -> Response:
     raise Refused(404, f"No message {quote(chat_id)}.")
 
 
+#: Where an app keeps the binder of listChats' query, which its session listing shares.
+_LIST_BINDER = "mockchats.control_list_binder"
+
+
+def _listing_query(call: str) -> dict:
+    """The request's query bound as GET /v1/chats binds it (the API's own binder, so one rule:
+    the same defaults, case-insensitive names, conversions and ranges); a 400 naming the
+    parameter where the API refuses a value, or for a name listChats does not take (the API
+    would ignore it: here a typo would silently show another page)."""
+    binder = current_app.extensions.get(_LIST_BINDER)
+    if binder is None:  # built on first use, once per app
+        spec = current_specs()[0]
+        op = next(op for op in spec.operations if op.operation_id == "listChats")
+        binder = current_app.extensions[_LIST_BINDER] = RequestBinder(op, spec.schemas)
+    query_string = request.environ.get("QUERY_STRING", "")
+    known = [p["name"] for p in binder.operation.query_parameters()]
+    folded = {name.casefold() for name in known}
+    unknown = [name for name in dict.fromkeys(k for k, _ in query_items(query_string)) if name.casefold() not in folded]
+    if unknown:
+        shown = ", ".join(quote(n) for n in unknown[:5]) + (", …" if len(unknown) > 5 else "")
+        raise Refused(400, f"{call} takes only {', '.join(known)}, as GET /v1/chats; given: {shown}.",
+                      {name: [f"Not a parameter of {call}."] for name in unknown[:20]})
+    try:
+        return binder.bind_query_string(query_string, [])
+    except BindingFailed as exc:
+        errors = {name: list(messages) for name, messages in exc.errors.items()}
+        place, messages = next(iter(errors.items()))
+        more = sum(map(len, errors.values())) - 1
+        raise Refused(400, f"GET /v1/chats would refuse this query: {place}: {messages[0]}"
+                           + (f" (and {more} more)" if more else ""), errors) from None
+
+
+def _no_session(mock: Mock, session_id: str) -> None:
+    """404 when the session is not held."""
+    if not mock.store.has_session(session_id):
+        raise Refused(404, f"No session {quote(session_id)}.")
+
+
+@control_plane.get("/sessions/<session_id>/messages")
+def list_session_messages(session_id: str) -> Response:
+    """List a session's messages.
+    ---
+    get:
+      summary: A page of a session's messages, as GET /v1/chats lists them for its members
+      description: >-
+        The same sort, paging, defaults and answer (PagedMessagesDto: each message with its
+        reactions and pin) as GET /v1/chats for a member of the session, without a token of theirs.
+        A value the API refuses is a 400 naming the parameter, in the API's words; so is a
+        parameter it does not take. Not journaled.
+      parameters:
+        - {name: session_id, in: path, required: true, schema: {type: string}}
+        - {name: Skip, in: query, schema: {type: integer, format: int32, default: 0},
+           description: How many messages to skip}
+        - {name: Take, in: query, schema: {type: integer, format: int32, minimum: 1, maximum: 20, default: 20},
+           description: How many messages to list}
+        - name: SortBy
+          in: query
+          schema:
+            type: string
+            enum: [CreatedAt, Pinned, ':thumbs_up:', ':thumbs_down:', ':thumbsup:', ':thumbsdown:']
+            default: CreatedAt
+          description: Matched case-insensitively; ties are broken by createdAt, then chatId
+        - {name: Ascending, in: query, schema: {type: boolean, default: true}}
+      responses:
+        '200': {description: The page and the session's total, content: {application/json: {schema: MessagePage}}}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+    """
+    mock = current_mock()
+    query = _listing_query("GET /_mock/sessions/{sessionId}/messages")
+    try:
+        page = chats_responses.list_session_chats(mock.store, session_id, query)
+    except NotFound:
+        raise Refused(404, f"No session {quote(session_id)}.") from None
+    return json_response(200, page)
+
+
+@control_plane.delete("/sessions/<session_id>/messages/<chat_id>")
+def delete_session_message(session_id: str, chat_id: str) -> Response:
+    """Delete a message.
+    ---
+    delete:
+      summary: Delete a message as the session's Host would (takes no query parameters)
+      description: >-
+        As DELETE /v1/chats/{chatId} by the Host: its reactions and pin go with it, and the chat hub
+        sends MessageDeleted. Not journaled.
+      parameters:
+        - {name: session_id, in: path, required: true, schema: {type: string}}
+        - {name: chat_id, in: path, required: true, schema: {type: string}}
+      responses:
+        '204': {description: Deleted}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+    """
+    mock = current_mock()
+    _refuse_query("DELETE /_mock/sessions/{sessionId}/messages/{chatId}")
+    try:
+        mock.store.delete_message_as_host(session_id, chat_id)
+    except NotFound:
+        _no_session(mock, session_id)
+        raise Refused(404, f"No message {quote(chat_id)} in session {quote(session_id)}.") from None
+    return empty_response(204)
+
+
+@control_plane.delete("/sessions/<session_id>/pins/<pin_id>")
+def unpin_session_message(session_id: str, pin_id: str) -> Response:
+    """Remove a pin.
+    ---
+    delete:
+      summary: Unpin a message as the session's Host would (takes no query parameters)
+      description: >-
+        As DELETE /v1/chats/{chatId}/pins/{pinId} by the Host, by the pin's id alone: the chat hub
+        sends PinRemoved. Not journaled.
+      parameters:
+        - {name: session_id, in: path, required: true, schema: {type: string}}
+        - {name: pin_id, in: path, required: true, schema: {type: string}}
+      responses:
+        '204': {description: Unpinned}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '404': {$ref: '#/components/responses/NotFound'}
+    """
+    mock = current_mock()
+    _refuse_query("DELETE /_mock/sessions/{sessionId}/pins/{pinId}")
+    try:
+        mock.store.unpin_as_host(session_id, pin_id)
+    except NotFound:
+        _no_session(mock, session_id)
+        raise Refused(404, f"No pin {quote(pin_id)} in session {quote(session_id)}.") from None
+    return empty_response(204)
+
+
 @control_plane.post("/wallet-tokens")
 def issue_wallet_token() -> Response:
     """Issue a wallet token.
@@ -976,7 +1109,8 @@ def control_document() -> Response:
 
 #: The views in /_mock/openapi.json, in its order (the document itself is not one of them).
 _DOCUMENTED = (index, reset, get_state, put_state, list_scenarios, load_scenario, load_own_scenario, list_sessions,
-               create_session, pin_message, pin_anywhere, issue_wallet_token, list_api_keys, list_hub_connections,
+               create_session, pin_message, pin_anywhere, list_session_messages,
+               delete_session_message, unpin_session_message, issue_wallet_token, list_api_keys, list_hub_connections,
                send_hub_event, close_hub_connections, list_hub_events, list_faults, add_fault, clear_faults,
                remove_fault, read_clock, set_clock, list_requests, clear_requests)
 
