@@ -354,6 +354,11 @@ class Store:
             session = self._sessions.get(session_id)
             return session.users.get(user_id) if session is not None else None
 
+    def has_session(self, session_id: str) -> bool:
+        """Whether ``session_id`` is held (to tell an unknown session from an unknown message)."""
+        with self._lock:
+            return session_id in self._sessions
+
     def departed(self, token: str) -> bool:
         """Whether ``token`` was a user's who has since left (their session gone, or they)."""
         with self._lock:
@@ -564,11 +569,6 @@ class Store:
         callers check ``events`` first, so a store with no events builds no data at all."""
         if self.events is not None:
             self.events.publish(Event(session_id, event_type, data))
-
-    def has_session(self, session_id: str) -> bool:
-        """Whether ``session_id`` is held (to tell an unknown session from an unknown message)."""
-        with self._lock:
-            return session_id in self._sessions
 
     def _held(self, session_id: str) -> ChatSession:
         """A session by its id, for the calls made as its Host; NotFound when it is not held."""
