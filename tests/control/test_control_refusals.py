@@ -174,7 +174,8 @@ def test_a_body_that_is_not_json_is_415_and_changes_nothing(plane, busy, default
 CALLS = [("GET", ""), ("POST", "/pins"), ("POST", "/reset"), ("GET", "/state"), ("PUT", "/state"),
          ("GET", "/scenarios"),
          ("POST", "/scenarios/default"), ("POST", "/scenarios"), ("GET", "/sessions"), ("POST", "/sessions"),
-         ("POST", "/sessions/x/pins"), ("POST", "/wallet-tokens"), ("GET", "/api-keys"),
+         ("POST", "/sessions/x/pins"), ("GET", "/sessions/x/messages"), ("DELETE", "/sessions/x/messages/x"),
+         ("DELETE", "/sessions/x/pins/x"), ("POST", "/wallet-tokens"), ("GET", "/api-keys"),
          ("GET", "/hubs/connections"), ("POST", "/hubs/events"), ("POST", "/hubs/close"), ("GET", "/hubs/events"),
          ("GET", "/faults"), ("POST", "/faults"), ("DELETE", "/faults"),
          ("DELETE", "/faults/x"), ("GET", "/clock"), ("POST", "/clock"), ("GET", "/requests"),
@@ -187,6 +188,7 @@ def test_an_admin_token_guards_every_control_call(serve):
     admin = Plane(server.root_url, token="T")
     assert requests.get(server.root_url + "/_mock/openapi.json", timeout=10).status_code == 401
     assert {(m.upper(), p[len("/_mock"):].replace("{session_id}", "x").replace("{fault_id}", "x")
+                                         .replace("{chat_id}", "x").replace("{pin_id}", "x")
                                          .replace("{name}", "default"))
             for p, item in admin.document["paths"].items() for m in item} == set(CALLS)
     admin.ok("POST", "/faults", 201, json={"operationId": "listChats", "delayMs": 1})
