@@ -116,7 +116,7 @@ class Mock:
         self.session_auth = SessionAuth(self.sessions, known=self._known_caller,
                                         strict=lambda: self.authenticator.mode == STRICT)
         self.faults = Faults(self.origin.seed)
-        self.journal = Journal(journal_size)
+        self.journal = Journal(journal_size, secret=lambda: self.admin_token)  # hidden in what it shows
         self.admin_token = admin_token
         #: Whether the API and /openapi* answer browsers' cross-origin requests (never /_mock).
         self.cors = cors

@@ -30,6 +30,7 @@ from wsgiref.types import WSGIApplication
 
 import psutil
 
+from ..core.journal import RAW_HEADERS
 from ..core.pipeline import DROPPED
 
 #: What an ASGI server gives an app: the connection's scope, and callables to read the request
@@ -290,6 +291,7 @@ def _environ(scope: Scope) -> tuple[dict, bool, int | None]:
         "wsgi.multithread": True,
         "wsgi.multiprocess": False,
         "wsgi.run_once": False,
+        RAW_HEADERS: scope["headers"],  # the headers as sent, for the journal
     }
     body_expected, declared = False, None
     for name, value in scope["headers"]:
