@@ -158,6 +158,9 @@ class Pipeline:
                 for op in operations.values():
                     self._endpoints[op.operation_id] = _Endpoint(op, service, RequestBinder(op, service.spec.schemas),
                                                                  service.handlers[op.operation_id], parts)
+        #: Whether journal entries keep the request's headers and the answer; off, they are recorded
+        #: as before they had them (bench/journal.py measures what keeping them costs).
+        self.record_answers = True
         #: The first path segment of each API (folded), where CORS applies, as on /openapi*.
         self._api_roots = {service.spec.base_path.strip("/").split("/", 1)[0].casefold() for service in services}
 
@@ -224,16 +227,19 @@ class Pipeline:
         # (the journal belongs to the new one).
         if not (preflight or routed in DOCUMENTS or is_control_path(routed)
                 or self.mock.store.generation != generation):
-            exchange.headers = request_headers(environ)
-            if not dropped:
-                # The answer's bytes, joined here rather than by the server: the same one join
-                # (the server's of a one-item list gives back that same bytes object).
-                data = b"".join(body)
-                close = getattr(body, "close", None)
-                if close is not None:
-                    close()
-                body = [data]
-                exchange.response_body = data  # cut to BODY_BYTES, if over, when recorded
+            if self.record_answers:
+                exchange.headers = request_headers(environ)
+                if not dropped:
+                    # The answer's bytes, joined here rather than by the server: the same one join
+                    # (the server's of a one-item list gives back that same bytes object).
+                    data = b"".join(body)
+                    close = getattr(body, "close", None)
+                    if close is not None:
+                        close()
+                    body = [data]
+                    exchange.response_body = data  # cut to BODY_BYTES, if over, when recorded
+            else:
+                exchange.response_headers = None
             self._journal(exchange, routed, routes, matches)
         if environ.get(DROPPED):
             environ["mockchats.drop_connection"]()
