@@ -94,7 +94,7 @@ class AsgiBridge:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send, self._on_stop, self._end_realtime)
+            await _lifespan(receive, send, self._end_realtime_on_signal, self._end_realtime)
             return
         if scope["type"] != "http":
             realtime = self._handler(scope["path"]) or self.realtime
@@ -145,7 +145,7 @@ class AsgiBridge:
             if close is not None:
                 close()
 
-    def _on_stop(self) -> None:
+    def _end_realtime_on_signal(self) -> None:
         """At the server's start (``mockchats serve``'s worker, in its main thread): have the signal
         that stops the worker end the answers held open too. granian stops its worker gracefully,
         waiting for every connection to end before the shutdown the app hears (then killing it
