@@ -20,6 +20,9 @@ What runs, one after another on loopback, in one run:
 - the client-side cost of one ``listChats`` and one ``createChat`` with ``requests``: inside
   ``mockchats.intercept()``, over loopback against ``mockchats.Server``, and with a static
   ``responses`` stub (``bench/inprocess.py``, in this process; ``--no-inprocess`` skips it);
+- what the journal's full entries cost: the app called in this process as ``mockchats serve``
+  calls it, with and without the request's headers and the answer recorded (``bench/journal.py``;
+  ``--no-journal`` skips it);
 - with ``--against REF`` (``make bench AGAINST=REF``), the app as it was at git ref REF, taken
   with ``git archive`` into a temporary directory and run from there with this venv's Python
   and dependencies (``python -m mockchats serve``, PYTHONPATH pointing at it), in at least 5
@@ -87,6 +90,10 @@ HUB_P99_MS, HUB_RPS_SHARE = 100.0, 0.9
 #: The in-process part (bench/inprocess.py): interleaved rounds, timed calls of each kind per round, warm-up calls.
 INPROCESS_FULL = {"rounds": 5, "calls": 1000, "warmup": 100}
 INPROCESS_QUICK = {"rounds": 3, "calls": 100, "warmup": 10}
+#: The journal part (bench/journal.py): many short interleaved rounds, calls of each kind per round,
+#: warm-up calls, and the journal's size (the entries read and held).
+JOURNAL_FULL = {"rounds": 20, "calls": 500, "warmup": 50, "entries": 1000}
+JOURNAL_QUICK = {"rounds": 4, "calls": 100, "warmup": 10, "entries": 200}
 
 SCENARIO_TITLES = {
     "get": "GET /v1/chats?Take=20",
@@ -1020,6 +1027,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hubs-only", action="store_true", help="run only the session hub part")
     parser.add_argument("--no-inprocess", action="store_true",
                         help="leave out the in-process / loopback / static stub comparison of one call")
+    parser.add_argument("--no-journal", action="store_true",
+                        help="leave out the cost of the journal's full entries (headers and answers)")
     parser.add_argument("--hub-clients", type=int,
                         help=f"WebSocket clients on the session hub (default {HUB_CLIENTS}; quick {HUB_CLIENTS_QUICK})")
     parser.add_argument("--hub-events", type=int,
@@ -1047,6 +1056,7 @@ def main(argv: list[str] | None = None) -> int:
     run_servers = (args.servers or args.servers_only or not quick) and not args.hubs_only
     run_hubs = not args.no_hubs and not args.servers_only
     run_inprocess = not args.no_inprocess and not args.servers_only and not args.hubs_only
+    run_journal = not args.no_journal and not args.servers_only and not args.hubs_only
     hub_clients = args.hub_clients or (HUB_CLIENTS_QUICK if quick else HUB_CLIENTS)
     hub_events = args.hub_events or (HUB_EVENTS_QUICK if quick else HUB_EVENTS)
     readme = args.readme or (None if quick or args.hubs_only else Path("/tmp/readme-bench.md"))
@@ -1101,6 +1111,11 @@ def main(argv: list[str] | None = None) -> int:
 
             log("in-process, loopback HTTP and static stub, one call at a time")
             result["inprocess"] = inprocess.measure(**(INPROCESS_QUICK if quick else INPROCESS_FULL))
+        if run_journal:
+            import journal
+
+            log("journal entries with and without the request's headers and the answer")
+            result["journal"] = journal.measure(**(JOURNAL_QUICK if quick else JOURNAL_FULL))
     finally:
         for p in processes:
             p.stop()
@@ -1405,6 +1420,10 @@ def render(result: dict) -> str:
         import inprocess
 
         lines += inprocess.render(result["inprocess"])
+    if "journal" in result:
+        import journal
+
+        lines += journal.render(result["journal"])
     if result.get("goals"):
         lines += ["", "goals:"]
         for g in result["goals"]:
@@ -1441,6 +1460,10 @@ longest pause of each run. Last, 1,000 WebSocket clients (`bench/hubs.py`, one p
 default session's hub on one more `mockchats serve`; the bench times the event of each join and
 leave at every client, from just before the REST call, and loads GET and POST with the clients
 connected and without, in interleaved rounds (`make bench BENCH_ARGS=--hubs-only`: that part alone).
+In the bench's own process, `bench/inprocess.py` times one call in-process, over loopback and with a
+static stub, and `bench/journal.py` what the journal's full entries (the request's headers and the
+answer) cost: the app called as `mockchats serve` calls it, with them and without, in many short
+interleaved rounds.
 
 Latest run: {result['date'][:10]}, `{result['command']}`, on {facts['cores']} cores ({facts['cpu']}),
 {facts['os']}, a shared machine (load average {facts['loadavg_at_start'][0]:.2f} at start: figures are noisy,

@@ -27,6 +27,7 @@ from .chats import responses as chats_responses
 from .chats.auth import OPEN, STRICT, Authenticator
 from .chats.models import MESSAGE_CREATED, ChatSession, MessageView, Store, User
 from .contract.checks import route_findings
+from .control.stream import JournalStream
 from .control.views import MAX_STATE_BYTES, control_plane
 from .core.clock import Clock
 from .core.errors import NotFound
@@ -116,7 +117,7 @@ class Mock:
         self.session_auth = SessionAuth(self.sessions, known=self._known_caller,
                                         strict=lambda: self.authenticator.mode == STRICT)
         self.faults = Faults(self.origin.seed)
-        self.journal = Journal(journal_size)
+        self.journal = Journal(journal_size, secret=lambda: self.admin_token)  # hidden in what it shows
         self.admin_token = admin_token
         #: Whether the API and /openapi* answer browsers' cross-origin requests (never /_mock).
         self.cors = cors
@@ -124,6 +125,11 @@ class Mock:
         self.scenario: str | None = None
         self.seed = self.origin.seed
         self.app = create_app(self)
+        #: GET /_mock/requests/stream, served beside the app on the ASGI server (serving/server.py).
+        self.journal_stream = JournalStream(self.journal, admin_token=lambda: self.admin_token,
+                                            operation_ids=lambda: [op.operation_id for spec in
+                                                                   self.app.extensions["mockchats.specs"]
+                                                                   for op in spec.operations])
 
     @staticmethod
     def body_limit(path: str) -> int:

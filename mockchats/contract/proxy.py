@@ -39,7 +39,7 @@ from werkzeug.wrappers import Request
 
 from .. import aspnet
 from ..core.identity import bearer_token
-from ..core.journal import DEFAULT_SIZE, Exchange, Journal, QueryRefused
+from ..core.journal import DEFAULT_SIZE, Exchange, Journal, QueryRefused, request_headers
 from ..core.responses import CONTROL_PREFIX, is_control_path
 from ..core.wording import clip
 from ..serving.asgi import AsgiBridge, drain, read_body, refuse
@@ -71,6 +71,8 @@ REASONS = {400: "Bad Request", 413: "Payload Too Large", 431: "Request Header Fi
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _LINE_BREAK = re.compile(r"[\r\n]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: What a body refused for its size is answered (:func:`~mockchats.serving.asgi.refuse`), as journaled.
+_REFUSAL_HEADERS = [("Content-Length", "0"), ("Connection", "close")]
 
 
 class ContractProxy:
@@ -157,7 +159,7 @@ class ContractProxy:
 
         if not (is_control_path(request.path) or request.path.startswith("/openapi")):  # not the contract's business
             self._record(request, target, body, operation, status, elapsed,
-                         violations, warnings, response_violations)
+                         violations, warnings, response_violations, headers, answer)
         start_response(f"{status} {reason}", headers)
         return [answer]
 
@@ -180,7 +182,7 @@ class ContractProxy:
         violations.append(f"body of {size:,} bytes is over the {limit}-byte limit" if size is not None
                           else f"body of more than {limit} bytes (chunked) is over the {limit}-byte limit")
         self._record(request, target, None, operation, 413, (time.perf_counter() - started) * 1000,
-                     violations, warnings, [])
+                     violations, warnings, [], _REFUSAL_HEADERS, None)
 
     # -- checking -----------------------------------------------------------
     def _check_request(self, request: Request, raw_path: str, body: bytes):
@@ -268,7 +270,7 @@ class ContractProxy:
     # -- the journal --------------------------------------------------------
     def _record(self, request: Request, target: str, body: bytes | None, operation: Operation | None, status: int,
                 elapsed_ms: float, violations: list[str], warnings: list[str],
-                response_violations: list[str]) -> None:
+                response_violations: list[str], response_headers: list, answer: bytes | None) -> None:
         with self._count_lock:
             self.requests += 1
             self.requests_with_violations += bool(violations or response_violations)
@@ -278,7 +280,8 @@ class ContractProxy:
                 user=None,  # the upstream knows who a token is; the proxy does not
                 operation_id=operation.operation_id if operation else None, status=status,
                 duration_ms=elapsed_ms, violations=violations, warnings=warnings,
-                response_violations=response_violations))
+                response_violations=response_violations, headers=request_headers(request.environ),
+                response_headers=response_headers, response_body=answer or None))
         finally:
             _log(request.method, target, status, elapsed_ms, operation, violations, warnings,
                  response_violations)

@@ -255,15 +255,21 @@ SCHEMAS: dict[str, dict] = {
         "oneOf": [
             {
                 "type": "object",
-                "required": ["id", "time", "kind", "method", "path", "query", "body", "json", "user", "operationId",
-                             "status", "durationMs", "violations", "warnings"],
+                "required": ["id", "time", "kind", "method", "path", "query", "headers", "body", "json", "user",
+                             "operationId", "status", "durationMs", "violations", "warnings", "response"],
                 "properties": {
                     "id": {"type": "integer"},
                     "time": _INSTANT,
                     "kind": {"type": "string", "enum": ["http"]},
                     "method": {"type": "string"},
                     "path": {"type": "string", "description": "As requested, e.g. /v1/chats."},
-                    "query": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+                    "query": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                              "description": "The admin token, wherever it appears, shows as [redacted] (so in "
+                                             "the headers and the bodies)."},
+                    "headers": {"type": "object", "additionalProperties": {"type": "string"},
+                                "description": "The request's headers as sent, e.g. {\"Content-Type\": "
+                                               "\"application/json\"}; a repeated header's values joined with "
+                                               "\", \"."},
                     "body": {"type": "string", "nullable": True,
                              "description": "The raw body as UTF-8 text (the first 64 KiB); null when empty."},
                     "json": {"nullable": True,
@@ -284,6 +290,20 @@ SCHEMAS: dict[str, dict] = {
                                    "description": "What the real service would refuse."},
                     "warnings": {"type": "array", "items": {"type": "string"},
                                  "description": "Accepted, but spelled otherwise than the contract."},
+                    "response": {
+                        "type": "object", "required": ["status", "headers", "body"],
+                        "description": "The answer the client got.",
+                        "properties": {
+                            "status": {"type": "integer", "nullable": True,
+                                       "description": "null when a fault dropped the connection."},
+                            "headers": {"type": "object", "additionalProperties": {"type": "string"},
+                                        "description": "As the mock's app gave them to the server, which adds "
+                                                       "its Server and Date; {} when dropped."},
+                            "body": {"type": "string", "nullable": True,
+                                     "description": "As UTF-8 text (the first 64 KiB); null when empty or "
+                                                    "dropped."},
+                        },
+                    },
                 },
             },
             {

@@ -1074,6 +1074,54 @@ def clear_requests() -> Response:
     return empty_response(204)
 
 
+@control_plane.get("/requests/stream")
+def stream_requests() -> Response:
+    """Follow the request journal live.
+    ---
+    get:
+      summary: The journal's new entries as they are recorded (Server-Sent Events)
+      description: >-
+        One event per entry: `id:` the entry's id, `data:` the entry as GET /_mock/requests gives it
+        (one line of JSON). The stream starts with the entries recorded from the moment of
+        connecting; with a Last-Event-ID header (an EventSource reconnecting sends it) or since, it
+        first sends the entries after that id still in the journal. New entries arrive within a
+        second; a comment line (`: keep-alive`) is sent after 15 s without one. It takes GET
+        /_mock/requests' filters but limit (refused: a stream has no end to count from), and its own
+        request is not journaled. With --admin-token, the token may come as access_token in the
+        query, on this endpoint only, since a browser's EventSource sends no headers (it is never
+        shown: the journal hides the admin token wherever it appears). The stream is served by the
+        mock's server (`mockchats serve`, the pytest plugin's, mockchats.Server) beside the app; the
+        app alone (in-process mode, a WSGI test client) cannot hold an answer open and answers 501.
+      parameters:
+        - {name: since, in: query, schema: {type: integer, minimum: 0},
+           description: Send first the entries after this id still in the journal}
+        - {name: Last-Event-ID, in: header, schema: {type: integer, minimum: 0},
+           description: 'As since (an EventSource reconnecting sends it); since wins when both are given'}
+        - {name: access_token, in: query, schema: {type: string},
+           description: 'The admin token (this endpoint only), for a client that cannot send headers'}
+        - {name: operationId, in: query, schema: {type: string}, description: As GET /_mock/requests}
+        - {name: method, in: query, schema: {type: string}, description: As GET /_mock/requests}
+        - {name: path, in: query, schema: {type: string}, description: As GET /_mock/requests}
+        - {name: status, in: query, schema: {type: string, pattern: '^[1-5]([0-9]{2}|[xX]{2})$'},
+           description: As GET /_mock/requests}
+        - {name: user, in: query, schema: {type: string}, description: As GET /_mock/requests}
+        - {name: kind, in: query, schema: {type: string, enum: [http, hub, all], default: http},
+           description: As GET /_mock/requests (hub entries only with kind=hub or all)}
+        - {name: hub, in: query, schema: {type: string, enum: [session, chat]}, description: As GET /_mock/requests}
+      responses:
+        '200':
+          description: 'The stream: `id: <entry id>` and `data: <JournalEntry as JSON>` per event'
+          content: {text/event-stream: {schema: {type: string}}}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '501':
+          description: Served by the app alone (no server to hold the stream open)
+          content: {application/problem+json: {schema: Problem}}
+    """
+    raise Refused(501, "The journal's stream needs the mock's server to hold it open (mockchats serve, the "
+                       "pytest plugin's server or mockchats.Server); the app alone answers whole responses "
+                       "only. Read GET /_mock/requests instead.")
+
+
 @control_plane.get("")
 def index() -> Response:
     """The control plane's index.
@@ -1112,7 +1160,7 @@ _DOCUMENTED = (index, reset, get_state, put_state, list_scenarios, load_scenario
                create_session, pin_message, pin_anywhere, list_session_messages,
                delete_session_message, unpin_session_message, issue_wallet_token, list_api_keys, list_hub_connections,
                send_hub_event, close_hub_connections, list_hub_events, list_faults, add_fault, clear_faults,
-               remove_fault, read_clock, set_clock, list_requests, clear_requests)
+               remove_fault, read_clock, set_clock, list_requests, clear_requests, stream_requests)
 
 
 def _build_document(app: Flask) -> dict:

@@ -16,7 +16,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import parse_qs
@@ -25,8 +25,13 @@ from ..aspnet.habits import format_datetime
 from .wording import clip, place_of, quote
 
 DEFAULT_SIZE = 1000
-#: Request bodies are kept up to this many bytes.
+#: Request and response bodies are kept up to this many bytes each.
 BODY_BYTES = 64 * 1024
+#: Where a server puts the request's headers as sent (the ASGI scope's ``(name, value)`` byte pairs)
+#: in the WSGI environ; without it (a plain WSGI server) the journal reads them from the environ.
+RAW_HEADERS = "mockchats.headers"
+#: What an entry shows in place of the admin token, wherever the token appears.
+REDACTED = "[redacted]"
 _WHOLE_NUMBER = re.compile(r"[0-9]+")
 #: How deep a JSON body may nest: System.Text.Json's default MaxDepth.
 MAX_DEPTH = 64
@@ -331,6 +336,11 @@ class Exchange:
     ``user`` is any object with ``id``, ``name`` and ``role`` (the store's User).
     ``response_violations`` is for checkers of someone else's answers (the proxy). Once
     recorded, the three lists are tuples.
+
+    ``headers`` are the request's as sent, ``(name, value)`` pairs of bytes (the ASGI scope's) or
+    of text (:func:`request_headers`); ``response_headers`` the answer's, as the app gave them to
+    the server (None: no answer reached the client), and ``response_body`` its bytes. Kept as
+    given, read into text only when the journal is read.
     """
 
     method: str
@@ -346,10 +356,16 @@ class Exchange:
     response_violations: list[str] | None = None
     time: float = field(default_factory=time.time)
     id: int = 0
+    headers: tuple | list = ()
+    response_headers: tuple | list | None = None
+    response_body: bytes | None = None
 
-    def as_dict(self) -> dict:
-        """The entry as ``GET /_mock/requests`` serves it."""
+    def as_dict(self, secret: str | None = None) -> dict:
+        """The entry as ``GET /_mock/requests`` serves it; ``secret`` (the admin token), wherever
+        it appears in the headers, the query or a body, is shown as ``[redacted]``."""
         query = self.query_string.encode("latin-1").decode("utf-8", "replace")
+        body = self.body.decode("utf-8", "replace") if self.body else None
+        answer = self.response_body.decode("utf-8", "replace") if self.response_body else None
         user = self.user
         entry = {
             "id": self.id,
@@ -358,7 +374,8 @@ class Exchange:
             "method": self.method,
             "path": self.path,
             "query": parse_qs(query, keep_blank_values=True),
-            "body": self.body.decode("utf-8", "replace") if self.body else None,
+            "headers": header_object(self.headers),
+            "body": body,
             "json": body_json(self.body),
             "user": {"id": user.id, "name": user.name, "role": user.role} if user else None,
             "operationId": self.operation_id,
@@ -366,10 +383,76 @@ class Exchange:
             "durationMs": round(self.duration_ms, 3),
             "violations": list(self.violations),
             "warnings": list(self.warnings),
+            "response": {"status": self.status,
+                         "headers": header_object(self.response_headers) if self.status is not None else {},
+                         "body": answer if self.status is not None else None},
         }
         if self.response_violations is not None:
             entry["responseViolations"] = list(self.response_violations)
+        if secret:
+            _redact(entry, secret)
         return entry
+
+
+def _redact(entry: dict, secret: str) -> None:
+    """``secret`` replaced by ``[redacted]`` in an entry's headers, query and bodies (in place)."""
+    for headers in (entry["headers"], entry["response"]["headers"]):
+        for name, value in headers.items():
+            if secret in value:
+                headers[name] = value.replace(secret, REDACTED)
+    # Walked whole: parse_qs has decoded what the client may have sent percent-encoded.
+    entry["query"] = {_hide(name, secret): [_hide(value, secret) for value in values]
+                      for name, values in entry["query"].items()}
+    body = entry["body"]
+    if entry["json"] is not None and (secret in body or "\\" in body):  # maybe written with escapes
+        entry["json"] = _hide_in(entry["json"], secret)
+    for owner in (entry, entry["response"]):
+        if owner["body"] and secret in owner["body"]:
+            owner["body"] = owner["body"].replace(secret, REDACTED)
+
+
+def _hide(text: str, secret: str) -> str:
+    return text.replace(secret, REDACTED) if secret in text else text
+
+
+def _hide_in(value: object, secret: str) -> object:
+    """A JSON value with ``secret`` hidden in each of its strings (keys too)."""
+    if isinstance(value, str):
+        return _hide(value, secret)
+    if isinstance(value, list):
+        return [_hide_in(item, secret) for item in value]
+    if isinstance(value, dict):
+        return {_hide(key, secret): _hide_in(item, secret) for key, item in value.items()}
+    return value
+
+
+def request_headers(environ: dict) -> tuple | list:
+    """The request's headers as sent: the server's raw pairs (:data:`RAW_HEADERS`) when it gave
+    them, else read back from a WSGI environ (names as ``Content-Type``)."""
+    raw = environ.get(RAW_HEADERS)
+    if raw is not None:
+        return raw
+    pairs = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            pairs.append((key[5:].replace("_", "-"), value))
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            pairs.append((key.replace("_", "-"), value))
+    return pairs
+
+
+def header_object(pairs: tuple | list | None) -> dict[str, str]:
+    """``(name, value)`` pairs (bytes or text) as an object: each name spelt as HTTP writes it
+    (``Content-Type``: HTTP/1.1 servers give them in lower case), a repeated one's values
+    joined with ", " (RFC 9110)."""
+    found: dict[str, str] = {}
+    for name, value in pairs or ():
+        if type(name) is bytes:
+            name, value = name.decode("latin-1"), value.decode("latin-1")
+        if name.islower() or name.isupper():
+            name = "-".join(part.capitalize() for part in name.split("-"))
+        found[name] = found[name] + ", " + value if name in found else value
+    return found
 
 
 @dataclass(slots=True)
@@ -408,18 +491,28 @@ class HubEntry:
 
 class Journal:
     """The latest partner requests and what was answered, oldest first; and the hubs' traffic."""
-    def __init__(self, size: int = DEFAULT_SIZE):
+    def __init__(self, size: int = DEFAULT_SIZE, *, secret: Callable[[], str | None] = lambda: None):
         if size < 1:
             raise ValueError("the journal holds at least one entry")
         self.size = size
+        #: The admin token now (None: none), hidden in every entry read (:meth:`Exchange.as_dict`).
+        self.secret = secret
         self._entries: deque[Exchange | HubEntry] = deque(maxlen=size)
         self._ids = itertools.count(1)
+        self._last = 0
         self._lock = threading.Lock()
 
     def record(self, exchange: Exchange) -> None:
         """Add one exchange (numbered in arrival order); the oldest falls out when full."""
         if exchange.body is not None and len(exchange.body) > BODY_BYTES:
             exchange.body = exchange.body[:BODY_BYTES]  # a full journal of 1 MiB bodies is 1 GiB
+        if exchange.response_body is not None and len(exchange.response_body) > BODY_BYTES:
+            exchange.response_body = exchange.response_body[:BODY_BYTES]
+        # Tuples of strings or bytes: the collector stops tracking them (see below).
+        if type(exchange.headers) is not tuple:
+            exchange.headers = tuple(exchange.headers)
+        if exchange.response_headers is not None and type(exchange.response_headers) is not tuple:
+            exchange.response_headers = tuple(exchange.response_headers)
         # Kept as tuples: no list per entry for the garbage collector to walk (an empty one is
         # Python's one shared empty tuple, a tuple of strings drops out of its sight).
         exchange.violations = tuple(exchange.violations)
@@ -427,7 +520,7 @@ class Journal:
         if exchange.response_violations is not None:
             exchange.response_violations = tuple(exchange.response_violations)
         with self._lock:
-            exchange.id = next(self._ids)
+            exchange.id = self._last = next(self._ids)
             self._entries.append(exchange)
 
     def record_hub(self, *, hub: str, action: str, connection_id: str | None, session_id: str | None,
@@ -445,7 +538,7 @@ class Journal:
             raise ValueError(f"{action!r} is not a hub action; known: {', '.join(HUB_ACTIONS)}")
         entry = HubEntry(hub, action, connection_id, session_id, user_id, transport, dict(detail))
         with self._lock:
-            entry.id = next(self._ids)
+            entry.id = self._last = next(self._ids)
             self._entries.append(entry)
 
     def entries(self, *, operation_id: str | None = None, method: str | None = None,
@@ -461,6 +554,41 @@ class Journal:
         """
         with self._lock:
             found = list(self._entries)
+        return self._read(self._select(found, operation_id=operation_id, method=method, path=path, status=status,
+                                       user=user, kind=kind, hub=hub, limit=limit))
+
+    def since(self, after: int, *, operation_id: str | None = None, method: str | None = None,
+              path: str | None = None, status: str | None = None, user: str | None = None,
+              kind: str = "http", hub: str | None = None) -> tuple[int, list[dict]]:
+        """(the id to ask after next time, the entries after id ``after`` still held, filtered as
+        :meth:`entries` filters, oldest first): what a live reader asks again and again, so it
+        takes only the newest entries out of the buffer."""
+        with self._lock:
+            if not self._entries or self._entries[-1].id <= after:
+                return after, []
+            newer = []
+            for entry in reversed(self._entries):
+                if entry.id <= after:
+                    break
+                newer.append(entry)
+            last = self._entries[-1].id
+        newer.reverse()
+        return last, self._read(self._select(newer, operation_id=operation_id, method=method, path=path,
+                                             status=status, user=user, kind=kind, hub=hub, limit=None))
+
+    @property
+    def last_id(self) -> int:
+        """The id of the latest entry recorded (0 before any): a live reader starts after it."""
+        return self._last
+
+    def _read(self, found: list[Exchange | HubEntry]) -> list[dict]:
+        secret = self.secret()
+        return [e.as_dict(secret) if type(e) is Exchange else e.as_dict() for e in found]
+
+    @staticmethod
+    def _select(found: list[Exchange | HubEntry], *, operation_id: str | None, method: str | None,
+                path: str | None, status: str | None, user: str | None, kind: str, hub: str | None,
+                limit: int | None) -> list[Exchange | HubEntry]:
         if hub is not None:
             found = [e for e in found if type(e) is HubEntry and e.hub == hub]
         elif kind == "http":
@@ -484,7 +612,7 @@ class Journal:
             found = [e for e in found if e.path.casefold() == path.casefold()]
         if limit is not None:
             found = found[-limit:] if limit else []
-        return [e.as_dict() for e in found]
+        return found
 
     def query(self, pairs: Iterable[tuple[str, str]], operation_ids: Collection[str]) -> list[dict]:
         """The entries a query asks for, from its ``(name, value)`` pairs (GET /_mock/requests'

@@ -49,7 +49,7 @@ from . import cors as cors_rule
 from .errors import BadRequest, Forbidden, NotFound, Unauthorized, UnknownCaller, Unprocessable
 from .faults import AFTER, BEFORE, Fault
 from .identity import CHALLENGE_INVALID, Unauthenticated
-from .journal import Exchange
+from .journal import Exchange, request_headers
 from .responses import empty_response, is_control_path, json_response, problem_response, validation_response
 from .spec import Operation, Routes, Spec
 
@@ -158,6 +158,9 @@ class Pipeline:
                 for op in operations.values():
                     self._endpoints[op.operation_id] = _Endpoint(op, service, RequestBinder(op, service.spec.schemas),
                                                                  service.handlers[op.operation_id], parts)
+        #: Whether journal entries keep the request's headers and the answer; off, they are recorded
+        #: as before they had them (bench/journal.py measures what keeping them costs).
+        self.record_answers = True
         #: The first path segment of each API (folded), where CORS applies, as on /openapi*.
         self._api_roots = {service.spec.base_path.strip("/").split("/", 1)[0].casefold() for service in services}
 
@@ -191,6 +194,7 @@ class Pipeline:
             exchange.status = int(status[:3])
             if cors is not None:
                 headers = [*headers, *cors]
+            exchange.response_headers = headers  # the list the server sends: kept, not copied
             return start_response(status, headers, exc_info)
 
         preflight = (cors is not None and method == "OPTIONS"
@@ -214,13 +218,28 @@ class Pipeline:
             query = exchange.query_string
             access_log.info('%s "%s %s" %s %.1fms', environ.get("REMOTE_ADDR"), method,
                             path + "?" + query if query else path, exchange.status, exchange.duration_ms)
-        if environ.get(DROPPED):
+        dropped = environ.get(DROPPED)
+        if dropped:
             exchange.status = None  # the client never got the answer logged above
+            exchange.response_headers = None
         # Not journaled: the control plane and the document; a browser's preflight (the
         # client's code never sent it); and a request that began in a world since replaced
         # (the journal belongs to the new one).
         if not (preflight or routed in DOCUMENTS or is_control_path(routed)
                 or self.mock.store.generation != generation):
+            if self.record_answers:
+                exchange.headers = request_headers(environ)
+                if not dropped:
+                    # The answer's bytes, joined here rather than by the server: the same one join
+                    # (the server's of a one-item list gives back that same bytes object).
+                    data = b"".join(body)
+                    close = getattr(body, "close", None)
+                    if close is not None:
+                        close()
+                    body = [data]
+                    exchange.response_body = data  # cut to BODY_BYTES, if over, when recorded
+            else:
+                exchange.response_headers = None
             self._journal(exchange, routed, routes, matches)
         if environ.get(DROPPED):
             environ["mockchats.drop_connection"]()

@@ -20,16 +20,19 @@ import asyncio
 import gc
 import io
 import os
+import signal
 import socket
 import sys
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 from wsgiref.types import WSGIApplication
 
 import psutil
 
+from ..core.journal import RAW_HEADERS
 from ..core.pipeline import DROPPED
 
 #: What an ASGI server gives an app: the connection's scope, and callables to read the request
@@ -68,15 +71,21 @@ class AsgiBridge:
 
     ``delaying`` says whether a delay fault is armed (then calls run on threads); with
     ``threads``, every call runs on the thread pool. ``body_limit`` is the app's largest body
-    for a path (the app answers 413 past it). ``realtime``, when given, serves the paths it
-    handles and every WebSocket, on the event loop itself.
+    for a path (the app answers 413 past it). ``realtime`` (one handler or several), when given, serves the
+    paths each handles and every WebSocket (the first's when none handles its path), on the event
+    loop itself. :meth:`close_realtime` ends what they hold open (the server is stopping).
     """
 
     def __init__(self, app: WSGIApplication, *, body_limit: Callable[[str], int],
                  delaying: Callable[[], bool] = lambda: False, threads: bool = False,
-                 realtime: Realtime | None = None):
+                 realtime: Realtime | Sequence[Realtime] | None = None):
         self.app = app
-        self.realtime = realtime
+        handlers = () if realtime is None else tuple(realtime) if isinstance(realtime, (list, tuple)) \
+            else (realtime,)
+        #: The realtime handlers, in the order they are asked.
+        self.handlers: tuple[Realtime, ...] = handlers
+        #: The first handler (the hubs'): every WebSocket no other handler claims goes to it.
+        self.realtime = handlers[0] if handlers else None
         self.body_limit = body_limit
         self.delaying = delaying
         self.threads = threads
@@ -85,16 +94,17 @@ class AsgiBridge:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await _lifespan(receive, send, self._end_realtime_on_signal, self._end_realtime)
             return
-        realtime = self.realtime
         if scope["type"] != "http":
+            realtime = self._handler(scope["path"]) or self.realtime
             if realtime is not None and scope["type"] == "websocket":
                 await realtime(scope, receive, send)
             else:
                 await send({"type": "websocket.close", "code": 1000})  # nothing here takes one
             return
-        if realtime is not None and realtime.handles(scope["path"]):
+        realtime = self._handler(scope["path"])
+        if realtime is not None:
             await realtime(scope, receive, send)
             return
         environ, body_expected, declared = _environ(scope)
@@ -120,6 +130,46 @@ class AsgiBridge:
         await send({"type": "http.response.body", "body": data})
         if _rest_after and not self._on_threads:  # no request is half-way through the app now
             collect_at_rest()
+
+    def _handler(self, path: str) -> Realtime | None:
+        for handler in self.handlers:
+            if handler.handles(path):
+                return handler
+        return None
+
+    def close_realtime(self) -> None:
+        """From any thread, as the server stops: each handler that holds answers open
+        (a ``close`` method) ends them, so that the server need not wait for their clients."""
+        for handler in self.handlers:
+            close = getattr(handler, "close", None)
+            if close is not None:
+                close()
+
+    def _end_realtime_on_signal(self) -> None:
+        """At the server's start (``mockchats serve``'s worker, in its main thread): have the signal
+        that stops the worker end the answers held open too. granian stops its worker gracefully,
+        waiting for every connection to end before the shutdown the app hears (then killing it
+        after a second): a stream that waited for that would stop ``serve`` for the whole second."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for number in (signal.SIGINT, signal.SIGTERM):
+            previous = signal.getsignal(number)
+            if not callable(previous):
+                continue  # SIG_DFL or SIG_IGN: granian is not handling it, so neither is this
+
+            def chained(signum: int, frame: object, previous: Callable = previous) -> None:
+                self.close_realtime()
+                previous(signum, frame)
+            # The event loop still hears the signal (the wakeup fd is written whatever the handler).
+            signal.signal(number, chained)
+
+    async def _end_realtime(self, within: float = 0.5) -> None:
+        """At the server's shutdown (``mockchats serve``'s worker): end the answers held open, and
+        give them ``within`` seconds to finish, so that granian need not wait for (then kill) them."""
+        self.close_realtime()
+        deadline = time.monotonic() + within
+        while any(getattr(handler, "open_answers", 0) for handler in self.handlers) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
 
     async def _body(self, environ: dict, body_expected: bool, declared: int | None, receive: Receive,
                     send: Send) -> bytes | None:
@@ -290,6 +340,7 @@ def _environ(scope: Scope) -> tuple[dict, bool, int | None]:
         "wsgi.multithread": True,
         "wsgi.multiprocess": False,
         "wsgi.run_once": False,
+        RAW_HEADERS: scope["headers"],  # the headers as sent, for the journal
     }
     body_expected, declared = False, None
     for name, value in scope["headers"]:
@@ -330,11 +381,14 @@ def drop_connection(client: tuple[str, int] | None, server: tuple[str, int] | No
             return
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
+async def _lifespan(receive: Receive, send: Send, on_startup: Callable[[], None],
+                    on_shutdown: Callable[[], Awaitable[None]]) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            on_startup()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            await on_shutdown()
             await send({"type": "lifespan.shutdown.complete"})
             return

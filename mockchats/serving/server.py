@@ -141,6 +141,7 @@ class Server(_Addresses):
         if thread is None:
             return
         if thread.is_alive() and self._loop is not None:
+            self.asgi.close_realtime()  # answers held open (the journal's stream) end now
             try:
                 self._loop.call_soon_threadsafe(self._granian.stop)
             except RuntimeError:  # the loop has ended already
@@ -156,8 +157,13 @@ def _bridge(app: Any) -> AsgiBridge:
     wsgi = app.app if mock is app else app
     if mock is None:
         return AsgiBridge(wsgi, body_limit=lambda _path: MAX_BODY_BYTES)
-    return AsgiBridge(wsgi, body_limit=mock.body_limit, delaying=mock.faults.delaying,
-                      realtime=getattr(mock, "hub_server", None))
+    return AsgiBridge(wsgi, body_limit=mock.body_limit, delaying=mock.faults.delaying, realtime=_realtime(mock))
+
+
+def _realtime(mock: Any) -> tuple:
+    """What a mock serves beside its WSGI app, on the event loop: the hubs, the journal's stream."""
+    return tuple(handler for handler in (getattr(mock, "hub_server", None), getattr(mock, "journal_stream", None))
+                 if handler is not None)
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
@@ -205,7 +211,7 @@ class GranianServer(_Addresses):
         from granian.log import LogLevels
 
         bridge = AsgiBridge(self._mock.app, delaying=self._mock.faults.delaying,
-                            body_limit=self._mock.body_limit, realtime=getattr(self._mock, "hub_server", None))
+                            body_limit=self._mock.body_limit, realtime=_realtime(self._mock))
 
         def load(_target: str):  # runs in the worker, just after the fork
             _end_with_parent()

@@ -179,7 +179,7 @@ CALLS = [("GET", ""), ("POST", "/pins"), ("POST", "/reset"), ("GET", "/state"), 
          ("GET", "/hubs/connections"), ("POST", "/hubs/events"), ("POST", "/hubs/close"), ("GET", "/hubs/events"),
          ("GET", "/faults"), ("POST", "/faults"), ("DELETE", "/faults"),
          ("DELETE", "/faults/x"), ("GET", "/clock"), ("POST", "/clock"), ("GET", "/requests"),
-         ("DELETE", "/requests")]
+         ("DELETE", "/requests"), ("GET", "/requests/stream")]
 
 
 def test_an_admin_token_guards_every_control_call(serve):
