@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any, Literal, NotRequired, TypedDict
 
 __all__ = [
-    "Clock", "Fault", "HubConnection", "HubEvent", "HubJournalEntry", "JournalEntry", "JournalUser", "MessagePin",
-    "Pin", "Scenario", "Session", "SessionUser", "Status",
+    "Clock", "Fault", "HubConnection", "HubEvent", "HubJournalEntry", "JournalEntry", "JournalResponse", "JournalUser",
+    "MessagePin", "Pin", "Scenario", "Session", "SessionUser", "Status",
 ]
 
 
@@ -98,6 +98,15 @@ class JournalUser(TypedDict):
     role: Literal["Host", "Client"]
 
 
+class JournalResponse(TypedDict):
+    """The answer a journaled request got: status None and no headers when it was dropped."""
+
+    status: int | None
+    headers: dict[str, str]
+    #: As text, up to 64 KiB; None when empty.
+    body: str | None
+
+
 class JournalEntry(TypedDict):
     """One request and its answer (``GET /_mock/requests``)."""
 
@@ -126,6 +135,10 @@ class JournalEntry(TypedDict):
     warnings: list[str]
     #: Only from ``mockchats proxy``: what the upstream's answer broke.
     responseViolations: NotRequired[list[str]]
+    #: The request's headers as sent (repeated ones joined with ", "); the admin token redacted.
+    headers: dict[str, str]
+    #: What the client was answered.
+    response: JournalResponse
 
 
 class HubJournalEntry(TypedDict):

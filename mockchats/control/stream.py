@@ -35,7 +35,7 @@ log = logging.getLogger("mockchats.control")
 #: Where the stream is served.
 PATH = CONTROL_PREFIX + "/requests/stream"
 #: How often (seconds) the stream looks for new entries.
-POLL = 0.25
+POLL = 0.1
 #: After this many seconds without an event, a comment line keeps proxies and clients from
 #: taking the stream for dead.
 KEEP_ALIVE = 15.0
