@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: serve test bench bench-reset clean
+.PHONY: serve test bench bench-reset screenshot clean
 
 # Serving needs mockchats and its dependencies only; the tests (and the bench) add the `test`
 # extra. One stamp file each, so `make serve` never installs the test tools.
@@ -52,6 +52,10 @@ bench: $(VENV)/.test-installed
 
 bench-reset: $(VENV)/.test-installed
 	$(BIN)/python bench/reset.py $(ARGS)
+
+# The README's picture of the dashboard, taken with the browser the tests use (Debian's chromium).
+screenshot: $(VENV)/.test-installed
+	$(BIN)/python tests/ui/screenshot.py docs/dashboard.png
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

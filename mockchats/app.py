@@ -27,6 +27,7 @@ from .chats import responses as chats_responses
 from .chats.auth import OPEN, STRICT, Authenticator
 from .chats.models import MESSAGE_CREATED, ChatSession, MessageView, Store, User
 from .contract.checks import route_findings
+from .control.dashboard import dashboard
 from .control.stream import JournalStream
 from .control.views import MAX_STATE_BYTES, control_plane
 from .core.clock import Clock
@@ -374,6 +375,7 @@ def create_app(mock: Mock, *, spec: Spec | None = None) -> Flask:
         app.add_url_rule(path, path, openapi_document, methods=["GET"], provide_automatic_options=False)
 
     app.register_blueprint(control_plane)
+    app.register_blueprint(dashboard)
 
     @app.errorhandler(MethodNotAllowed)
     def method_not_allowed(error: MethodNotAllowed):

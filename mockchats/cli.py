@@ -166,6 +166,8 @@ def serve(host: str, port: int, fixtures_path: str | None, seed: int, messages: 
     echo(f"  spec      {server.root_url}/openapi.json  (Session API: {server.root_url}/openapi/sessions.json)")
     echo(f"  control   {server.root_url}/_mock  (reset, scenarios, faults, clock, journal"
          + (", admin token required)" if admin_token else ")"))
+    echo(f"  dashboard {server.root_url}/_mock/ui  (the journal live, sessions, messages and controls"
+         + (" in a browser; it asks for the admin token)" if admin_token else " in a browser)"))
     echo(f"  hubs      {server.base_url}/hubs/session  (SignalR: WebSockets, Server-Sent Events, long polling)")
     if chat_hub:
         echo(f"  chat hub  {server.base_url}/hubs/chat  (a preview: its events are the mock's design)")

@@ -74,6 +74,8 @@ def test_wheel_installs_and_serves_from_any_directory(tmp_path):
     assert "mockchats/data/fixtures/scenarios/busy-room.yaml" in names
     assert "mockchats/py.typed" in names
     assert "mockchats/types.py" in names
+    for asset in ("index.html", "dashboard.js", "dashboard.css"):
+        assert f"mockchats/control/static/{asset}" in names
 
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
@@ -88,10 +90,12 @@ def test_wheel_installs_and_serves_from_any_directory(tmp_path):
         response = requests.get(served.base_url + "/chats", timeout=10,
                                 headers={"Authorization": "Bearer host-token"})
         spec = requests.get(served.base_url.removesuffix("/v1") + "/openapi.json", timeout=10)
+        page = requests.get(served.base_url.removesuffix("/v1") + "/_mock/ui/dashboard.js", timeout=10)
         served.stop()
     assert response.status_code == 200
     assert response.json()["totalCount"] == 24
     assert spec.json()["info"]["title"] == "Chats API"
+    assert page.status_code == 200 and page.text == (ROOT / "mockchats/control/static/dashboard.js").read_text()
 
     fidelity = subprocess.run([str(env_dir / "bin" / "mockchats"), "fidelity"], cwd=elsewhere,
                               capture_output=True, text=True, timeout=60)

@@ -178,7 +178,7 @@ SCHEMAS: dict[str, dict] = {
     "Index": {
         "type": "object", "description": "Where each part of the control plane is (paths on this server).",
         "required": ["openapi", "status", "reset", "state", "scenarios", "sessions", "pins", "faults",
-                     "clock", "requests", "walletTokens", "apiKeys", "hubs"],
+                     "clock", "requests", "walletTokens", "apiKeys", "hubs", "ui"],
         "properties": {
             "openapi": {"type": "string", "example": "/_mock/openapi.json",
                         "description": "This control plane's OpenAPI document."},
@@ -188,6 +188,8 @@ SCHEMAS: dict[str, dict] = {
             "walletTokens": {"type": "string", "example": "/_mock/wallet-tokens"},
             "hubs": {"type": "string", "example": "/_mock/hubs/connections"},
             "apiKeys": {"type": "string", "example": "/_mock/api-keys"},
+            "ui": {"type": "string", "example": "/_mock/ui",
+                   "description": "The dashboard: a page for a browser, served without the admin token."},
         },
     },
     "FaultRequest": {

@@ -1138,7 +1138,8 @@ def index() -> Response:
                        "scenarios": f"{root}/scenarios", "sessions": f"{root}/sessions",
                        "pins": f"{root}/pins", "faults": f"{root}/faults", "clock": f"{root}/clock",
                        "requests": f"{root}/requests", "walletTokens": f"{root}/wallet-tokens",
-                       "apiKeys": f"{root}/api-keys", "hubs": f"{root}/hubs/connections"})
+                       "apiKeys": f"{root}/api-keys", "hubs": f"{root}/hubs/connections",
+                       "ui": f"{root}/ui"})
 
 
 #: Where an app keeps its control plane's OpenAPI document once built.

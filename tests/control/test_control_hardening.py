@@ -455,8 +455,11 @@ def test_the_index_points_at_every_part(plane, server):
     assert index["status"] == plane.ok("POST", "/reset")
     document = control_document(server.root_url)
     for name, path in index.items():
-        if name != "status":
+        if name not in ("status", "ui"):
             assert path in document["paths"] or path == "/_mock/openapi.json", name
+    # The dashboard is a page, not a call of the document: it is there, for a browser.
+    page = requests.get(server.root_url + index["ui"], timeout=10)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert requests.get(server.root_url + index["openapi"], timeout=10).json() == document
     assert plane.ok("GET", "/requests") == []  # the index is not a partner request
 

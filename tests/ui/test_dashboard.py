@@ -1,0 +1,280 @@
+"""The dashboard (/_mock/ui) in a real Chromium: it loads clean, shows partner requests live,
+renders hostile text as text, and its controls act on the mock (or show why they were refused).
+
+Each test drives the page as a person would (clicks, keys) and checks the effect where a partner
+would see it: through `requests` on the API or the control plane.
+"""
+from __future__ import annotations
+
+import re
+import time
+
+import requests
+from playwright.sync_api import expect
+from support import bearer
+
+import mockchats
+
+
+def host_token(root_url: str) -> str:
+    sessions = requests.get(f"{root_url}/_mock/sessions", timeout=10).json()
+    return next(u["token"] for u in sessions[0]["users"] if u["role"] == "Host")
+
+
+def test_the_page_loads_with_no_console_errors_and_forbids_inline_scripts(tab):
+    page = tab.open()
+    expect(page.locator("#status")).to_contain_text("auth open")
+    expect(page.locator("#journal-empty")).to_be_visible()
+    answer = requests.get(f"{tab.root_url}/_mock/ui", timeout=10)
+    policy = answer.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert "default-src 'none'" in policy
+    # Nothing inline to forbid: every script is a file of the package.
+    assert re.findall(r"<script(?![^>]*\bsrc=)", answer.text) == []
+    assert tab.errors == []
+
+
+def test_an_inline_script_is_refused_by_the_policy(tab):
+    """The policy is enforced, not only sent: a script injected as markup does not run."""
+    page = tab.open()
+    page.evaluate("""() => { const s = document.createElement('div');
+        s.innerHTML = '<img src=x onerror="window.ran = 1">'; document.body.append(s); }""")
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.ran") is None
+
+
+def test_a_request_shows_up_in_the_journal_within_a_second(tab):
+    page = tab.open()
+    root = tab.root_url
+    token = host_token(root)
+    sent = requests.get(f"{root}/v1/chats", params={"Take": 3}, headers=bearer(token), timeout=10)
+    assert sent.status_code == 200
+    row = page.locator("#journal tbody tr.entry").first
+    expect(row).to_contain_text("listChats", timeout=1000)
+    expect(row).to_contain_text("/v1/chats")
+    expect(row).to_contain_text("200")
+    expect(row).to_contain_text("ok")
+    expect(row).not_to_have_class(re.compile("violation"))
+
+
+def test_a_request_that_breaks_the_contract_is_highlighted_and_says_so(tab):
+    page = tab.open()
+    root = tab.root_url
+    token = host_token(root)
+    refused = requests.post(f"{root}/v1/chats", json={"Message": "x" * 281}, headers=bearer(token), timeout=10)
+    assert refused.status_code == 400
+    row = page.locator("#journal tbody tr.entry").first
+    expect(row).to_contain_text("createChat", timeout=1000)
+    expect(row).to_have_class(re.compile(r"\bviolation\b"))
+    # Said in words, not by colour alone.
+    expect(row).to_contain_text("1 violation")
+    row.click()
+    detail = page.locator("#journal tbody tr.detail-row").first
+    violation = requests.get(f"{root}/_mock/requests", params={"limit": 1}, timeout=10).json()[0]["violations"][0]
+    expect(detail).to_contain_text(violation)
+
+
+def test_newest_first_and_a_row_expands_by_keyboard_to_the_request_and_the_response(tab):
+    page = tab.open()
+    root = tab.root_url
+    token = host_token(root)
+    requests.get(f"{root}/v1/chats", params={"Take": 1}, headers=bearer(token), timeout=10)
+    requests.post(f"{root}/v1/chats", json={"Message": "hello <b>there</b>"}, headers=bearer(token), timeout=10)
+    rows = page.locator("#journal tbody tr.entry")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("createChat")
+    expect(rows.nth(1)).to_contain_text("listChats")
+    rows.nth(0).focus()
+    page.keyboard.press("Enter")
+    expect(rows.nth(0)).to_have_attribute("aria-expanded", "true")
+    detail = page.locator("tr.detail-row")
+    # The request's body, pretty-printed, as text; the answer's status and body.
+    expect(detail.locator(".request")).to_contain_text('"Message": "hello <b>there</b>"')
+    expect(detail.locator(".request")).to_contain_text(re.compile(r"Authorization: Bearer", re.I))
+    expect(detail.locator(".response")).to_contain_text("200")
+    expect(detail.locator(".response")).to_contain_text('"chatId"')
+    assert detail.locator("b").count() == 0
+    page.keyboard.press("Enter")
+    expect(detail).to_have_count(0)
+
+
+def test_filters_and_pause(tab):
+    page = tab.open()
+    root = tab.root_url
+    token = host_token(root)
+    requests.get(f"{root}/v1/chats", headers=bearer(token), timeout=10)
+    requests.get(f"{root}/v1/chats/nope/reactions", headers=bearer(token), timeout=10)
+    rows = page.locator("#journal tbody tr.entry")
+    expect(rows).to_have_count(2)
+    page.select_option("#filter-status", "4")
+    expect(rows).to_have_count(1)
+    expect(rows.first).not_to_contain_text("listChats")
+    page.select_option("#filter-status", "")
+    page.select_option("#filter-operation", "listChats")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("listChats")
+    page.select_option("#filter-operation", "")
+    page.get_by_role("button", name="Pause").click()
+    requests.get(f"{root}/v1/chats", headers=bearer(token), timeout=10)
+    expect(page.locator("#paused-count")).to_have_text("1 new while paused")
+    expect(rows).to_have_count(2)
+    page.get_by_role("button", name="Resume").click()
+    expect(rows).to_have_count(3)
+
+
+def test_the_edge_cases_markup_shows_as_text(tab):
+    root = tab.root_url
+    assert requests.post(f"{root}/_mock/scenarios/edge-cases", timeout=10).status_code == 200
+    page = tab.open("Messages")
+    sessions = requests.get(f"{root}/_mock/sessions", timeout=10).json()
+    page.select_option("#messages-session", sessions[0]["sessionId"])
+    page.get_by_role("button", name="List").click()
+    # The scenario's one session holds 18 messages: all on the first page of 20.
+    expect(page.locator("#messages .text", has_text="<script>alert(1)</script>")).to_have_count(1)
+    assert page.locator("#messages script, #messages img, #messages b").count() == 0
+    assert tab.errors == []
+
+
+def test_loading_a_scenario_from_the_page_changes_what_the_api_answers(tab):
+    root = tab.root_url
+    before = requests.get(f"{root}/v1/chats", headers=bearer(host_token(root)), timeout=10).json()["totalCount"]
+    page = tab.open("Controls")
+    page.select_option("#scenario-name", "busy-room")
+    page.get_by_role("button", name="Load scenario").click()
+    expect(page.locator("#scenario-form .done")).to_contain_text("Loaded busy-room")
+    assert requests.get(f"{root}/_mock", timeout=10).json()["status"]["scenario"] == "busy-room"
+    after = requests.get(f"{root}/v1/chats", headers=bearer(host_token(root)), timeout=10).json()["totalCount"]
+    assert after != before
+    expect(page.locator("#status")).to_contain_text("busy-room")
+
+
+def test_a_fault_armed_from_the_page_fails_the_next_request(tab):
+    root = tab.root_url
+    page = tab.open("Controls")
+    page.select_option("#fault-operation", "listChats")
+    page.fill("#fault-status", "503")
+    page.fill("#fault-times", "1")
+    page.get_by_role("button", name="Arm fault").click()
+    expect(page.locator("#fault-form .done")).to_contain_text("Armed")
+    expect(page.locator("#faults")).to_contain_text("listChats answers 503")
+    token = host_token(root)
+    assert requests.get(f"{root}/v1/chats", headers=bearer(token), timeout=10).status_code == 503
+    assert requests.get(f"{root}/v1/chats", headers=bearer(token), timeout=10).status_code == 200
+
+
+def test_a_refused_control_shows_the_control_planes_error(tab):
+    root = tab.root_url
+    page = tab.open("Controls")
+    page.fill("#fault-delay", "0")
+    page.get_by_role("button", name="Arm fault").click()
+    said = requests.post(f"{root}/_mock/faults", json={"delayMs": 0, "when": "before"}, timeout=10).json()
+    error = page.locator("#fault-form .error")
+    expect(error).to_contain_text(said["detail"])
+    expect(error).to_contain_text("Refused")
+    assert requests.get(f"{root}/_mock/faults", timeout=10).json() == []
+
+
+def test_the_clock_freezes_advances_and_returns(tab):
+    root = tab.root_url
+    page = tab.open("Controls")
+    page.fill("#clock-freeze", "2030-01-01T00:00:00Z")
+    page.get_by_role("button", name="Freeze").click()
+    expect(page.locator("#clock-now")).to_have_text("2030-01-01T00:00:00Z")
+    page.fill("#clock-advance", "90")
+    page.get_by_role("button", name="Advance").click()
+    expect(page.locator("#clock-now")).to_have_text("2030-01-01T00:01:30Z")
+    assert requests.get(f"{root}/_mock/clock", timeout=10).json() == {"now": "2030-01-01T00:01:30Z", "frozen": True}
+    page.get_by_role("button", name="Back to real time").click()
+    expect(page.locator("#clock-frozen")).to_have_text("(real time)")
+    page.fill("#clock-freeze", "not a time")
+    page.get_by_role("button", name="Freeze").click()
+    expect(page.locator("#clock-form .error")).to_contain_text("400")
+
+
+def test_reset_with_a_seed(tab):
+    root = tab.root_url
+    page = tab.open("Controls")
+    page.fill("#reset-seed", "7")
+    page.get_by_role("button", name="Reset", exact=True).click()
+    expect(page.locator("#reset-form .done")).to_contain_text("seed 7")
+    assert requests.get(f"{root}/_mock", timeout=10).json()["status"]["seed"] == 7
+
+
+def test_sessions_show_users_tokens_and_hub_connections(tab):
+    root = tab.root_url
+    page = tab.open("Sessions")
+    sessions = requests.get(f"{root}/_mock/sessions", timeout=10).json()
+    card = page.locator("article.session").first
+    expect(card).to_contain_text(sessions[0]["sessionId"])
+    for user in sessions[0]["users"]:
+        expect(card).to_contain_text(user["name"])
+        expect(card.get_by_role("button", name=f"Copy {user['name']}'s token")).to_be_visible()
+    expect(card).to_contain_text("Hub connections (0)")
+
+
+def test_messages_pin_unpin_and_delete_as_the_host(tab):
+    root = tab.root_url
+    token = host_token(root)
+    created = requests.post(f"{root}/v1/chats", json={"Message": "pin me"}, headers=bearer(token), timeout=10).json()
+    page = tab.open("Messages")
+    page.uncheck("#messages-ascending")  # the API's default is oldest first; the new message is the newest
+    page.get_by_role("button", name="List").click()
+    item = page.locator("#messages li", has_text="pin me")
+    expect(item).to_be_visible()
+    item.get_by_role("button", name="Pin").click()
+    expect(item.locator(".badge.pin")).to_have_text("📌 pinned")
+    listed = requests.get(f"{root}/v1/chats", params={"Ascending": "false"}, headers=bearer(token), timeout=10).json()
+    assert next(m for m in listed["messages"] if m["chatId"] == created["chatId"])["pinned"] is not None
+    item.get_by_role("button", name="Unpin").click()
+    expect(item.locator(".badge.pin")).to_have_count(0)
+    item.get_by_role("button", name="Delete").click()
+    expect(page.locator("#messages li", has_text="pin me")).to_have_count(0)
+    listed = requests.get(f"{root}/v1/chats", params={"Ascending": "false"}, headers=bearer(token), timeout=10).json()
+    assert created["chatId"] not in [m["chatId"] for m in listed["messages"]]
+
+
+def test_a_narrow_window_has_no_sideways_scroll(tab):
+    tab.page.set_viewport_size({"width": 390, "height": 800})
+    page = tab.open()
+    requests.get(f"{tab.root_url}/v1/chats", headers=bearer(host_token(tab.root_url)), timeout=10)
+    expect(page.locator("#journal tbody tr.entry")).to_have_count(1)
+    for view in ("Journal", "Sessions", "Messages", "Controls"):
+        page.get_by_role("button", name=view, exact=True).click()
+        page.wait_for_timeout(200)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), view
+
+
+def test_the_index_and_the_page_need_no_token_but_data_calls_do(chromium):
+    token = "s3cret-admin-token"
+    mock = mockchats.build(admin_token=token)
+    server = mockchats.Server(mock.app, port=0).start()
+    try:
+        root = server.root_url
+        assert requests.get(f"{root}/_mock/ui", timeout=10).status_code == 200
+        assert requests.get(f"{root}/_mock/ui/dashboard.js", timeout=10).status_code == 200
+        assert requests.get(f"{root}/_mock", timeout=10).status_code == 401
+        context = chromium.new_context()
+        page = context.new_page()
+        page.goto(f"{root}/_mock/ui")
+        expect(page.locator("#token-form")).to_be_visible()
+        page.fill("#token-input", token)
+        page.get_by_role("button", name="Use token").click()
+        expect(page.locator("#live")).to_have_text("live")
+        expect(page.locator("#status")).to_contain_text("auth open")
+        host = next(u["token"] for u in requests.get(f"{root}/_mock/sessions", headers=bearer(token),
+                                                     timeout=10).json()[0]["users"] if u["role"] == "Host")
+        requests.post(f"{root}/v1/chats", json={"Message": "hi"}, headers=bearer(host), timeout=10)
+        row = page.locator("#journal tbody tr.entry").first
+        expect(row).to_contain_text("createChat")
+        context.close()
+    finally:
+        server.stop()
+
+
+def test_the_dashboards_own_calls_are_not_journaled(tab):
+    page = tab.open("Controls")
+    page.get_by_role("button", name="Sessions", exact=True).click()
+    page.get_by_role("button", name="Messages", exact=True).click()
+    expect(page.locator("#messages li").first).to_be_visible()
+    time.sleep(0.3)
+    assert requests.get(f"{tab.root_url}/_mock/requests", params={"kind": "all"}, timeout=10).json() == []
