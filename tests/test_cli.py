@@ -33,8 +33,13 @@ def test_serve_prints_base_url_and_users_then_serves_and_stops_cleanly():
         check(operation_for("GET", "/v1/chats"), response)
         assert response.status_code == 200
         assert response.json()["totalCount"] == 24
+        root = served.base_url.removesuffix("/v1")
+        page = requests.get(root + "/_mock/ui", timeout=10)
         code, out, err = served.stop()
     banner = "".join(served.banner) + out
+    # The dashboard's line names the page, which the server serves.
+    assert f"dashboard {root}/_mock/ui" in banner, banner
+    assert page.status_code == 200 and "<title>mockchats dashboard</title>" in page.text
     for token, role in (("host-token", "Host"), ("alice-token", "Client"), ("bob-token", "Client")):
         assert any(token in line and role in line for line in banner.splitlines()), banner
     assert code == 0
