@@ -3,7 +3,9 @@
 One journal entry per event (``id: <entry id>``, ``data: <the entry as GET /_mock/requests
 gives it>``), from the moment the client connects; a client that reconnects with
 ``Last-Event-ID`` (as ``EventSource`` does) or asks ``?since=<id>`` first gets the entries after
-that id still in the journal. It takes GET /_mock/requests' filters but ``limit``.
+that id still in the journal (the header wins over the query: it is the newer). It takes GET
+/_mock/requests' filters but ``limit``. An ``epoch`` event names the journal first, and again
+whenever it is cleared, so a reader can drop what it shows (:func:`_epoch_event`).
 
 Served on the ASGI server's event loop beside the app (as the hubs are, :mod:`mockchats.hubs.asgi`):
 the app is WSGI, and the bridge hands it whole answers only. The stream reads the journal
@@ -138,9 +140,11 @@ class JournalStream:
         if len(since) > 1:
             errors["since"] = ["since is given more than once."]
         elif since or resume is not None:
-            text = since[0] if since else resume or ""
+            # Last-Event-ID wins: EventSource reconnects to the URL it was given (its first
+            # since) and says in this header how far it got since.
+            text = resume if resume is not None else since[0]
             if not text.isascii() or not text.isdigit():
-                place = "since" if since else "Last-Event-ID"
+                place = "since" if resume is None else "Last-Event-ID"
                 errors[place] = [f"{quote(text)} is not an entry id (a whole number >= 0)."]
         filters: dict = {}
         try:
@@ -153,7 +157,7 @@ class JournalStream:
             raise QueryRefused(" ".join(messages[0] for messages in errors.values()), errors)
         filters.pop("limit", None)
         if since or resume is not None:
-            text = since[0] if since else resume or "0"
+            text = resume if resume is not None else since[0]
             return filters, int(text) if len(text) <= 18 else 10**18
         return filters, self.journal.last_id
 
@@ -163,14 +167,20 @@ class JournalStream:
         left = asyncio.ensure_future(_until_disconnected(receive))
         ended = asyncio.ensure_future(closing.wait())
         try:
-            # Written at once, so that the client (and any proxy) sees the stream open.
-            await _body(send, f"retry: {RETRY_MS}\n\n".encode())
+            # Written at once, so that the client (and any proxy) sees the stream open; then
+            # which journal this is (an "epoch" event, again whenever it changes).
+            epoch = self.journal.epoch
+            await _body(send, f"retry: {RETRY_MS}\n\n".encode() + _epoch_event(epoch))
             quiet_since = time.monotonic()
             while not left.done() and not ended.done():
+                news = b""
+                if self.journal.epoch != epoch:  # cleared (a reset) since the last look
+                    epoch = self.journal.epoch
+                    news = _epoch_event(epoch)
                 after, entries = self.journal.since(after, **filters)
-                if entries:
-                    await _body(send, b"".join(b"id: %d\ndata: %s\n\n" % (entry["id"], aspnet.dumps(entry))
-                                               for entry in entries))
+                news += b"".join(b"id: %d\ndata: %s\n\n" % (entry["id"], aspnet.dumps(entry)) for entry in entries)
+                if news:
+                    await _body(send, news)
                     quiet_since = time.monotonic()
                 elif time.monotonic() - quiet_since >= self.keep_alive:
                     await _body(send, b": keep-alive\n\n")
@@ -181,6 +191,13 @@ class JournalStream:
         finally:
             left.cancel()
             ended.cancel()
+
+
+def _epoch_event(epoch: str) -> bytes:
+    """The ``epoch`` event: the journal's :attr:`~mockchats.core.journal.Journal.epoch`. A reader
+    that sees it change drops what it shows: the journal was cleared, or is another one (a
+    restarted mock, whose ids start again at 1: read it again from ``since=0``)."""
+    return b'event: epoch\ndata: {"epoch":"%s"}\n\n' % epoch.encode()
 
 
 class _Headers:

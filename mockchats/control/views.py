@@ -1084,8 +1084,11 @@ def stream_requests() -> Response:
         One event per entry: `id:` the entry's id, `data:` the entry as GET /_mock/requests gives it
         (one line of JSON). The stream starts with the entries recorded from the moment of
         connecting; with a Last-Event-ID header (an EventSource reconnecting sends it) or since, it
-        first sends the entries after that id still in the journal. New entries arrive within a
-        second; a comment line (`: keep-alive`) is sent after 15 s without one. It takes GET
+        first sends the entries after that id still in the journal. First, and again whenever the
+        journal is cleared (a reset), an `epoch` event (`event: epoch`, `data: {"epoch": "<id>.<n>"}`)
+        names the journal: when it changes, what a reader shows is gone; when its part before the
+        dot changes, the mock was restarted and ids start again at 1 (read again with since=0). New
+        entries arrive within a second; a comment line (`: keep-alive`) is sent after 15 s without one. It takes GET
         /_mock/requests' filters but limit (refused: a stream has no end to count from), and its own
         request is not journaled. With --admin-token, the token may come as access_token in the
         query, on this endpoint only, since a browser's EventSource sends no headers (it is never
@@ -1096,7 +1099,7 @@ def stream_requests() -> Response:
         - {name: since, in: query, schema: {type: integer, minimum: 0},
            description: Send first the entries after this id still in the journal}
         - {name: Last-Event-ID, in: header, schema: {type: integer, minimum: 0},
-           description: 'As since (an EventSource reconnecting sends it); since wins when both are given'}
+           description: 'As since (an EventSource reconnecting sends it); it wins over since, being the newer'}
         - {name: access_token, in: query, schema: {type: string},
            description: 'The admin token (this endpoint only), for a client that cannot send headers'}
         - {name: operationId, in: query, schema: {type: string}, description: As GET /_mock/requests}

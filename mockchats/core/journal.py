@@ -13,6 +13,7 @@ import itertools
 import json
 import math
 import re
+import secrets
 import threading
 import time
 from collections import deque
@@ -501,6 +502,10 @@ class Journal:
         self._ids = itertools.count(1)
         self._last = 0
         self._lock = threading.Lock()
+        # Which journal, and how often emptied: a live reader that sees this change knows the
+        # entries it shows are gone (a reset) or numbered by another journal (a restarted mock).
+        self._instance = secrets.token_hex(6)
+        self._clears = 0
 
     def record(self, exchange: Exchange) -> None:
         """Add one exchange (numbered in arrival order); the oldest falls out when full."""
@@ -619,7 +624,14 @@ class Journal:
         and the proxy's alike); :class:`QueryRefused` as :func:`parse_query` refuses."""
         return self.entries(**parse_query(pairs, operation_ids))
 
+    @property
+    def epoch(self) -> str:
+        """``<instance>.<clears>``: changes when the journal is cleared, and differs between two
+        journals (ids count on across a clear, but start again at 1 in a new journal)."""
+        return f"{self._instance}.{self._clears}"
+
     def clear(self) -> None:
         """Forget every entry, the hubs' with the requests'."""
         with self._lock:
+            self._clears += 1
             self._entries.clear()

@@ -35,6 +35,8 @@ class Events:
         self.ended = threading.Event()
         self.error: Exception | None = None
         self._events: queue.Queue = queue.Queue()
+        #: The journal's epoch events, in order (the first comes with the opening).
+        self.epochs: queue.Queue = queue.Queue()
         self._opened = threading.Event()
         if self.response.status == 200:
             threading.Thread(target=self._read, daemon=True).start()
@@ -51,7 +53,9 @@ class Events:
                 self.lines.append(line)
                 self._opened.set()
                 if line == "":
-                    if "data" in event:
+                    if event.get("event") == "epoch":
+                        self.epochs.put(json.loads(event["data"])["epoch"])
+                    elif "data" in event:
                         self._events.put((int(event["id"]), json.loads(event["data"])))
                     event = {}
                 elif not line.startswith(":"):
@@ -127,6 +131,30 @@ def test_a_reconnecting_client_resumes_after_its_last_event(fresh, api, open_str
     api.get("/chats", params={"take": 4})
     assert asked.next()[1]["query"] == {"take": ["4"]}
     assert resumed.next()[1]["query"] == {"take": ["4"]}
+
+
+def test_last_event_id_wins_over_the_since_an_event_source_reconnects_with(fresh, api, open_stream):
+    for take in (1, 2, 3):
+        api.get("/chats", params={"take": take})
+    first, second, third = (e["id"] for e in fresh.journal.entries())
+    resumed = open_stream(params={"since": first}, headers={"Last-Event-ID": str(second)})
+    assert resumed.next()[0] == third
+    assert resumed.none_within(0.3)
+
+
+def test_an_epoch_names_the_journal_first_and_again_when_it_is_cleared(fresh, api, plane, open_stream):
+    events = open_stream()
+    first = events.epochs.get(timeout=1)
+    api.get("/chats", params={"take": 1})
+    before = events.next()[0]
+    plane.ok("POST", "/reset")
+    cleared = events.epochs.get(timeout=1)
+    assert cleared != first and cleared.split(".")[0] == first.split(".")[0]
+    api.get("/chats", params={"take": 2})
+    after, entry = events.next()
+    assert after > before and entry["query"] == {"take": ["2"]}  # ids count on across a clear
+    other = mockchats.build()
+    assert other.journal.epoch.split(".")[0] != first.split(".")[0]  # another journal says so
 
 
 def test_the_filters_of_the_journal_apply(fresh, api, open_stream):
