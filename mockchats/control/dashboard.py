@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, current_app
 
 from ..core.responses import CONTROL_PREFIX, empty_response
 
@@ -25,6 +25,9 @@ ASSETS = {
 #: Same origin only, nothing inline, no frames around it (clickjacking), no plugins.
 CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
                            "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+
+_TOKEN_OPTIONAL = b'<meta name="mockchats-admin-token" content="optional">'
+_TOKEN_REQUIRED = b'<meta name="mockchats-admin-token" content="required">'
 
 dashboard = Blueprint("dashboard", __name__, url_prefix=f"{CONTROL_PREFIX}/ui")
 
@@ -41,7 +44,11 @@ def serve_asset(asset: str) -> Response:
     if known is None:
         return empty_response(404)
     name, media_type = known
-    return Response(_read(name), 200, headers={
+    content = _read(name)
+    if not asset and current_app.extensions["mockchats"].admin_token is not None:
+        # Told up front, so the page asks for the token before its first call, not after a 401.
+        content = content.replace(_TOKEN_OPTIONAL, _TOKEN_REQUIRED)
+    return Response(content, 200, headers={
         "Content-Type": media_type,
         "Content-Security-Policy": CONTENT_SECURITY_POLICY,
         "X-Content-Type-Options": "nosniff",

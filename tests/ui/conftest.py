@@ -7,6 +7,7 @@ Outside CI a machine without Chromium skips these tests, saying why; under ``CI=
 from __future__ import annotations
 
 import os
+import re
 import shutil
 
 import pytest
@@ -59,10 +60,18 @@ class Tab:
         return self.page
 
 
+#: What Chromium logs for every answer of 400 and up; a refused control is such an answer.
+_REFUSED_LOAD = re.compile(r"^Failed to load resource: the server responded with a status of 4\d\d ")
+
+
 @pytest.fixture
 def tab(chromium, server, fresh):
+    """A tab on the session's server; at its end, nothing went wrong in the page: no uncaught
+    error and no console error but the browser's note of a refused (4xx) call."""
     context = chromium.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.set_default_timeout(10_000)
-    yield Tab(page, server.root_url)
+    opened = Tab(page, server.root_url)
+    yield opened
     context.close()
+    assert [error for error in opened.errors if not _REFUSED_LOAD.match(error)] == []

@@ -41,6 +41,9 @@ def test_an_inline_script_is_refused_by_the_policy(tab):
         s.innerHTML = '<img src=x onerror="window.ran = 1">'; document.body.append(s); }""")
     page.wait_for_timeout(300)
     assert page.evaluate("window.ran") is None
+    # The browser said why: the policy blocked it (the one console error this test expects).
+    assert [e for e in tab.errors if "Content Security Policy" in e and "blocked" in e]
+    tab.errors.clear()
 
 
 def test_a_request_shows_up_in_the_journal_within_a_second(tab):
@@ -84,9 +87,10 @@ def test_newest_first_and_a_row_expands_by_keyboard_to_the_request_and_the_respo
     expect(rows).to_have_count(2)
     expect(rows.nth(0)).to_contain_text("createChat")
     expect(rows.nth(1)).to_contain_text("listChats")
-    rows.nth(0).focus()
+    expand = rows.nth(0).locator("button.expand")
+    expand.focus()
     page.keyboard.press("Enter")
-    expect(rows.nth(0)).to_have_attribute("aria-expanded", "true")
+    expect(expand).to_have_attribute("aria-expanded", "true")
     detail = page.locator("tr.detail-row")
     # The request's body, pretty-printed, as text; the answer's status and body.
     expect(detail.locator(".request")).to_contain_text('"Message": "hello <b>there</b>"')
@@ -94,8 +98,9 @@ def test_newest_first_and_a_row_expands_by_keyboard_to_the_request_and_the_respo
     expect(detail.locator(".response")).to_contain_text("200")
     expect(detail.locator(".response")).to_contain_text('"chatId"')
     assert detail.locator("b").count() == 0
-    page.keyboard.press("Enter")
+    page.keyboard.press("Space")
     expect(detail).to_have_count(0)
+    expect(expand).to_have_attribute("aria-expanded", "false")
 
 
 def test_filters_and_pause(tab):
@@ -129,7 +134,7 @@ def test_the_edge_cases_markup_shows_as_text(tab):
     sessions = requests.get(f"{root}/_mock/sessions", timeout=10).json()
     page.select_option("#messages-session", sessions[0]["sessionId"])
     page.get_by_role("button", name="List").click()
-    # The scenario's one session holds 18 messages: all on the first page of 20.
+    # The scenario's one session holds 17 messages: all on the first page of 20.
     expect(page.locator("#messages .text", has_text="<script>alert(1)</script>")).to_have_count(1)
     assert page.locator("#messages script, #messages img, #messages b").count() == 0
     assert tab.errors == []
@@ -186,18 +191,96 @@ def test_the_clock_freezes_advances_and_returns(tab):
     assert requests.get(f"{root}/_mock/clock", timeout=10).json() == {"now": "2030-01-01T00:01:30Z", "frozen": True}
     page.get_by_role("button", name="Back to real time").click()
     expect(page.locator("#clock-frozen")).to_have_text("(real time)")
+    # Enter in a field does what its own button does.
+    page.fill("#clock-freeze", "2030-01-01T00:00:00Z")
+    page.press("#clock-freeze", "Enter")
+    expect(page.locator("#clock-now")).to_have_text("2030-01-01T00:00:00Z")
+    page.fill("#clock-advance", "30")
+    page.press("#clock-advance", "Enter")
+    expect(page.locator("#clock-now")).to_have_text("2030-01-01T00:00:30Z")
     page.fill("#clock-freeze", "not a time")
     page.get_by_role("button", name="Freeze").click()
-    expect(page.locator("#clock-form .error")).to_contain_text("400")
+    said = requests.post(f"{root}/_mock/clock", json={"freeze": "not a time"}, timeout=10).json()["detail"]
+    expect(page.locator("#clock .error")).to_contain_text(f"Refused (400): {said}")
+    assert requests.get(f"{root}/_mock/clock", timeout=10).json()["now"] == "2030-01-01T00:00:30Z"
 
 
 def test_reset_with_a_seed(tab):
     root = tab.root_url
     page = tab.open("Controls")
-    page.fill("#reset-seed", "7")
+    page.get_by_label("Reset seed").fill("7")
     page.get_by_role("button", name="Reset", exact=True).click()
     expect(page.locator("#reset-form .done")).to_contain_text("seed 7")
     assert requests.get(f"{root}/_mock", timeout=10).json()["status"]["seed"] == 7
+
+
+def test_the_browser_does_not_stand_in_for_the_control_planes_word(tab):
+    """Values the browser's own form checks would stop reach the control plane, whose refusal
+    is what the page shows; values a step would refuse (0.33) are taken."""
+    root = tab.root_url
+    page = tab.open("Controls")
+    page.select_option("#fault-operation", "listChats")
+    page.get_by_label("Fault status").fill("100")
+    page.get_by_role("button", name="Arm fault").click()
+    said = requests.post(f"{root}/_mock/faults", json={"operationId": "listChats", "status": 100, "when": "before"},
+                         timeout=10).json()
+    expect(page.locator("#fault-form .error")).to_contain_text(said["detail"])
+    page.get_by_label("Fault status").fill("503")
+    page.get_by_label("Probability").fill("0.33")
+    page.get_by_role("button", name="Arm fault").click()
+    expect(page.locator("#fault-form .done")).to_contain_text("Armed")
+    assert [f["probability"] for f in requests.get(f"{root}/_mock/faults", timeout=10).json()] == [0.33]
+
+
+def test_a_refusal_that_quotes_markup_shows_it_as_text(tab):
+    root = tab.root_url
+    page = tab.open("Controls")
+    page.get_by_label("Fault method").fill("GET")
+    page.get_by_label("Fault path").fill('/v1/<img src=x onerror="window.ran=1">')
+    page.get_by_role("button", name="Arm fault").click()
+    error = page.locator("#fault-form .error")
+    expect(error).to_contain_text("Refused (400)")
+    assert error.locator("img").count() == 0
+    assert page.evaluate("window.ran") is None
+    assert requests.get(f"{root}/_mock/faults", timeout=10).json() == []
+
+
+def test_a_request_sent_while_the_page_is_still_loading_is_shown(tab):
+    """No gap between the page's first read of the journal and its stream."""
+    root = tab.root_url
+    tab.page.goto(f"{root}/_mock/ui")
+    requests.get(f"{root}/v1/chats", params={"Take": 2}, headers=bearer(host_token(root)), timeout=10)
+    expect(tab.page.locator("#journal tbody tr.entry")).to_have_count(1)
+    expect(tab.page.locator("#live")).to_have_text("live")
+    requests.get(f"{root}/v1/chats", params={"Take": 3}, headers=bearer(host_token(root)), timeout=10)
+    expect(tab.page.locator("#journal tbody tr.entry")).to_have_count(2)
+
+
+def test_a_reset_by_a_script_empties_the_view_and_the_next_request_shows(tab):
+    page = tab.open()
+    root = tab.root_url
+    requests.get(f"{root}/v1/chats", headers=bearer(host_token(root)), timeout=10)
+    rows = page.locator("#journal tbody tr.entry")
+    expect(rows).to_have_count(1)
+    page.get_by_role("button", name="Pause").click()
+    requests.get(f"{root}/v1/chats", params={"Take": 1}, headers=bearer(host_token(root)), timeout=10)
+    expect(page.locator("#paused-count")).to_have_text("1 new while paused")
+    assert requests.post(f"{root}/_mock/reset", timeout=10).status_code == 200
+    expect(rows).to_have_count(0)
+    expect(page.locator("#paused-count")).to_have_text("")
+    page.get_by_role("button", name="Resume").click()
+    requests.post(f"{root}/v1/chats", json={"Message": "after"}, headers=bearer(host_token(root)), timeout=10)
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("createChat")
+
+
+def test_filters_that_match_nothing_say_so(tab):
+    page = tab.open()
+    requests.get(f"{tab.root_url}/v1/chats", headers=bearer(host_token(tab.root_url)), timeout=10)
+    expect(page.locator("#journal tbody tr.entry")).to_have_count(1)
+    page.select_option("#filter-status", "dropped")
+    expect(page.locator("#journal tbody tr.entry")).to_have_count(0)
+    expect(page.locator("#journal-hidden")).to_be_visible()
 
 
 def test_sessions_show_users_tokens_and_hub_connections(tab):
@@ -221,13 +304,14 @@ def test_messages_pin_unpin_and_delete_as_the_host(tab):
     page.get_by_role("button", name="List").click()
     item = page.locator("#messages li", has_text="pin me")
     expect(item).to_be_visible()
-    item.get_by_role("button", name="Pin").click()
+    item.get_by_role("button", name="Pin message").click()
     expect(item.locator(".badge.pin")).to_have_text("📌 pinned")
     listed = requests.get(f"{root}/v1/chats", params={"Ascending": "false"}, headers=bearer(token), timeout=10).json()
     assert next(m for m in listed["messages"] if m["chatId"] == created["chatId"])["pinned"] is not None
-    item.get_by_role("button", name="Unpin").click()
+    expect(item.locator(".toggle-pin")).to_be_focused()  # focus stays where the person was
+    item.get_by_role("button", name="Unpin message").click()
     expect(item.locator(".badge.pin")).to_have_count(0)
-    item.get_by_role("button", name="Delete").click()
+    item.get_by_role("button", name="Delete message").click()
     expect(page.locator("#messages li", has_text="pin me")).to_have_count(0)
     listed = requests.get(f"{root}/v1/chats", params={"Ascending": "false"}, headers=bearer(token), timeout=10).json()
     assert created["chatId"] not in [m["chatId"] for m in listed["messages"]]
@@ -255,8 +339,11 @@ def test_the_index_and_the_page_need_no_token_but_data_calls_do(chromium):
         assert requests.get(f"{root}/_mock", timeout=10).status_code == 401
         context = chromium.new_context()
         page = context.new_page()
+        errors = []
+        page.on("console", lambda message: message.type == "error" and errors.append(message.text))
         page.goto(f"{root}/_mock/ui")
         expect(page.locator("#token-form")).to_be_visible()
+        assert errors == []  # asked before any call, not after a refused one
         page.fill("#token-input", token)
         page.get_by_role("button", name="Use token").click()
         expect(page.locator("#live")).to_have_text("live")
@@ -266,6 +353,9 @@ def test_the_index_and_the_page_need_no_token_but_data_calls_do(chromium):
         requests.post(f"{root}/v1/chats", json={"Message": "hi"}, headers=bearer(host), timeout=10)
         row = page.locator("#journal tbody tr.entry").first
         expect(row).to_contain_text("createChat")
+        # The token is kept for the tab, never put in the page's address (nor in the journal).
+        assert token not in page.url
+        assert errors == []
         context.close()
     finally:
         server.stop()

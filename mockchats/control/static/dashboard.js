@@ -10,6 +10,9 @@ const JOURNAL_KEEP = 1000;    // rows the page keeps, as the mock's journal keep
 const STATUS_EVERY_MS = 3000;
 
 let adminToken = sessionStorage.getItem(TOKEN_KEY);
+// The page is told whether the mock runs with --admin-token, so it asks before its first call
+// rather than after a refused one.
+const tokenRequired = document.querySelector('meta[name="mockchats-admin-token"]').content === "required";
 const operations = new Map();  // operationId -> {method, path}, from the APIs' documents
 
 // ---- helpers -------------------------------------------------------------------------------
@@ -80,9 +83,42 @@ function showError(target, error) {
 }
 
 function pretty(text) {
-  // JSON shown indented; anything else as it came.
+  // JSON shown indented, character for character as sent otherwise: re-indented, never parsed
+  // again (a parse would round big numbers, merge repeated keys and decode escapes). Anything
+  // that is not JSON comes back as it came.
   if (text === null || text === undefined || text === "") return "";
-  try { return JSON.stringify(JSON.parse(text), null, 2); } catch { return String(text); }
+  try { JSON.parse(text); } catch { return String(text); }
+  let out = "";
+  let depth = 0;
+  let inString = false;
+  const newline = () => "\n" + "  ".repeat(depth);
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i];
+    if (inString) {
+      out += c;
+      if (c === "\\") { out += text[i + 1] ?? ""; i += 1; } else if (c === '"') inString = false;
+    } else if (c === '"') {
+      inString = true;
+      out += c;
+    } else if (c === "{" || c === "[") {
+      const close = c === "{" ? "}" : "]";
+      let j = i + 1;
+      while (/\s/.test(text[j] ?? "")) j += 1;
+      if (text[j] === close) { out += c + close; i = j; continue; }  // {} and [] stay as they are
+      depth += 1;
+      out += c + newline();
+    } else if (c === "}" || c === "]") {
+      depth -= 1;
+      out += newline() + c;
+    } else if (c === ",") {
+      out += c + newline();
+    } else if (c === ":") {
+      out += ": ";
+    } else if (!/\s/.test(c)) {
+      out += c;
+    }
+  }
+  return out;
 }
 
 function clock(iso) {
@@ -92,6 +128,7 @@ function clock(iso) {
 }
 
 async function copy(text, button) {
+  let copied = true;
   try {
     await navigator.clipboard.writeText(text);
   } catch {
@@ -99,12 +136,12 @@ async function copy(text, button) {
     const field = el("textarea", { className: "visually-hidden" }, text);
     document.body.append(field);
     field.select();
-    document.execCommand("copy");
+    copied = document.execCommand("copy");
     field.remove();
   }
   const label = button.textContent;
-  button.textContent = "Copied";
-  setTimeout(() => { button.textContent = label; }, 1200);
+  button.textContent = copied ? "Copied" : "Copy failed: select the text";
+  setTimeout(() => { button.textContent = label; }, 1500);
 }
 
 function copyButton(text, what) {
@@ -241,12 +278,15 @@ function queryText(query) {
 
 function row(entry) {
   const status = statusText(entry);
+  const expand = el("button", { type: "button", className: "expand", "aria-expanded": "false",
+    "aria-label": `${clock(entry.time)} ${entry.method} ${entry.path}: show the request and the answer` },
+  clock(entry.time));
   const tr = el("tr", {
     className: ["entry", entry.violations.length ? "violation" : "", entry.warnings.length ? "warning" : ""]
       .filter(Boolean).join(" "),
-    tabindex: 0, "aria-expanded": "false", "data-id": entry.id,
+    "data-id": entry.id,
   },
-  el("td", { title: entry.time }, clock(entry.time)),
+  el("td", { title: entry.time }, expand),
   el("td", {}, entry.method),
   el("td", { className: "path" }, entry.path + queryText(entry.query)),
   el("td", {}, entry.operationId ?? "—"),
@@ -254,10 +294,10 @@ function row(entry) {
   el("td", { className: `status s${status[0]}` }, status),
   el("td", { className: "number" }, entry.durationMs),
   contractCell(entry));
-  const toggle = () => toggleDetail(tr, entry);
-  tr.addEventListener("click", toggle);
-  tr.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" || event.key === " ") { event.preventDefault(); toggle(); }
+  // The button is what a keyboard reaches (Enter, Space); a click anywhere on the row does the same.
+  tr.addEventListener("click", (event) => {
+    if (event.target.closest("a, button:not(.expand), input, select")) return;
+    toggleDetail(tr, entry);
   });
   return tr;
 }
@@ -274,11 +314,12 @@ function headerText(headers) {
 }
 
 function toggleDetail(tr, entry) {
-  const open = tr.getAttribute("aria-expanded") === "true";
+  const button = $("button.expand", tr);
+  const open = button.getAttribute("aria-expanded") === "true";
   const next = tr.nextElementSibling;
   if (open) {
     if (next && next.classList.contains("detail-row")) next.remove();
-    tr.setAttribute("aria-expanded", "false");
+    button.setAttribute("aria-expanded", "false");
     return;
   }
   const detail = $("#entry-detail").content.cloneNode(true);
@@ -309,13 +350,27 @@ function toggleDetail(tr, entry) {
   const cell = el("td", { colspan: 8 });
   cell.append(detail);
   tr.after(el("tr", { className: "detail-row" }, cell));
-  tr.setAttribute("aria-expanded", "true");
+  button.setAttribute("aria-expanded", "true");
+}
+
+function showJournalHints() {
+  $("#journal-empty").hidden = journal.length > 0;
+  $("#journal-hidden").hidden = !journal.length || $("#journal tbody tr.entry") !== null;
 }
 
 function renderJournal() {
   const body = $("#journal tbody");
   body.replaceChildren(...journal.filter(passes).map(row));
-  $("#journal-empty").hidden = journal.length > 0;
+  showJournalHints();
+}
+
+function forgetJournal() {
+  // What the view shows is gone from the mock (a reset, another mock): start the view afresh.
+  journal.length = 0;
+  seen.clear();
+  heldBack = [];
+  $("#paused-count").textContent = "";
+  renderJournal();
 }
 
 function addEntries(entries) {
@@ -338,12 +393,13 @@ function addEntries(entries) {
       tr.remove();
     }
   }
-  $("#journal-empty").hidden = journal.length > 0;
+  showJournalHints();
 }
 
 function receive(entry) {
   if (paused) {
     heldBack.push(entry);
+    if (heldBack.length > JOURNAL_KEEP) heldBack.shift();  // the view keeps no more than that anyway
     $("#paused-count").textContent = `${heldBack.length} new while paused`;
   } else {
     addEntries([entry]);
@@ -356,22 +412,64 @@ function setLive(live) {
   badge.className = live ? "badge ok" : "badge warn";
 }
 
+let journalEpoch = null;
+
 function connectStream() {
   if (stream) stream.close();
   clearTimeout(streamRetry);
-  const query = new URLSearchParams();
-  if (lastId) query.set("since", String(lastId));
+  // Always from the last entry shown (0: none yet): an entry recorded between the first read
+  // and this connection still comes. Ids only count up within one mock's journal.
+  const query = new URLSearchParams({ since: String(lastId) });
   if (adminToken) query.set("access_token", adminToken);
-  stream = new EventSource(`${ROOT}/requests/stream?${query}`);
-  stream.addEventListener("open", () => { setLive(true); showError($("#journal-error"), null); });
-  stream.addEventListener("message", (event) => {
-    try { receive(JSON.parse(event.data)); } catch { /* not an entry: nothing to show */ }
+  const url = `${ROOT}/requests/stream?${query}`;
+  const source = new EventSource(url);
+  stream = source;
+  source.addEventListener("open", () => { setLive(true); showError($("#journal-error"), null); });
+  source.addEventListener("epoch", (event) => {
+    if (source !== stream) return;
+    const { epoch } = JSON.parse(event.data);
+    const known = journalEpoch;
+    journalEpoch = epoch;
+    if (known === null || known === epoch) return;
+    forgetJournal();
+    if (known.split(".")[0] !== epoch.split(".")[0]) {
+      // Another mock (restarted): its ids start again at 1, so read it from the start.
+      lastId = 0;
+      connectStream();
+    }
   });
-  stream.addEventListener("error", () => {
+  source.addEventListener("message", (event) => {
+    if (source !== stream) return;
+    let entry;
+    try { entry = JSON.parse(event.data); } catch { return; }  // not an entry: nothing to show
+    receive(entry);
+  });
+  source.addEventListener("error", () => {
+    if (source !== stream) return;
     setLive(false);
-    // EventSource retries a broken stream by itself; a refused one (401, 403) it gives up on.
-    if (stream.readyState === EventSource.CLOSED) streamRetry = setTimeout(connectStream, 3000);
+    // EventSource retries a broken stream by itself; a refused one (401, 403, 400) it gives up
+    // on: say why, in the control plane's words, and try again later.
+    if (source.readyState === EventSource.CLOSED) {
+      explainRefusedStream(url);
+      streamRetry = setTimeout(connectStream, 3000);
+    }
   });
+}
+
+async function explainRefusedStream(url) {
+  const stop = new AbortController();
+  try {
+    const response = await fetch(url, { signal: stop.signal, cache: "no-store" });
+    if (!response.ok) {
+      const text = await response.text();
+      let body = text;
+      try { body = JSON.parse(text); } catch { /* not a problem document */ }
+      if (response.status === 401) askForToken();
+      showError($("#journal-error"), new ControlError(response.status, body));
+    }
+  } catch { /* unreachable: the status line says so */ } finally {
+    stop.abort();
+  }
 }
 
 async function loadJournal() {
@@ -420,7 +518,8 @@ async function loadSessions() {
           el("tbody", {}, ...session.users.map((user) => el("tr", {},
             el("td", {}, user.name), el("td", {}, user.role),
             el("td", {}, el("code", {}, user.id), " ", copyButton(user.id, `${user.name}'s id`)),
-            el("td", {}, el("code", { className: "token", title: user.token }, user.token.slice(0, 16) + "…"), " ",
+            el("td", {}, el("code", { className: "token", title: user.token },
+              user.token.length > 16 ? `${user.token.slice(0, 16)}…` : user.token), " ",
               copyButton(user.token, `${user.name}'s token`))))))),
         el("h4", {}, `Hub connections (${theirs.length})`),
         theirs.length ? el("ul", {}, ...theirs.map((c) => el("li", {},
@@ -448,13 +547,20 @@ async function loadMessageSessions() {
     if (sessions.some((s) => s.sessionId === chosen)) select.value = chosen;
     sessionUsers = new Map(sessions.flatMap((s) => s.users.map((u) => [u.id, u])));
     showError($("#messages-error"), null);
-    if (select.value) await listMessages();
+    if (select.value) {
+      await listMessages();
+    } else {
+      $("#messages").replaceChildren();
+      $("#messages-total").textContent = "No sessions.";
+    }
   } catch (error) {
     showError($("#messages-error"), error);
   }
 }
 
-async function act(promise, errorTarget, after) {
+async function act(promise, errorTarget, after, focusAfter) {
+  // One control's call; its refusal shown where it was made. The list it changed is drawn
+  // again, so focus goes to where the person was (focusAfter: a selector in the new list).
   try {
     await promise;
     showError(errorTarget, null);
@@ -462,6 +568,8 @@ async function act(promise, errorTarget, after) {
   } catch (error) {
     showError(errorTarget, error);
   }
+  const target = focusAfter && document.querySelector(focusAfter);
+  if (target) target.focus();
 }
 
 function reactionsText(reactions) {
@@ -483,20 +591,27 @@ async function listMessages() {
     showError(errors, null);
     $("#messages-total").textContent = `${page.messages.length} shown of ${page.totalCount}`;
     const base = `/sessions/${encodeURIComponent(session)}`;
-    $("#messages").replaceChildren(...page.messages.map((m) => el("li", { className: "card message" },
-      el("p", { className: "meta" }, `${m.user.name} · ${m.createdAt}`,
-        m.pinned ? el("span", { className: "badge pin" }, "📌 pinned") : null),
-      el("p", { className: "text" }, m.message),
-      m.reactions.length ? el("p", { className: "reactions" }, reactionsText(m.reactions)) : null,
-      el("div", { className: "actions" },
-        m.pinned
-          ? el("button", { type: "button", onclick: () => act(call("DELETE", `${base}/pins/${encodeURIComponent(m.pinned.id)}`),
-            errors, listMessages) }, "Unpin")
-          : el("button", { type: "button", onclick: () => act(call("POST", `${base}/pins`, { chatId: m.chatId }),
-            errors, listMessages) }, "Pin"),
-        el("button", { type: "button", className: "danger", onclick: () => act(
-          call("DELETE", `${base}/messages/${encodeURIComponent(m.chatId)}`), errors, listMessages) }, "Delete"),
-        copyButton(m.chatId, "chat id")))));
+    const mine = (m) => `#messages li[data-chat-id="${CSS.escape(m.chatId)}"] .toggle-pin`;
+    $("#messages").replaceChildren(...page.messages.map((m, index) => {
+      const which = `message ${page.messages.length > 1 ? `${index + 1} ` : ""}by ${m.user.name}`;
+      return el("li", { className: "card message", "data-chat-id": m.chatId },
+        el("p", { className: "meta" }, `${m.user.name} · ${m.createdAt}`,
+          m.pinned ? el("span", { className: "badge pin" }, "📌 pinned") : null),
+        el("p", { className: "text", dir: "auto" }, m.message),
+        m.reactions.length ? el("p", { className: "reactions" }, reactionsText(m.reactions)) : null,
+        el("div", { className: "actions" },
+          m.pinned
+            ? el("button", { type: "button", className: "toggle-pin", "aria-label": `Unpin ${which}`,
+              onclick: () => act(call("DELETE", `${base}/pins/${encodeURIComponent(m.pinned.id)}`), errors,
+                listMessages, mine(m)) }, "Unpin")
+            : el("button", { type: "button", className: "toggle-pin", "aria-label": `Pin ${which}`,
+              onclick: () => act(call("POST", `${base}/pins`, { chatId: m.chatId }), errors, listMessages, mine(m)) },
+            "Pin"),
+          el("button", { type: "button", className: "danger", "aria-label": `Delete ${which}`, onclick: () => act(
+            call("DELETE", `${base}/messages/${encodeURIComponent(m.chatId)}`), errors, listMessages,
+            "#messages .toggle-pin, #messages-form button") }, "Delete"),
+          copyButton(m.chatId, `the chat id of ${which}`)));
+    }));
   } catch (error) {
     showError(errors, error);
   }
@@ -555,10 +670,7 @@ $("#reset-form").addEventListener("submit", async (event) => {
   try {
     const status = await call("POST", "/reset", seed === undefined ? {} : { seed });
     formOutcome(form, null, `Reset (seed ${status.seed}): ${status.sessions} sessions, ${status.messages} messages.`);
-    // A reset empties the mock's journal: the view follows (new entries keep counting up).
-    journal.length = 0;
-    seen.clear();
-    renderJournal();
+    forgetJournal();  // the stream's epoch event says so too; no need to wait for it
     afterWorldChange();
     loadFaults();
     loadClock();
@@ -612,7 +724,8 @@ async function loadFaults() {
     const faults = await call("GET", "/faults");
     list.replaceChildren(...(faults.length ? faults.map((f) => el("li", {}, describeFault(f), " ",
       el("button", { type: "button", "aria-label": `Remove ${f.id}`, onclick: () => act(
-        call("DELETE", `/faults/${encodeURIComponent(f.id)}`), $("#faults-error"), loadFaults) }, "Remove")))
+        call("DELETE", `/faults/${encodeURIComponent(f.id)}`), $("#faults-error"), loadFaults,
+        "#faults button, #faults-clear") }, "Remove")))
       : [el("li", {}, "None.")]));
     showError($("#faults-error"), null);
   } catch (error) {
@@ -621,6 +734,24 @@ async function loadFaults() {
 }
 
 $("#faults-clear").addEventListener("click", () => act(call("DELETE", "/faults"), $("#faults-error"), loadFaults));
+
+function clockControl(formId, body) {
+  $(formId).addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const card = $("#clock");
+    try {
+      const now = await call("POST", "/clock", body());
+      showClock(now);
+      formOutcome(card, null, now.frozen ? `Frozen at ${now.now}.` : "Back to real time.");
+    } catch (error) {
+      formOutcome(card, error);
+    }
+  });
+}
+
+clockControl("#clock-freeze-form", () => ({ freeze: $("#clock-freeze").value.trim() || "now" }));
+clockControl("#clock-advance-form", () => ({ advanceSeconds: numberOrNothing($("#clock-advance")) }));
+clockControl("#clock-real-form", () => ({ real: true }));
 
 function showClock(now) {
   $("#clock-now").textContent = now.now;
@@ -631,25 +762,10 @@ async function loadClock() {
   try {
     showClock(await call("GET", "/clock"));
   } catch (error) {
-    formOutcome($("#clock-form"), error);
+    formOutcome($("#clock"), error);
   }
 }
 
-$("#clock-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const form = event.currentTarget;
-  const which = event.submitter ? event.submitter.dataset.clock : "freeze";
-  let body;
-  if (which === "freeze") body = { freeze: $("#clock-freeze").value.trim() || "now" };
-  else if (which === "advance") body = { advanceSeconds: numberOrNothing($("#clock-advance")) ?? 0 };
-  else body = { real: true };
-  try {
-    showClock(await call("POST", "/clock", body));
-    formOutcome(form, null, which === "real" ? "Back to real time." : "Done.");
-  } catch (error) {
-    formOutcome(form, error);
-  }
-});
 
 // ---- start ---------------------------------------------------------------------------------
 
@@ -657,6 +773,11 @@ let statusTimer = null;
 
 async function start() {
   clearInterval(statusTimer);
+  if (tokenRequired && !adminToken) {
+    $("#status").textContent = "Waiting for the admin token.";
+    askForToken();
+    return;
+  }
   if (!await refreshStatus()) return;  // the token form calls start() again
   statusTimer = setInterval(refreshStatus, STATUS_EVERY_MS);
   await loadJournal();
