@@ -929,7 +929,7 @@ def hubs_section(load: Load, rounds: int, warmup: float, clients: int, events: i
     summary = summarize(runs)
     return {
         "clients": clients, "events_per_round": events, "rounds": rounds, "open_files": [soft, hard],
-        "fleet": "bench/hubs.py: websockets (asyncio, uvloop), one process, negotiate then WebSocket with "
+        "fleet": "bench/hubs.py: plain WebSocket clients on asyncio protocols (uvloop), one process, negotiate then WebSocket with "
                  "the Host's token, the JSON handshake, a ping every 15 s",
         "latency_ms": {"UserAdded": hubs.percentiles(samples["added_ms"]),
                        "UserRemoved": hubs.percentiles(samples["removed_ms"]),

@@ -4,7 +4,9 @@ What SignalR says and when is :mod:`.protocol`'s (no I/O); who is connected is
 :mod:`.models`'s. This module only moves bytes: it reads the token, asks the mock who it
 names, keeps each connection's outbox (an :class:`asyncio.Queue` fed from any thread), writes
 what the protocol says to write, and pings when nothing else was sent for the keep-alive
-interval. It runs on the server's event loop; nothing here blocks.
+interval. It runs on the server's event loop; nothing here blocks. An event for a session's
+thousand connections crosses to the loop as one item, after the REST answer that caused it,
+and is written to each waiting WebSocket in one go, with no task woken per connection.
 
 One :class:`_Link` per connection drives its protocol state whatever carries it: a WebSocket
 (frames both ways), Server-Sent Events (a streamed GET out, POSTs in) or long polling (GETs that
@@ -117,6 +119,12 @@ class HubServer:
         #: The Server-Sent Events and long-polling connections by token, from their first request
         #: to their last answer (a closed long-polling connection still has its Close to hand over).
         self._links: dict[str, _Link] = {}
+        #: Every connection past its handshake, by its model: whom an event is written to.
+        self._live: dict[Connection, _Link] = {}
+        #: What hands items to the loop the connections are served on (the latest one's).
+        self._hand: _Hand | None = None
+        # An event is handed to the loop once for all the connections it goes to, not once per connection.
+        connections.fan_out = self._fan_out
         # The hubs sit under the Chats API's base path: CORS covers them whenever it is on.
         self._cors_roots = {base_path.strip("/").split("/", 1)[0].casefold()}
 
@@ -435,6 +443,32 @@ class HubServer:
                 await out.reader
 
     # -- shared ------------------------------------------------------------------------------
+    def _hand_for(self, loop: asyncio.AbstractEventLoop) -> _Hand:
+        if self._hand is None or self._hand.loop is not loop:
+            self._hand = _Hand(loop)
+        return self._hand
+
+    def _fan_out(self, item: Push, connections: list[Connection]) -> None:
+        """From any thread: one event for many connections, handed to the loop as one item
+        (:attr:`Hubs.fan_out`)."""
+        hand = self._hand
+        if hand is None:  # nothing served yet
+            for connection in connections:
+                connection.outbox(item)
+            return
+        hand.give(self._deliver, hand, item, connections, soon=True)  # the REST answer first
+
+    def _deliver(self, hand: _Hand, item: Push, connections: list[Connection]) -> None:
+        """On ``hand``'s loop: the event to each connection, in one go (see :meth:`_Link.take`)."""
+        now = time.monotonic()
+        live = self._live
+        for connection in connections:
+            link = live.get(connection)
+            if link is not None and link.hand is hand:
+                link.take(item, now)
+            else:  # gone since, or served on another loop: through its own outbox
+                connection.outbox(item)
+
     def _opened(self) -> None:
         self._open += 1
         if self._ticker is None or self._ticker.done():
@@ -470,6 +504,42 @@ class HubServer:
 _WAKE = object()
 
 
+class _Hand:
+    """Hands work to one event loop from any thread, in the order it was given.
+
+    On the loop's own thread (where the app answers, but for delay faults) the work is done at
+    once, or at the loop's next turn when given ``soon``; from another thread it crosses with a
+    thread-safe call (a write to the loop's pipe). While work is on its way, work given on the
+    loop follows it, so the order the events were committed in holds. One per loop, shared by
+    its connections: an event for a thousand of them crosses once, and a connection's Close
+    still comes after its last event."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.thread = threading.get_ident()
+        self._crossing = 0  # work given from another thread, not done yet
+        self._lock = threading.Lock()
+
+    def give(self, work: Callable[..., object], *args: object, soon: bool = False) -> None:
+        """Do ``work(*args)`` on the loop; ``soon``: not before the loop's next turn (it may be long)."""
+        with self._lock:
+            on_loop = threading.get_ident() == self.thread
+            now = on_loop and not self._crossing and not soon
+            if not now:
+                self._crossing += 1
+        if now:
+            work(*args)
+        elif on_loop:
+            self.loop.call_soon(self._arrive, work, args)
+        else:
+            self.loop.call_soon_threadsafe(self._arrive, work, args)
+
+    def _arrive(self, work: Callable[..., object], args: tuple) -> None:
+        with self._lock:
+            self._crossing -= 1
+        work(*args)  # on the loop: nothing given on it can come between
+
+
 class _Gone:
     """In a link's queue: the client went away (or must be let go) without a Close."""
 
@@ -490,9 +560,7 @@ class _Link:
         self.server = server
         self.connection = connection
         self.loop = asyncio.get_running_loop()
-        self.loop_thread = threading.get_ident()
-        self._crossing = 0  # items sent from another thread, not yet queued
-        self._crossing_lock = threading.Lock()
+        self.hand = server._hand_for(self.loop)
         self.queue: asyncio.Queue = asyncio.Queue()
         self.state = protocol.HubConnection(time.monotonic(), keep_alive_interval=server.keep_alive)
         self.out: _Socket | _EventStream | _Polls | None = None
@@ -501,29 +569,31 @@ class _Link:
         self.closing = False
         #: The connection has ended (what it still had to say may wait for a poll).
         self.over = False
+        #: The writer waits for its queue (with nothing in hand).
+        self._waiting = False
+        #: A send begun outside the writer (:meth:`take`), which the writer's next write follows.
+        self._sending: asyncio.Future | None = None
         self._last_poll = time.monotonic()
         self._polling = 0
 
     def outbox(self, item: Push | Closing) -> None:
-        """From any thread: queue an event or a Closing for this connection.
-
-        On the loop's own thread (where the app answers, but for delay faults) it is queued at
-        once: a thread-safe call wakes the loop through a pipe, a write per connection per event.
-        From another thread, or while such calls are still on their way, it follows them, so the
-        order the events were committed in holds."""
+        """From any thread: an event or a Closing for this connection, handed to the loop in
+        order (:class:`_Hand`)."""
         if isinstance(item, Closing):
             self.closing = True
-        with self._crossing_lock:
-            if not self._crossing and threading.get_ident() == self.loop_thread:
-                self.queue.put_nowait(item)
-                return
-            self._crossing += 1
-        self.loop.call_soon_threadsafe(self._arrive, item)
+        self.hand.give(self.take, item)
 
-    def _arrive(self, item: Push | Closing) -> None:
-        with self._crossing_lock:
-            self._crossing -= 1
-            self.queue.put_nowait(item)
+    def take(self, item: Push | Closing, now: float | None = None) -> None:
+        """On the loop: queue ``item`` for the writer; but an event for a WebSocket whose writer
+        waits with nothing in hand is written at once, with no task woken for it (a thousand
+        connections would be a thousand tasks, their timers re-armed, per event)."""
+        if self._waiting and type(item) is Push and isinstance(self.out, _Socket) and self.queue.empty() \
+                and (self._sending is None or self._sending.done()):
+            actions = self.state.push(item.message, time.monotonic() if now is None else now)
+            for text in actions.send:  # the one message, the event (none once closed)
+                self._sending = self.out.begin(text)
+            return
+        self.queue.put_nowait(item)
 
     def feed(self, data: str | bytes) -> None:
         """What the client sent, through the protocol; its answers go to the writer."""
@@ -539,6 +609,7 @@ class _Link:
             if self.connection.doomed:
                 self.queue.put_nowait(Closing(self.connection.doomed))
             else:
+                self.server._live[self.connection] = self
                 self.connection.outbox = self.outbox  # from now on it is sent its session's events
 
     def gone(self, reason: str = "the client went away") -> None:
@@ -568,6 +639,7 @@ class _Link:
         if self.over:
             return
         self.over = True
+        self.server._live.pop(self.connection, None)
         self.server.connections.remove(self.connection)
         if self.out is not None:
             self.server._record(self.connection.hub, "disconnect", self.connection, detail={"reason": reason})
@@ -587,11 +659,23 @@ class _Link:
                 deadline = state.next_deadline()
                 timer = None if deadline is None or math.isinf(deadline) else \
                     loop.call_later(max(0.0, deadline - time.monotonic()), queue.put_nowait, _WAKE)
-                item = await queue.get()
+                self._waiting = True
+                try:
+                    item = await queue.get()
+                finally:
+                    self._waiting = False
                 if timer is not None:
                     timer.cancel()
             else:
                 item = queue.get_nowait()
+            if self._sending is not None:  # what take() began goes first, and must have gone
+                sending, self._sending = self._sending, None
+                try:
+                    await sending
+                except Exception:  # the socket is gone
+                    state.drop("the client went away")
+                    await out.end(gone=True)
+                    return "the client went away"
             if item is _WAKE:  # time alone: a Ping, or a timeout (a late wake-up finds nothing due)
                 item = state.poll(time.monotonic())
             if isinstance(item, _Gone):
@@ -646,6 +730,18 @@ class _Socket:
         except Exception:  # the socket is gone
             return False
         return True
+
+    def begin(self, text: str) -> asyncio.Future:
+        """Send ``text`` without waiting: what to await for it to have gone (or failed).
+        granian's ``send`` begins at once and returns a future; a server whose ``send`` is a
+        coroutine gets a task to run it (whose failure, should nobody await it, is not reported
+        as never retrieved)."""
+        sending = self.send({"type": "websocket.send", "text": text})
+        if asyncio.isfuture(sending):
+            return sending
+        task = asyncio.ensure_future(sending)
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
+        return task
 
     async def end(self, gone: bool) -> None:
         if gone:

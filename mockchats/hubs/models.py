@@ -84,6 +84,13 @@ class Sent:
                 "sentAt": self.sent_at.isoformat().replace("+00:00", "Z")}
 
 
+def each_outbox(item: object, connections: list[Connection]) -> None:
+    """Hand ``item`` to each connection's outbox in turn (what :attr:`Hubs.fan_out` does unless
+    the transport serving the connections hands it over at once)."""
+    for connection in connections:
+        connection.outbox(item)
+
+
 class Hubs:
     """Every hub connection of one mock, found by its token (the id later requests carry)."""
 
@@ -91,6 +98,10 @@ class Hubs:
         self.now = now
         #: Told once per event sent (not once per connection: a thousand would flood the journal).
         self.journal = journal
+        #: Hands one :class:`Push` to many connections, from any thread, in the order of the calls
+        #: (and of their outboxes' items). The transport replaces it to take an event for a
+        #: thousand connections as one item, not a thousand (HubServer).
+        self.fan_out: Callable[[object, list[Connection]], None] = each_outbox
         self._lock = threading.Lock()
         self._connections: dict[str, Connection] = {}
         self._sent: list[Sent] = []
@@ -123,8 +134,8 @@ class Hubs:
         connection of ``session_id`` on ``hub``, and remember it as :class:`Sent`; how many got it."""
         targets = self.connections(hub=hub, session_id=session_id)
         push = Push(event_type, envelope, invocation(event_type, envelope))
-        for connection in targets:
-            connection.outbox(push)
+        if targets:
+            self.fan_out(push, targets)
         with self._lock:
             self._sent.append(Sent(hub, session_id, event_type, dict(envelope.get("data") or {}), len(targets),
                                    self.now()))

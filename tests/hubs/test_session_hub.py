@@ -11,6 +11,8 @@ import websocket
 from hubs.clients import RawHub
 from support import bearer, host_session, join, wallet_token
 
+from mockchats.hubs.models import Closing
+
 RS = "\x1e"
 DEFAULT_SESSION = "d352dac2-a8a5-4498-942e-2de41966f3d3"
 
@@ -155,6 +157,28 @@ def test_events_never_reach_another_session(api, hubs):
     join(api, DEFAULT_SESSION)
     join(api, created["sessionId"])
     assert other.event()["sessionId"] == created["sessionId"]
+
+
+def test_events_from_another_thread_reach_every_connection_in_order_then_the_close(fresh, hubs):
+    # Given off the server's loop (this test's thread), each event crosses to it once for all the
+    # connections; one written at once to a waiting socket, the next ones queued behind it, and
+    # the Close given after them comes after them at every connection.
+    clients = [hubs("host-token") for _ in range(5)]
+    for n in range(30):
+        envelope = {"sessionId": DEFAULT_SESSION, "eventType": "Numbered", "data": {"n": n}}
+        assert fresh.hubs.send("session", DEFAULT_SESSION, "Numbered", envelope) == 5
+    assert fresh.hubs.close(Closing(), session_id=DEFAULT_SESSION) == 5
+    for client in clients:
+        assert [client.event()["data"]["n"] for _ in range(30)] == list(range(30))
+        assert client.next() == {"type": 7}
+        assert client.next() is None
+
+
+def test_joins_in_a_row_reach_every_connection_in_order(api, hubs):
+    clients = [hubs("host-token") for _ in range(5)]
+    joined = [join(api, DEFAULT_SESSION)["credentials"]["id"] for _ in range(3)]
+    for client in clients:
+        assert [client.event()["data"]["id"] for _ in range(3)] == joined
 
 
 def test_a_kicked_user_hears_it_then_is_closed(api, hubs):
