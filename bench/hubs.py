@@ -3,9 +3,9 @@
 ``python bench/hubs.py http://127.0.0.1:PORT --clients 1000 --events 20`` connects that many
 WebSocket clients to the default session's hub as its Host would (negotiate, then the WebSocket
 with ``Authorization: Bearer host-token``, the JSON handshake, a ping every 15 s as the official
-clients send), then makes REST changes that publish a session event, one at a time: with a wallet
-token for a fresh address from the control plane (``POST /_mock/wallet-tokens``, untimed, all
-made before the first change), that wallet's join (``POST /v1/session/join``: a ``UserAdded`` at every client), then its leave
+clients send), then makes REST changes that publish a session event, one at a time: a wallet
+token for a fresh address from the control plane (``POST /_mock/wallet-tokens``, untimed), that
+wallet's join (``POST /v1/session/join``: a ``UserAdded`` at every client), then its leave
 (``POST /v1/session/disconnect``: a ``UserRemoved``), so the session never fills up. The delay
 of each event at each client runs from just before the REST call to the moment the client's
 frame is read (one clock: this process makes the calls and reads the frames).
@@ -351,18 +351,13 @@ class Fleet:
         return still_open
 
 
-async def wallet(fleet: Fleet, http: aiohttp.ClientSession) -> tuple[str, str]:
-    """A fresh address and its wallet token, from the control plane: (address, token)."""
+async def join_and_leave(fleet: Fleet, http: aiohttp.ClientSession, session_id: str, pause: float) -> list[dict]:
+    """A fresh wallet joins ``session_id``, then leaves it: the figures of its two events."""
     address = "0x" + os.urandom(20).hex()
     async with http.post(f"{fleet.root}/_mock/wallet-tokens", json={"address": address}) as answer:
         if answer.status != 201:
             raise RuntimeError(f"wallet token: {answer.status} {await answer.text()}")
-        return address, (await answer.json())["token"]
-
-
-async def join_and_leave(fleet: Fleet, http: aiohttp.ClientSession, session_id: str, pause: float,
-                         address: str, wallet: str) -> list[dict]:
-    """A fresh wallet joins ``session_id``, then leaves it: the figures of its two events."""
+        wallet = (await answer.json())["token"]
     joined: dict = {}
 
     async def join() -> int:
@@ -388,17 +383,10 @@ async def join_and_leave(fleet: Fleet, http: aiohttp.ClientSession, session_id: 
 
 
 async def changes(fleet: Fleet, http: aiohttp.ClientSession, count: int, session_id: str, pause: float) -> dict:
-    """``count`` joins and leaves of fresh wallets, one at a time: their events' delays.
-
-    The wallets' tokens are made first, then a pause: the server's first requests after a
-    thousand connections were opened are where it collects what the openings left (serving's
-    collect_at_rest, about 70 ms on a loaded machine), a pause once, not part of any change."""
+    """``count`` joins and leaves of fresh wallets, one at a time: their events' delays."""
     found: dict = {"added_ms": [], "removed_ms": [], "spread_ms": [], "rest_ms": [], "fleet_cpu_ms": [], "missing": 0}
-    wallets = [await wallet(fleet, http) for _ in range(count)]
-    await asyncio.sleep(pause)
-    for address, token in wallets:
-        events = await join_and_leave(fleet, http, session_id, pause, address, token)
-        for into, figures in zip(("added_ms", "removed_ms"), events):
+    for _ in range(count):
+        for into, figures in zip(("added_ms", "removed_ms"), await join_and_leave(fleet, http, session_id, pause)):
             found[into] += figures["delays"]
             found["missing"] += figures["missing"]
             found["rest_ms"].append(figures["rest_ms"])
