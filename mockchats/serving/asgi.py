@@ -106,6 +106,10 @@ class AsgiBridge:
         realtime = self._handler(scope["path"])
         if realtime is not None:
             await realtime(scope, receive, send)
+            # A burst of hub connections (each a negotiate) leaves young garbage too: collected
+            # here in small steps, not in one long pause on the next REST request.
+            if _rest_after and not self._on_threads:
+                collect_at_rest()
             return
         environ, body_expected, declared = _environ(scope)
         body = await self._body(environ, body_expected, declared, receive, send)
