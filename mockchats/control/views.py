@@ -15,6 +15,7 @@ request bodies (validators compiled once), so the document and the behaviour can
 from __future__ import annotations
 
 import functools
+import hmac
 import ipaddress
 import re
 import socket
@@ -243,6 +244,14 @@ def dns_host_reason(host: str) -> str | None:
             "the mock. Call it at 127.0.0.1, [::1] or localhost, or run the server with --admin-token.")
 
 
+def is_admin_token(given: str | None, token: str) -> bool:
+    """Whether ``given`` is the admin token, compared in constant time (as UTF-8 bytes: text of any
+    characters compares, and none raises)."""
+    if given is None:
+        return False
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), token.encode("utf-8", "surrogatepass"))
+
+
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -407,7 +416,7 @@ def require_admin_token() -> Response | None:
         rebinding = None if request.environ.get(IN_PROCESS) else dns_host_reason(request.host)
         if rebinding:
             raise Refused(403, rebinding)
-    elif bearer_token(request.headers.get("Authorization")) != mock.admin_token:
+    elif not is_admin_token(bearer_token(request.headers.get("Authorization")), mock.admin_token):
         return empty_response(401, {"WWW-Authenticate": "Bearer"})
     if request.endpoint in ("control.put_state", "control.load_own_scenario"):
         request.max_content_length = MAX_STATE_BYTES

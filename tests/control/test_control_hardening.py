@@ -30,7 +30,7 @@ from support import (
 
 import mockchats
 from mockchats import Control, ControlError
-from mockchats.control.views import dns_host_reason, is_loopback_address, is_loopback_host
+from mockchats.control.views import dns_host_reason, is_admin_token, is_loopback_address, is_loopback_host
 
 #: Every test starts and ends in the start world (conftest's fresh).
 pytestmark = pytest.mark.usefixtures("fresh")
@@ -665,6 +665,22 @@ def test_the_in_process_mode_names_the_real_host_and_still_drives_it():
     ("évil.example", True)])
 def test_which_hosts_name_the_server_by_a_dns_name(host, reason):
     assert (dns_host_reason(host) is not None) is reason
+
+
+@pytest.mark.parametrize("given, same", [("T", True), ("t", False), ("T ", False), ("", False), (None, False),
+                                         ("TT", False), ("é", False), ("\udcff", False), ("\u00e9", False)])
+def test_the_admin_token_is_compared_as_bytes_whatever_is_sent(given, same):
+    assert is_admin_token(given, "T") is same
+    assert is_admin_token(given, "é") is (given == "é")
+
+
+def test_a_token_of_any_bytes_is_refused_with_a_401_not_a_500(serve):
+    root = serve(mockchats.build(admin_token="T")).root_url
+    for sent in (b"Bearer \xc3\xa9\xff", b"Bearer T\xe9", "Bearer T\u00e9".encode()):
+        response = requests.get(root + "/_mock/state", headers={"Authorization": sent}, timeout=10)
+        assert response.status_code == 401, sent
+    for given in ("%FF%FE", "T%C3%A9x", "%ED%B3%BF"):  # the stream takes it as ?access_token= too
+        assert requests.get(root + "/_mock/requests/stream?access_token=" + given, timeout=10).status_code == 401
 
 
 @pytest.mark.parametrize("path, content_type", [("/reset", "text/plain"),
