@@ -97,6 +97,7 @@ class _Wsgi:
             "wsgi.run_once": False,
             # The pipeline calls it once the request is journaled: the client then sees no answer.
             "mockchats.drop_connection": lambda: dropped.append(True),
+            "mockchats.in_process": True,  # control.views.IN_PROCESS: no network, so the Host is no DNS name to check
         }
         if body:
             environ["CONTENT_LENGTH"] = str(len(body))

@@ -30,7 +30,7 @@ from ..core.identity import bearer_token
 from ..core.journal import Journal, QueryRefused, parse_query
 from ..core.responses import CONTROL_PREFIX
 from ..core.wording import quote
-from .views import cross_site_reason, is_loopback_address
+from .views import cross_site_reason, dns_host_reason, is_admin_token, is_loopback_address
 
 log = logging.getLogger("mockchats.control")
 
@@ -125,10 +125,13 @@ class JournalStream:
             if not is_loopback_address(client[0]):
                 return lambda send: _problem(send, 403, "The control plane answers only clients on this machine "
                                                         "(loopback) unless the server runs with --admin-token.")
+            rebinding = dns_host_reason(host)
+            if rebinding:
+                return lambda send: _problem(send, 403, rebinding)
             return None
         given = [value for name, value in pairs if name == "access_token"]
         sent = bearer_token(headers.get("Authorization"))
-        if sent != token and given != [token]:
+        if not is_admin_token(sent, token) and not (len(given) == 1 and is_admin_token(given[0], token)):
             return lambda send: _answer(send, 401, headers=[(b"www-authenticate", b"Bearer")])
         return None
 

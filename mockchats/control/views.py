@@ -15,6 +15,7 @@ request bodies (validators compiled once), so the document and the behaviour can
 from __future__ import annotations
 
 import functools
+import hmac
 import ipaddress
 import re
 import socket
@@ -204,6 +205,53 @@ def is_loopback_host(host: str) -> bool:
     return bool(found) and all(is_loopback_address(info[4][0]) for info in found)
 
 
+#: The WSGI environ key the in-process mode (:mod:`mockchats.inprocess`) sets: its requests never
+#: crossed a network, so whatever host they name is no DNS rebinding.
+IN_PROCESS = "mockchats.in_process"
+
+
+def _host_name(host: str) -> str:
+    """A Host header's name, lower case, without its port: ``[::1]`` stays bracketed."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[: host.find("]") + 1] or host
+    name, colon, port = host.rpartition(":")
+    return name if colon and port.isdigit() else host
+
+
+def dns_host_reason(host: str) -> str | None:
+    """Why a request naming the server as ``host`` (its Host header) may come from a DNS rebinding
+    attack, or None when it cannot.
+
+    A page of ``http://evil.example:PORT`` whose name is then rebound to 127.0.0.1 reaches a
+    loopback server from the developer's browser as a same-origin page (``Host`` and ``Origin``
+    both name evil.example), so :func:`cross_site_reason` passes it. It needs a DNS name: an IP
+    literal (``127.0.0.1``, ``[::1]``) is the server itself, and browsers resolve ``localhost``
+    and ``*.localhost`` to loopback themselves, never by DNS.
+    """
+    name = _host_name(host)
+    bare = name[1:-1] if name.startswith("[") and name.endswith("]") else name
+    try:
+        ipaddress.ip_address(bare)
+        return None
+    except ValueError:
+        pass
+    label = name.rstrip(".")
+    if not label or label == "localhost" or label.endswith(".localhost"):
+        return None
+    return (f"The control plane answers a request naming the server by a DNS name (Host {quote(host.strip())}) "
+            "only with --admin-token: a web page whose name is rebound to this machine could otherwise drive "
+            "the mock. Call it at 127.0.0.1, [::1] or localhost, or run the server with --admin-token.")
+
+
+def is_admin_token(given: str | None, token: str) -> bool:
+    """Whether ``given`` is the admin token, compared in constant time (as UTF-8 bytes: text of any
+    characters compares, and none raises)."""
+    if given is None:
+        return False
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), token.encode("utf-8", "surrogatepass"))
+
+
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -364,7 +412,11 @@ def require_admin_token() -> Response | None:
         if not is_loopback_address(request.remote_addr):
             raise Refused(403, "The control plane answers only clients on this machine (loopback) "
                                     "unless the server runs with --admin-token.")
-    elif bearer_token(request.headers.get("Authorization")) != mock.admin_token:
+        # And only at an address, not a DNS name: a page rebound to 127.0.0.1 is a loopback client.
+        rebinding = None if request.environ.get(IN_PROCESS) else dns_host_reason(request.host)
+        if rebinding:
+            raise Refused(403, rebinding)
+    elif not is_admin_token(bearer_token(request.headers.get("Authorization")), mock.admin_token):
         return empty_response(401, {"WWW-Authenticate": "Bearer"})
     if request.endpoint in ("control.put_state", "control.load_own_scenario"):
         request.max_content_length = MAX_STATE_BYTES
@@ -1188,7 +1240,9 @@ def _build_document(app: Flask) -> dict:
     spec.components.response("Forbidden", {
         "description": "A web page of another site sent it (an Origin other than the mock's own, or "
                        "Sec-Fetch-Site cross-site or same-site); or, only without --admin-token, the "
-                       "client is not on the server's own machine",
+                       "client is not on the server's own machine, or the request names the server by a "
+                       "DNS name other than localhost (its Host: a DNS rebinding guard; call it at "
+                       "127.0.0.1, [::1] or localhost)",
         "content": {"application/problem+json": {"schema": "Problem"}}})
     spec.components.response("UnsupportedMediaType", {
         "description": "The body is not sent as JSON; nothing changed",

@@ -9,6 +9,7 @@ and left out of a read unless asked for: the journal is first the partner's REST
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import math
@@ -20,7 +21,7 @@ from collections import deque
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 from ..aspnet.habits import format_datetime
 from .wording import clip, place_of, quote
@@ -363,7 +364,7 @@ class Exchange:
 
     def as_dict(self, secret: str | None = None) -> dict:
         """The entry as ``GET /_mock/requests`` serves it; ``secret`` (the admin token), wherever
-        it appears in the headers, the query or a body, is shown as ``[redacted]``."""
+        it appears in the path, the headers, the query or a body, is shown as ``[redacted]``."""
         query = self.query_string.encode("latin-1").decode("utf-8", "replace")
         body = self.body.decode("utf-8", "replace") if self.body else None
         answer = self.response_body.decode("utf-8", "replace") if self.response_body else None
@@ -396,7 +397,12 @@ class Exchange:
 
 
 def _redact(entry: dict, secret: str) -> None:
-    """``secret`` replaced by ``[redacted]`` in an entry's headers, query and bodies (in place)."""
+    """``secret`` replaced by ``[redacted]`` in an entry's path, headers, query, bodies and the
+    violations and warnings that quote them (in place)."""
+    entry["path"] = _hide_encoded(entry["path"], secret, raw=True)
+    for said in ("violations", "warnings", "responseViolations"):
+        if said in entry:
+            entry[said] = [_hide_encoded(text, secret) for text in entry[said]]
     for headers in (entry["headers"], entry["response"]["headers"]):
         for name, value in headers.items():
             if secret in value:
@@ -414,6 +420,21 @@ def _redact(entry: dict, secret: str) -> None:
 
 def _hide(text: str, secret: str) -> str:
     return text.replace(secret, REDACTED) if secret in text else text
+
+
+def _hide_encoded(text: str, secret: str, *, raw: bool = False) -> str:
+    """A path (or what quotes one) with ``secret`` hidden, also where the client sent it
+    percent-encoded, the text then shown decoded; ``raw``: ``text`` is latin-1 text of the bytes
+    sent (a path as sent), so raw UTF-8 is read as such."""
+    text = _hide(text, secret)
+    if "%" not in text and (not raw or text.isascii()):
+        return text
+    readable = text
+    if raw and not text.isascii():
+        with contextlib.suppress(UnicodeEncodeError):  # a proxy's path may be text already
+            readable = text.encode("latin-1").decode("utf-8", "replace")
+    decoded = unquote(readable, errors="replace")
+    return decoded.replace(secret, REDACTED) if secret in decoded else text
 
 
 def _hide_in(value: object, secret: str) -> object:
@@ -474,8 +495,9 @@ class HubEntry:
     time: float = field(default_factory=time.time)
     id: int = 0
 
-    def as_dict(self) -> dict:
-        """The entry as ``GET /_mock/requests?kind=hub`` serves it."""
+    def as_dict(self, secret: str | None = None) -> dict:
+        """The entry as ``GET /_mock/requests?kind=hub`` serves it; ``secret`` (the admin token),
+        wherever it appears in the detail, is shown as ``[redacted]``."""
         return {
             "id": self.id,
             "time": format_datetime(datetime.fromtimestamp(self.time, UTC)),
@@ -486,7 +508,7 @@ class HubEntry:
             "sessionId": self.session_id,
             "userId": self.user_id,
             "transport": self.transport,
-            "detail": dict(self.detail),
+            "detail": _hide_in(self.detail, secret) if secret else dict(self.detail),
         }
 
 
@@ -588,7 +610,7 @@ class Journal:
 
     def _read(self, found: list[Exchange | HubEntry]) -> list[dict]:
         secret = self.secret()
-        return [e.as_dict(secret) if type(e) is Exchange else e.as_dict() for e in found]
+        return [e.as_dict(secret) for e in found]
 
     @staticmethod
     def _select(found: list[Exchange | HubEntry], *, operation_id: str | None, method: str | None,

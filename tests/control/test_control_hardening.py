@@ -30,7 +30,7 @@ from support import (
 
 import mockchats
 from mockchats import Control, ControlError
-from mockchats.control.views import is_loopback_address, is_loopback_host
+from mockchats.control.views import dns_host_reason, is_admin_token, is_loopback_address, is_loopback_host
 
 #: Every test starts and ends in the start world (conftest's fresh).
 pytestmark = pytest.mark.usefixtures("fresh")
@@ -582,6 +582,105 @@ def test_an_admin_token_does_not_let_another_site_in():
         refused(plane.post("/reset", headers={"Sec-Fetch-Site": "cross-site"}), 403)
         assert plane.world() == before
         assert plane.ok("POST", "/reset", headers={"Origin": own_origin(plane.root_url)})
+
+
+# -- a page whose DNS name is rebound to 127.0.0.1 cannot drive it either (DNS rebinding) ------
+def rebound(root_url: str, name: str = "evil.example") -> str:
+    """The Host a page of ``http://<name>:<the mock's port>`` sends once its name resolves to 127.0.0.1."""
+    return f"{name}:{urlsplit(root_url).port}"
+
+
+@pytest.mark.parametrize("method, path, origin, data", [
+    ("GET", "/sessions", True, None),  # every session's tokens
+    ("GET", "/state", False, None),  # a same-origin GET may come without Origin
+    ("POST", "/reset", True, None),
+    ("POST", "/reset", False, None),
+    ("POST", "/scenarios/empty", True, b"{}"),
+    ("DELETE", "/requests", True, None),
+    ("GET", "", False, None),
+    ("GET", "/clock", False, None),
+])
+def test_a_page_rebound_to_this_machine_is_refused_and_changes_nothing(plane, api, server, method, path, origin,
+                                                                        data):
+    before = something_to_lose(plane, api)
+    host = rebound(server.root_url)
+    headers = {"Host": host, **({"Origin": f"http://{host}"} if origin else {}),
+               **({"Content-Type": "application/json"} if data else {})}
+    problem = refused(plane.request(method, path, headers=headers, data=data), 403)
+    assert "DNS name" in problem["detail"] and "--admin-token" in problem["detail"]
+    assert "127.0.0.1" in problem["detail"] and "localhost" in problem["detail"]
+    assert plane.world() == before
+    if not path:  # the document too: it is no secret, but it is the plane's
+        response = requests.get(server.root_url + "/_mock/openapi.json", headers=headers, timeout=10)
+        assert response.status_code == 403
+
+
+@pytest.mark.parametrize("name", ["evil.example", "EVIL.example", "evil.example.", "localhost.evil.example",
+                                  "localhost.", "127.0.0.1.nip.io", "my-machine", "0x7f.1"])
+def test_any_dns_name_but_localhost_is_refused(plane, server, name):
+    if name == "localhost.":  # a fully qualified localhost is still localhost
+        assert plane.ok("GET", "/clock", headers={"Host": rebound(server.root_url, name)})
+        return
+    refused(plane.get("/clock", headers={"Host": rebound(server.root_url, name)}), 403)
+    refused(plane.get("/clock", headers={"Host": name}), 403)  # no port: the scheme's own
+
+
+@pytest.mark.parametrize("name", ["127.0.0.1", "localhost", "LocalHost", "app.localhost", "[::1]", "[::ffff:127.0.0.1]",
+                                  "192.0.2.1", "[2001:db8::1]"])
+def test_an_address_or_localhost_still_drives_it(plane, api, server, name):
+    host = rebound(server.root_url, name)
+    plane.ok("POST", "/scenarios/empty", headers={"Host": host, "Origin": f"http://{host}"}, json={})
+    assert plane.ok("POST", "/reset", headers={"Host": host})["messages"] == 24
+    assert plane.ok("GET", "/sessions", headers={"Host": name})  # no port
+
+
+def test_with_an_admin_token_a_dns_name_is_the_tokens_business():
+    with ServeProcess("--admin-token", "T") as process:
+        plane = Plane(own_origin(process.base_url), token="T")
+        host = rebound(plane.root_url)
+        assert plane.ok("POST", "/reset", headers={"Host": host, "Origin": f"http://{host}"})["messages"] == 24
+        assert plane.ok("GET", "/sessions", headers={"Host": host})
+        unauthorized = requests.get(plane.root_url + "/_mock/sessions", headers={"Host": host}, timeout=10)
+        assert unauthorized.status_code == 401 and unauthorized.content == b""
+
+
+def test_the_dashboard_page_holds_nothing_and_is_served_under_any_name(server):
+    page = requests.get(server.root_url + "/_mock/ui", headers={"Host": rebound(server.root_url)}, timeout=10)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+
+
+def test_the_in_process_mode_names_the_real_host_and_still_drives_it():
+    with mockchats.intercept() as mock:
+        assert mock.control.requests() == []
+        mock.control.reset()
+
+
+@pytest.mark.parametrize("host, reason", [
+    ("127.0.0.1:8080", False), ("127.0.0.1", False), ("[::1]:8080", False), ("[::1]", False),
+    ("[fe80::1%25eth0]:80", False), ("localhost:8080", False), ("LOCALHOST", False), ("a.b.localhost:1", False),
+    ("localhost.:8080", False), ("", False), ("10.1.2.3:9", False),
+    ("evil.example:8080", True), ("evil.example", True), ("localhost.evil.example", True), ("evillocalhost", True),
+    # A browser writes 127.0.0.1 for these (the URL standard's IPv4 forms): only a program sends them.
+    ("[evil.example]:80", True), ("evil.example:http", True), ("2130706433", True), ("0x7f000001", True),
+    ("évil.example", True)])
+def test_which_hosts_name_the_server_by_a_dns_name(host, reason):
+    assert (dns_host_reason(host) is not None) is reason
+
+
+@pytest.mark.parametrize("given, same", [("T", True), ("t", False), ("T ", False), ("", False), (None, False),
+                                         ("TT", False), ("é", False), ("\udcff", False), ("\u00e9", False)])
+def test_the_admin_token_is_compared_as_bytes_whatever_is_sent(given, same):
+    assert is_admin_token(given, "T") is same
+    assert is_admin_token(given, "é") is (given == "é")
+
+
+def test_a_token_of_any_bytes_is_refused_with_a_401_not_a_500(serve):
+    root = serve(mockchats.build(admin_token="T")).root_url
+    for sent in (b"Bearer \xc3\xa9\xff", b"Bearer T\xe9", "Bearer T\u00e9".encode()):
+        response = requests.get(root + "/_mock/state", headers={"Authorization": sent}, timeout=10)
+        assert response.status_code == 401, sent
+    for given in ("%FF%FE", "T%C3%A9x", "%ED%B3%BF"):  # the stream takes it as ?access_token= too
+        assert requests.get(root + "/_mock/requests/stream?access_token=" + given, timeout=10).status_code == 401
 
 
 @pytest.mark.parametrize("path, content_type", [("/reset", "text/plain"),

@@ -140,6 +140,38 @@ def test_the_admin_token_is_hidden_in_headers_query_and_bodies(serve):
     assert token in json.dumps(mock.journal.entries())
 
 
+def test_the_admin_token_is_hidden_in_the_path_and_in_hub_entries(serve):
+    token = "s3cret-admin-token"
+    mock = mockchats.build(admin_token=token)
+    server = serve(mock)
+    plane = Plane(server.root_url, token)
+    alice = {"Authorization": "Bearer alice-token"}
+    requests.get(server.base_url + f"/chats/{token}", headers=alice, timeout=10)
+    # Percent-encoded in part (sent as is: requests would decode it): the path is then shown decoded.
+    connection = http.client.HTTPConnection(urlsplit(server.root_url).hostname, urlsplit(server.root_url).port,
+                                            timeout=10)
+    try:
+        connection.request("GET", f"/v1/chats/{token[:3]}%{ord(token[3]):02X}{token[4:]}/x%20y", headers=alice)
+        connection.getresponse().read()
+    finally:
+        connection.close()
+    requests.get(server.base_url + "/chats/caf%C3%A9", headers=alice, timeout=10)  # no token: as sent
+    mock.journal.record_hub(hub="session", action="received", connection_id="c-1", session_id="s-1",
+                            user_id="u-1", transport="webSockets",
+                            detail={"message": {"arguments": [f"it is {token}"], token: 1}, "reason": token})
+    entries = plane.ok("GET", "/requests")
+    assert token not in json.dumps(entries)
+    assert [entry["path"] for entry in entries] == ["/v1/chats/[redacted]", "/v1/chats/[redacted]/x y",
+                                                    "/v1/chats/caf%C3%A9"]
+    assert "/v1/chats/[redacted] is not an operation" in entries[0]["violations"][0]  # what it says quotes it
+    (hub,) = plane.ok("GET", "/requests", params={"kind": "hub"})
+    assert hub["detail"] == {"message": {"arguments": ["it is [redacted]"], "[redacted]": 1}, "reason": "[redacted]"}
+    # Hidden when read, not when recorded.
+    mock.admin_token = None
+    held = mock.journal.entries(kind="all")
+    assert held[0]["path"] == f"/v1/chats/{token}" and held[-1]["detail"]["reason"] == token
+
+
 def test_the_app_alone_records_the_headers_from_the_environ():
     # In-process (no server to pass the raw headers): read back from the WSGI environ.
     mock = mockchats.build()

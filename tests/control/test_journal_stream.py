@@ -231,6 +231,29 @@ def test_a_page_of_another_site_is_refused(server, guarded, headers):
                                 headers=headers, timeout=10), 403)
 
 
+@pytest.mark.parametrize("origin", [True, False])
+def test_a_page_rebound_to_this_machine_is_refused(server, guarded, origin):
+    host = f"evil.example:{urlsplit(server.root_url).port}"
+    headers = {"Host": host, **({"Origin": f"http://{host}"} if origin else {})}
+    problem = assert_problem(requests.get(server.root_url + STREAM, headers=headers, timeout=10), 403)
+    assert "DNS name" in problem["detail"] and "--admin-token" in problem["detail"]
+    # With a token, the token is the guard, as for the rest of the control plane.
+    guarded_host = f"evil.example:{urlsplit(guarded.root_url).port}"
+    events = Events(guarded.root_url, params={"access_token": "the-admin-token"},
+                    headers={"Host": guarded_host, **({"Origin": f"http://{guarded_host}"} if origin else {})})
+    try:
+        assert events.response.status == 200
+    finally:
+        events.close()
+    assert requests.get(guarded.root_url + STREAM, headers={"Host": guarded_host}, timeout=10).status_code == 401
+
+
+@pytest.mark.parametrize("name", ["localhost", "127.0.0.1", "[::1]", "app.localhost"])
+def test_an_address_or_localhost_may_read_it(server, open_stream, name):
+    host = f"{name}:{urlsplit(server.root_url).port}"
+    assert open_stream(headers={"Host": host, "Origin": f"http://{host}"}).response.status == 200
+
+
 def test_a_page_the_mock_serves_may_read_it(server, open_stream):
     events = open_stream(headers={"Origin": server.root_url, "Sec-Fetch-Site": "same-origin"})
     assert events.response.status == 200
