@@ -20,7 +20,7 @@ from . import __version__, worlds
 from .app import DEMO_API_KEY, StartupError, build
 from .chats.auth import AUTH_MODES, OPEN
 from .contract.proxy import DEFAULT_MAX_BODY_BYTES
-from .control.views import is_loopback_host
+from .control.views import dns_host_reason, is_loopback_host
 from .core.journal import DEFAULT_SIZE
 from .core.resources import data_path
 from .serving.asgi import keep_collections_short
@@ -171,6 +171,10 @@ def serve(host: str, port: int, fixtures_path: str | None, seed: int, messages: 
     echo(f"  hubs      {server.base_url}/hubs/session  (SignalR: WebSockets, Server-Sent Events, long polling)")
     if chat_hub:
         echo(f"  chat hub  {server.base_url}/hubs/chat  (a preview: its events are the mock's design)")
+    if admin_token is None and dns_host_reason(host) is not None:
+        # The control plane refuses a DNS name without a token (rebinding): say so before a 403 does.
+        echo(f"  NOTE      {host} is a DNS name: without --admin-token the control plane (so the dashboard)")
+        echo("            answer only at 127.0.0.1, [::1] or localhost (a rebound name could drive the mock).")
     if admin_token is None and not is_loopback_host(host):
         # Loud on purpose: the control plane can reset, replace and read the whole world.
         echo(f"  WARNING   listening on {host}, beyond this machine, with no --admin-token: the control")

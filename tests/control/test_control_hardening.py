@@ -63,6 +63,20 @@ def this_machines_outside_address() -> str:
     return address
 
 
+def test_serve_says_a_dns_name_keeps_the_control_plane_closed_without_a_token():
+    name = socket.gethostname()
+    try:
+        socket.getaddrinfo(name, None)
+    except OSError:
+        pytest.skip(f"this machine's name {name!r} does not resolve")
+    if dns_host_reason(name) is None:
+        pytest.skip(f"this machine's name {name!r} is an address or localhost")
+    with ServeProcess("--host", name) as process:
+        banner = "".join(process.banner)
+        code, _, _ = process.stop()
+    assert "NOTE" in banner and "DNS name" in banner and "127.0.0.1" in banner, banner
+
+
 def test_serve_warns_when_it_listens_beyond_the_machine_without_a_token():
     with ServeProcess("--host", "0.0.0.0") as process:
         banner = "".join(process.banner)
