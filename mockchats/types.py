@@ -105,6 +105,8 @@ class JournalResponse(TypedDict):
     headers: dict[str, str]
     #: As text, up to 64 KiB; None when empty.
     body: str | None
+    #: The body was longer than 64 KiB (``body`` is its start).
+    bodyTruncated: bool
 
 
 class JournalEntry(TypedDict):
@@ -120,6 +122,8 @@ class JournalEntry(TypedDict):
     query: dict[str, list[str]]
     #: The raw body as text (up to 64 KiB), None when there was none.
     body: str | None
+    #: The body was longer than 64 KiB (``body`` is its start).
+    bodyTruncated: bool
     #: The body parsed as JSON; None when it is not JSON.
     json: Any
     #: Who the token belongs to; None without a valid token.

@@ -258,7 +258,8 @@ SCHEMAS: dict[str, dict] = {
             {
                 "type": "object",
                 "required": ["id", "time", "kind", "method", "path", "query", "headers", "body", "json", "user",
-                             "operationId", "status", "durationMs", "violations", "warnings", "response"],
+                             "operationId", "status", "durationMs", "violations", "warnings", "response",
+                             "bodyTruncated"],
                 "properties": {
                     "id": {"type": "integer"},
                     "time": _INSTANT,
@@ -274,6 +275,8 @@ SCHEMAS: dict[str, dict] = {
                                                "\", \"."},
                     "body": {"type": "string", "nullable": True,
                              "description": "The raw body as UTF-8 text (the first 64 KiB); null when empty."},
+                    "bodyTruncated": {"type": "boolean",
+                                      "description": "The body was longer than 64 KiB: `body` is its start."},
                     "json": {"nullable": True,
                              "description": "The body parsed as JSON; null when it is empty, not JSON (a body cut "
                                             "at 64 KiB is not), or JSON the mock does not carry: a number past "
@@ -293,7 +296,7 @@ SCHEMAS: dict[str, dict] = {
                     "warnings": {"type": "array", "items": {"type": "string"},
                                  "description": "Accepted, but spelled otherwise than the contract."},
                     "response": {
-                        "type": "object", "required": ["status", "headers", "body"],
+                        "type": "object", "required": ["status", "headers", "body", "bodyTruncated"],
                         "description": "The answer the client got.",
                         "properties": {
                             "status": {"type": "integer", "nullable": True,
@@ -304,6 +307,8 @@ SCHEMAS: dict[str, dict] = {
                             "body": {"type": "string", "nullable": True,
                                      "description": "As UTF-8 text (the first 64 KiB); null when empty or "
                                                     "dropped."},
+                            "bodyTruncated": {"type": "boolean",
+                                              "description": "The body was longer than 64 KiB: `body` is its start."},
                         },
                     },
                 },

@@ -361,6 +361,9 @@ class Exchange:
     headers: tuple | list = ()
     response_headers: tuple | list | None = None
     response_body: bytes | None = None
+    #: Whether the body (the answer's body) was longer than :data:`BODY_BYTES` and is kept cut.
+    body_cut: bool = False
+    response_body_cut: bool = False
 
     def as_dict(self, secret: str | None = None) -> dict:
         """The entry as ``GET /_mock/requests`` serves it; ``secret`` (the admin token), wherever
@@ -378,6 +381,7 @@ class Exchange:
             "query": parse_qs(query, keep_blank_values=True),
             "headers": header_object(self.headers),
             "body": body,
+            "bodyTruncated": self.body_cut,
             "json": body_json(self.body),
             "user": {"id": user.id, "name": user.name, "role": user.role} if user else None,
             "operationId": self.operation_id,
@@ -387,7 +391,8 @@ class Exchange:
             "warnings": list(self.warnings),
             "response": {"status": self.status,
                          "headers": header_object(self.response_headers) if self.status is not None else {},
-                         "body": answer if self.status is not None else None},
+                         "body": answer if self.status is not None else None,
+                         "bodyTruncated": self.response_body_cut and self.status is not None},
         }
         if self.response_violations is not None:
             entry["responseViolations"] = list(self.response_violations)
@@ -533,8 +538,10 @@ class Journal:
         """Add one exchange (numbered in arrival order); the oldest falls out when full."""
         if exchange.body is not None and len(exchange.body) > BODY_BYTES:
             exchange.body = exchange.body[:BODY_BYTES]  # a full journal of 1 MiB bodies is 1 GiB
+            exchange.body_cut = True
         if exchange.response_body is not None and len(exchange.response_body) > BODY_BYTES:
             exchange.response_body = exchange.response_body[:BODY_BYTES]
+            exchange.response_body_cut = True
         # Tuples of strings or bytes: the collector stops tracking them (see below).
         if type(exchange.headers) is not tuple:
             exchange.headers = tuple(exchange.headers)

@@ -36,7 +36,8 @@ def test_a_success_records_the_request_headers_and_the_answer_as_sent(plane, api
     assert entry["headers"]["Authorization"] == "Bearer alice-token"
     assert entry["headers"]["X-Trace"] == "t-1"
     assert entry["headers"]["Content-Length"] == str(len(entry["body"]))
-    assert entry["response"] == {"status": 200, "headers": entry["response"]["headers"], "body": response.text}
+    assert entry["response"] == {"status": 200, "headers": entry["response"]["headers"], "body": response.text,
+                                 "bodyTruncated": False}
     assert entry["response"]["headers"]["Content-Type"] == response.headers["Content-Type"]
     assert entry["response"]["headers"]["Content-Length"] == response.headers["Content-Length"]
     assert json.loads(entry["response"]["body"]) == response.json()
@@ -68,7 +69,8 @@ def test_a_413_records_no_body_of_either_side(plane, api):
     assert response.status_code == 413
     entry = last(plane)
     assert (entry["status"], entry["body"]) == (413, None)
-    assert entry["response"] == {"status": 413, "headers": {"Content-Length": "0"}, "body": None}
+    assert entry["response"] == {"status": 413, "headers": {"Content-Length": "0"}, "body": None,
+                                 "bodyTruncated": False}
     assert entry["headers"]["Content-Length"] == str(1024 * 1024 + 2)
 
 
@@ -78,7 +80,7 @@ def test_a_dropped_connection_records_no_answer(plane, api):
         api.get("/chats", headers={"X-Before-The-Drop": "yes"})
     entry = last(plane)
     assert entry["status"] is None
-    assert entry["response"] == {"status": None, "headers": {}, "body": None}
+    assert entry["response"] == {"status": None, "headers": {}, "body": None, "bodyTruncated": False}
     assert entry["headers"]["X-Before-The-Drop"] == "yes"
 
 
@@ -91,9 +93,17 @@ def test_both_bodies_are_kept_up_to_64_kib(plane, api, server):
     assert len(response.content) > BODY_BYTES
     entry = last(plane)
     assert entry["response"]["body"] == response.text[:BODY_BYTES]
+    assert entry["response"]["bodyTruncated"] is True and entry["bodyTruncated"] is False
     api.post("/chats", as_="alice", json={"message": "y" * 1000, "padding": big})
     entry = last(plane)
     assert len(entry["body"]) == BODY_BYTES and entry["json"] is None
+    assert entry["bodyTruncated"] is True and entry["response"]["bodyTruncated"] is False
+    # Exactly 64 KiB is whole, not cut.
+    exact = '{"message": "z", "pad": "' + "p" * (BODY_BYTES - 27) + '"}'
+    assert len(exact.encode()) == BODY_BYTES
+    api.post("/chats", as_="alice", data=exact, headers={"Content-Type": "application/json"})
+    entry = last(plane)
+    assert entry["body"] == exact and entry["bodyTruncated"] is False
 
 
 def test_a_repeated_header_is_one_value_joined_with_commas(plane, server):

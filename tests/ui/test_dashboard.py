@@ -103,6 +103,18 @@ def test_newest_first_and_a_row_expands_by_keyboard_to_the_request_and_the_respo
     expect(expand).to_have_attribute("aria-expanded", "false")
 
 
+def test_a_body_cut_at_64_kib_says_so(tab):
+    page = tab.open()
+    root = tab.root_url
+    requests.post(f"{root}/v1/chats", json={"Message": "m", "pad": "p" * 70_000}, headers=bearer(host_token(root)),
+                  timeout=10)
+    row = page.locator("#journal tbody tr.entry").first
+    expect(row).to_contain_text("createChat")
+    row.locator("button.expand").click()
+    expect(page.locator("tr.detail-row .request")).to_contain_text("its first 64 KiB are shown")
+    expect(page.locator("tr.detail-row .response")).not_to_contain_text("64 KiB")
+
+
 def test_filters_and_pause(tab):
     page = tab.open()
     root = tab.root_url

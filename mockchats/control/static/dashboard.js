@@ -331,6 +331,7 @@ function toggleDetail(tr, entry) {
     ["Headers", headerText(entry.headers) || "(not recorded)", true],
     ["Body", entry.body === null ? "(none)" : pretty(entry.body), true],
   ]);
+  if (entry.bodyTruncated) definitionList(request, [["Note", "The body was longer: its first 64 KiB are shown."]]);
   if (entry.violations.length) {
     definitionList(request, [["Violations", el("ul", {}, ...entry.violations.map((v) => el("li", {}, v)))]]);
   }
@@ -344,6 +345,9 @@ function toggleDetail(tr, entry) {
       ["Headers", headerText(answer.headers) || "(none)", true],
       ["Body", answer.body === null ? "(none)" : pretty(answer.body), true],
     ]);
+    if (answer.bodyTruncated) {
+      definitionList(response, [["Note", "The body was longer: its first 64 KiB are shown."]]);
+    }
   } else {
     definitionList(response, [["Status", statusText(entry)]]);
   }
