@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import unquote_to_bytes, urlsplit
 
+from .core.pipeline import IN_PROCESS
+
 if TYPE_CHECKING:
     from .app import Mock
     from .pytest_plugin import MockchatsHandle
@@ -97,7 +99,7 @@ class _Wsgi:
             "wsgi.run_once": False,
             # The pipeline calls it once the request is journaled: the client then sees no answer.
             "mockchats.drop_connection": lambda: dropped.append(True),
-            "mockchats.in_process": True,  # control.views.IN_PROCESS: no network, so the Host is no DNS name to check
+            IN_PROCESS: True,
         }
         if body:
             environ["CONTENT_LENGTH"] = str(len(body))

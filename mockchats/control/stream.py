@@ -22,15 +22,17 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection
 from urllib.parse import parse_qsl
+
+from werkzeug.datastructures import Headers
 
 from .. import aspnet
 from ..core.identity import bearer_token
-from ..core.journal import Journal, QueryRefused, parse_query
+from ..core.journal import Journal, QueryRefused, header_object, parse_query
 from ..core.responses import CONTROL_PREFIX
 from ..core.wording import quote
-from .views import cross_site_reason, dns_host_reason, is_admin_token, is_loopback_address
+from .views import admin_refusal
 
 log = logging.getLogger("mockchats.control")
 
@@ -83,7 +85,8 @@ class JournalStream:
             return
         if self._closing is None or self._loop is not asyncio.get_running_loop():
             self._loop, self._closing = asyncio.get_running_loop(), asyncio.Event()
-        headers = _Headers(scope.get("headers", ()))
+        # Read by name in any case, a repeated header's values joined as the journal joins them.
+        headers = Headers(header_object(scope.get("headers", ())).items())
         pairs = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         if scope["method"] not in ("GET", "HEAD"):
             await _answer(send, 405, headers=[(b"allow", b"GET, HEAD")])
@@ -111,31 +114,22 @@ class JournalStream:
         finally:
             self.open_answers -= 1
 
-    def _refusal(self, scope: dict, headers: _Headers, pairs: list[tuple[str, str]]):
-        """The control plane's rules (``control.views.require_admin_token``), or None when they pass."""
+    def _refusal(self, scope: dict, headers: Headers, pairs: list[tuple[str, str]]):
+        """The control plane's rule (:func:`~mockchats.control.views.admin_refusal`) as an answer to
+        send, or None when it passes; the token may also come as one ``?access_token=``."""
         host = headers.get("Host") or "{}:{}".format(*(scope.get("server") or ("localhost", 80)))
-        foreign = cross_site_reason(headers, scope.get("scheme", "http"), host)
-        if foreign:
-            return lambda send: _problem(send, 403, f"The control plane refuses requests from web pages of other "
-                                                    f"sites ({foreign}); call it from a program, or from a page "
-                                                    "the mock serves.")
-        token = self.admin_token()
-        if token is None:
-            client = scope.get("client") or ("", 0)
-            if not is_loopback_address(client[0]):
-                return lambda send: _problem(send, 403, "The control plane answers only clients on this machine "
-                                                        "(loopback) unless the server runs with --admin-token.")
-            rebinding = dns_host_reason(host)
-            if rebinding:
-                return lambda send: _problem(send, 403, rebinding)
-            return None
         given = [value for name, value in pairs if name == "access_token"]
-        sent = bearer_token(headers.get("Authorization"))
-        if not is_admin_token(sent, token) and not (len(given) == 1 and is_admin_token(given[0], token)):
+        offered = [bearer_token(headers.get("Authorization")), *(given if len(given) == 1 else ())]
+        refusal = admin_refusal(headers, scope.get("scheme", "http"), host, (scope.get("client") or ("", 0))[0],
+                                self.admin_token(), offered)
+        if refusal is None:
+            return None
+        status, detail = refusal
+        if detail is None:
             return lambda send: _answer(send, 401, headers=[(b"www-authenticate", b"Bearer")])
-        return None
+        return lambda send: _problem(send, status, detail)
 
-    def _query(self, pairs: list[tuple[str, str]], headers: _Headers) -> tuple[dict, int]:
+    def _query(self, pairs: list[tuple[str, str]], headers: Headers) -> tuple[dict, int]:
         """(the journal's filters, the id after which to start); QueryRefused as GET /_mock/requests'."""
         errors: dict[str, list[str]] = {}
         since = [value for name, value in pairs if name == "since"]
@@ -201,20 +195,6 @@ def _epoch_event(epoch: str) -> bytes:
     that sees it change drops what it shows: the journal was cleared, or is another one (a
     restarted mock, whose ids start again at 1: read it again from ``since=0``)."""
     return b'event: epoch\ndata: {"epoch":"%s"}\n\n' % epoch.encode()
-
-
-class _Headers:
-    """An ASGI scope's headers, read by name in any case (what ``cross_site_reason`` reads)."""
-
-    def __init__(self, raw: Iterable[tuple[bytes, bytes]]):
-        self._found: dict[str, str] = {}
-        for name, value in raw:
-            key = name.decode("latin-1").lower()
-            text = value.decode("latin-1")
-            self._found[key] = self._found[key] + ", " + text if key in self._found else text
-
-    def get(self, name: str, default: str | None = None) -> str | None:
-        return self._found.get(name.lower(), default)
 
 
 async def _body(send: Callable, data: bytes) -> None:

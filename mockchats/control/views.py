@@ -19,7 +19,7 @@ import hmac
 import ipaddress
 import re
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -37,6 +37,7 @@ from ..core.errors import NotFound
 from ..core.faults import BEFORE
 from ..core.identity import bearer_token
 from ..core.journal import JsonRefused, QueryRefused, read_json
+from ..core.pipeline import IN_PROCESS
 from ..core.responses import CONTROL_PREFIX, empty_response, json_response, problem_response
 from ..core.spec import Spec
 from ..core.wording import describe, place_of, quote
@@ -203,11 +204,6 @@ def is_loopback_host(host: str) -> bool:
     except (OSError, UnicodeError):
         return False
     return bool(found) and all(is_loopback_address(info[4][0]) for info in found)
-
-
-#: The WSGI environ key the in-process mode (:mod:`mockchats.inprocess`) sets: its requests never
-#: crossed a network, so whatever host they name is no DNS rebinding.
-IN_PROCESS = "mockchats.in_process"
 
 
 def _host_name(host: str) -> str:
@@ -393,31 +389,50 @@ def _change_world(change: Callable[[], object], root: str | None = None) -> None
         raise Refused(400, message, {"$": [message]}) from None
 
 
-@control_plane.before_request
-def require_admin_token() -> Response | None:
-    """Who may drive the mock, checked before every view: the control plane can replace or read the
-    whole world, so it answers no web page of another site, and only this machine or the holder of
-    ``--admin-token``."""
-    mock = current_mock()
-    foreign = cross_site_reason(request.headers, request.scheme, request.host)
+def admin_refusal(headers: Mapping[str, str], scheme: str, host: str, client: str | None,
+                  admin_token: str | None, offered: Iterable[str | None], *,
+                  in_process: bool = False) -> tuple[int, str | None] | None:
+    """Why the control plane refuses a caller, or None when it may drive the mock: ``(403, the
+    reason)``, or ``(401, None)`` for the Bearer challenge. The one rule of the views and the
+    journal stream: the control plane can replace or read the whole world, so it answers no web
+    page of another site, and only this machine or the holder of ``--admin-token``.
+
+    ``client`` is the peer's address, ``offered`` the tokens the caller presented (a bearer; the
+    stream also its ``?access_token=``); ``in_process``: the request crossed no network.
+    """
+    foreign = cross_site_reason(headers, scheme, host)
     if foreign:
         # Checked first and always, token or not: a page in the developer's browser reaches
         # a loopback server too, and a "simple" request (a form post, text/plain) is sent
         # without a preflight, so leaving out CORS headers alone does not stop it.
-        raise Refused(403, f"The control plane refuses requests from web pages of other sites "
-                                f"({foreign}); call it from a program, or from a page the mock serves.")
-    if mock.admin_token is None:
-        # Without a token only this machine may drive the mock: a server listening beyond it
-        # would otherwise let anyone on the network reset, replace or read its world.
-        if not is_loopback_address(request.remote_addr):
-            raise Refused(403, "The control plane answers only clients on this machine (loopback) "
-                                    "unless the server runs with --admin-token.")
-        # And only at an address, not a DNS name: a page rebound to 127.0.0.1 is a loopback client.
-        rebinding = None if request.environ.get(IN_PROCESS) else dns_host_reason(request.host)
-        if rebinding:
-            raise Refused(403, rebinding)
-    elif not is_admin_token(bearer_token(request.headers.get("Authorization")), mock.admin_token):
-        return empty_response(401, {"WWW-Authenticate": "Bearer"})
+        return 403, (f"The control plane refuses requests from web pages of other sites ({foreign}); "
+                     "call it from a program, or from a page the mock serves.")
+    if admin_token is not None:
+        return None if any(is_admin_token(token, admin_token) for token in offered) else (401, None)
+    if in_process:
+        return None
+    # Without a token only this machine may drive the mock: a server listening beyond it
+    # would otherwise let anyone on the network reset, replace or read its world.
+    if not is_loopback_address(client):
+        return 403, "The control plane answers only clients on this machine (loopback) unless the server runs " \
+                    "with --admin-token."
+    # And only at an address, not a DNS name: a page rebound to 127.0.0.1 is a loopback client.
+    rebinding = dns_host_reason(host)
+    return (403, rebinding) if rebinding else None
+
+
+@control_plane.before_request
+def require_admin_token() -> Response | None:
+    """Who may drive the mock (:func:`admin_refusal`), checked before every view."""
+    mock = current_mock()
+    refusal = admin_refusal(request.headers, request.scheme, request.host, request.remote_addr, mock.admin_token,
+                            [bearer_token(request.headers.get("Authorization"))],
+                            in_process=bool(request.environ.get(IN_PROCESS)))
+    if refusal is not None:
+        status, detail = refusal
+        if detail is None:
+            return empty_response(401, {"WWW-Authenticate": "Bearer"})
+        raise Refused(status, detail)
     if request.endpoint in ("control.put_state", "control.load_own_scenario"):
         request.max_content_length = MAX_STATE_BYTES
     return None
@@ -618,8 +633,7 @@ def pin_message(session_id: str) -> Response:
     try:
         pin_id = mock.store.pin_message(session_id, chat_id)
     except NotFound:
-        if session_id not in _session_ids(mock):
-            raise Refused(404, f"No session {quote(session_id)}.") from None
+        _no_session(mock, session_id)
         raise Refused(404, f"No message {quote(chat_id)} in session {quote(session_id)}.") from None
     return json_response(201, {"chatId": chat_id, "pinId": pin_id})
 
@@ -1100,8 +1114,7 @@ def list_requests() -> Response:
     """
     mock = current_mock()
     try:
-        entries = mock.journal.query(request.args.items(multi=True),
-                                     [op.operation_id for spec in current_specs() for op in spec.operations])
+        entries = mock.journal.query(request.args.items(multi=True), mock.operation_ids())
     except QueryRefused as exc:
         raise Refused(400, exc.detail, exc.errors) from None
     return json_response(200, entries)

@@ -70,6 +70,9 @@ RouteCheck = Callable[[str, str, "str | None"], "tuple[list[str], list[str]]"]
 MAX_BODY_BYTES = 1024 * 1024
 #: Set in the environ when an injected fault dropped the connection instead of answering.
 DROPPED = "mockchats.dropped"
+#: Set in the environ by the in-process mode (:mod:`mockchats.inprocess`): the request crossed
+#: no network, so no network rule of the control plane applies to it.
+IN_PROCESS = "mockchats.in_process"
 
 access_log = logging.getLogger("mockchats.access")
 #: Unhandled errors (never a client's doing). Not Flask's ``app.logger``: reading that adds
