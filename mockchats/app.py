@@ -128,9 +128,11 @@ class Mock:
         self.app = create_app(self)
         #: GET /_mock/requests/stream, served beside the app on the ASGI server (serving/server.py).
         self.journal_stream = JournalStream(self.journal, admin_token=lambda: self.admin_token,
-                                            operation_ids=lambda: [op.operation_id for spec in
-                                                                   self.app.extensions["mockchats.specs"]
-                                                                   for op in spec.operations])
+                                            operation_ids=self.operation_ids)
+
+    def operation_ids(self) -> list[str]:
+        """Every operation the app serves, of both documents: what a journal filter may name."""
+        return [op.operation_id for spec in self.app.extensions["mockchats.specs"] for op in spec.operations]
 
     @staticmethod
     def body_limit(path: str) -> int:

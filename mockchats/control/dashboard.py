@@ -9,11 +9,13 @@ both: a message text or journal body that looks like markup is written as text b
 """
 from __future__ import annotations
 
+import functools
 from importlib import resources
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response
 
 from ..core.responses import CONTROL_PREFIX, empty_response
+from .views import current_mock
 
 #: The page's files, by the name they are served under, with their media types.
 ASSETS = {
@@ -32,6 +34,7 @@ _TOKEN_REQUIRED = b'<meta name="mockchats-admin-token" content="required">'
 dashboard = Blueprint("dashboard", __name__, url_prefix=f"{CONTROL_PREFIX}/ui")
 
 
+@functools.cache  # the files change with the package only
 def _read(name: str) -> bytes:
     return resources.files(__package__).joinpath("static", name).read_bytes()
 
@@ -45,7 +48,7 @@ def serve_asset(asset: str) -> Response:
         return empty_response(404)
     name, media_type = known
     content = _read(name)
-    if not asset and current_app.extensions["mockchats"].admin_token is not None:
+    if not asset and current_mock().admin_token is not None:
         # Told up front, so the page asks for the token before its first call, not after a 401.
         content = content.replace(_TOKEN_OPTIONAL, _TOKEN_REQUIRED)
     return Response(content, 200, headers={

@@ -245,11 +245,12 @@ function statusText(entry) {
 function passes(entry) {
   const operation = $("#filter-operation").value;
   const status = $("#filter-status").value;
-  const user = $("#filter-user").value.trim().toLowerCase();
+  const user = $("#filter-user").value.trim();
   if (operation && entry.operationId !== operation) return false;
   if (status === "dropped" && entry.status !== null) return false;
   if (status && status !== "dropped" && !(entry.status !== null && String(entry.status)[0] === status)) return false;
-  if (user && !(entry.user && (entry.user.id.toLowerCase() === user || entry.user.name.toLowerCase() === user))) {
+  // As the journal's own user filter: the id exactly, the name in any case.
+  if (user && !(entry.user && (entry.user.id === user || entry.user.name.toLowerCase() === user.toLowerCase()))) {
     return false;
   }
   if ($("#filter-flagged").checked && !entry.violations.length && !entry.warnings.length) return false;
