@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 import requests
 from flask import Flask, Response
@@ -413,6 +414,12 @@ class Plane:
         return {"state": self.ok("GET", "/state"), "sessions": self.ok("GET", "/sessions"),
                 "faults": self.ok("GET", "/faults"), "journal": self.ok("GET", "/requests"),
                 "frozen": clock["frozen"], "frozenAt": clock["now"] if clock["frozen"] else None}
+
+
+def rebound(root_url: str, name: str = "evil.example") -> str:
+    """The Host a page of ``http://<name>:<the mock's port>`` sends once its name resolves to 127.0.0.1
+    (DNS rebinding): the control plane answers a DNS name other than localhost only with an admin token."""
+    return f"{name}:{urlsplit(root_url).port}"
 
 
 def assert_problem(response: requests.Response, status: int, *, errors: bool = False) -> dict:
