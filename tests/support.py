@@ -65,6 +65,9 @@ def check(operation, response) -> None:
 
 # -- the partner client ---------------------------------------------------------------------
 TOKENS = {"host": "host-token", "alice": "alice-token", "bob": "bob-token"}
+#: The default world's first session, and a message of it by Alice, not pinned, with the Host's :thumbs_up:.
+DEFAULT_SESSION = "d352dac2-a8a5-4498-942e-2de41966f3d3"
+ALICES_MESSAGE = "e6853c81-c764-4e7e-911b-3025829dbeed"
 
 
 class Api:
