@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 import requests
 from flask import Flask, Response
@@ -64,6 +65,9 @@ def check(operation, response) -> None:
 
 # -- the partner client ---------------------------------------------------------------------
 TOKENS = {"host": "host-token", "alice": "alice-token", "bob": "bob-token"}
+#: The default world's first session, and a message of it by Alice, not pinned, with the Host's :thumbs_up:.
+DEFAULT_SESSION = "d352dac2-a8a5-4498-942e-2de41966f3d3"
+ALICES_MESSAGE = "e6853c81-c764-4e7e-911b-3025829dbeed"
 
 
 class Api:
@@ -413,6 +417,12 @@ class Plane:
         return {"state": self.ok("GET", "/state"), "sessions": self.ok("GET", "/sessions"),
                 "faults": self.ok("GET", "/faults"), "journal": self.ok("GET", "/requests"),
                 "frozen": clock["frozen"], "frozenAt": clock["now"] if clock["frozen"] else None}
+
+
+def rebound(root_url: str, name: str = "evil.example") -> str:
+    """The Host a page of ``http://<name>:<the mock's port>`` sends once its name resolves to 127.0.0.1
+    (DNS rebinding): the control plane answers a DNS name other than localhost only with an admin token."""
+    return f"{name}:{urlsplit(root_url).port}"
 
 
 def assert_problem(response: requests.Response, status: int, *, errors: bool = False) -> dict:

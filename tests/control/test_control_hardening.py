@@ -25,6 +25,7 @@ from support import (
     assert_problem,
     conform,
     control_document,
+    rebound,
     served_root,
 )
 
@@ -599,11 +600,6 @@ def test_an_admin_token_does_not_let_another_site_in():
 
 
 # -- a page whose DNS name is rebound to 127.0.0.1 cannot drive it either (DNS rebinding) ------
-def rebound(root_url: str, name: str = "evil.example") -> str:
-    """The Host a page of ``http://<name>:<the mock's port>`` sends once its name resolves to 127.0.0.1."""
-    return f"{name}:{urlsplit(root_url).port}"
-
-
 @pytest.mark.parametrize("method, path, origin, data", [
     ("GET", "/sessions", True, None),  # every session's tokens
     ("GET", "/state", False, None),  # a same-origin GET may come without Origin

@@ -14,7 +14,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 import requests
-from support import ServeProcess, assert_problem
+from support import ServeProcess, assert_problem, rebound
 
 import mockchats
 
@@ -233,12 +233,12 @@ def test_a_page_of_another_site_is_refused(server, guarded, headers):
 
 @pytest.mark.parametrize("origin", [True, False])
 def test_a_page_rebound_to_this_machine_is_refused(server, guarded, origin):
-    host = f"evil.example:{urlsplit(server.root_url).port}"
+    host = rebound(server.root_url)
     headers = {"Host": host, **({"Origin": f"http://{host}"} if origin else {})}
     problem = assert_problem(requests.get(server.root_url + STREAM, headers=headers, timeout=10), 403)
     assert "DNS name" in problem["detail"] and "--admin-token" in problem["detail"]
     # With a token, the token is the guard, as for the rest of the control plane.
-    guarded_host = f"evil.example:{urlsplit(guarded.root_url).port}"
+    guarded_host = rebound(guarded.root_url)
     events = Events(guarded.root_url, params={"access_token": "the-admin-token"},
                     headers={"Host": guarded_host, **({"Origin": f"http://{guarded_host}"} if origin else {})})
     try:
@@ -250,7 +250,7 @@ def test_a_page_rebound_to_this_machine_is_refused(server, guarded, origin):
 
 @pytest.mark.parametrize("name", ["localhost", "127.0.0.1", "[::1]", "app.localhost"])
 def test_an_address_or_localhost_may_read_it(server, open_stream, name):
-    host = f"{name}:{urlsplit(server.root_url).port}"
+    host = rebound(server.root_url, name)
     assert open_stream(headers={"Host": host, "Origin": f"http://{host}"}).response.status == 200
 
 

@@ -9,16 +9,11 @@ from __future__ import annotations
 
 import pytest
 import requests
-from hubs.clients import RawHub
-from support import ZED_AND_YAN, Api, Plane, assert_problem, reset
+from support import ALICES_MESSAGE, DEFAULT_SESSION, ZED_AND_YAN, Api, Plane, assert_problem
 
 import mockchats
 from mockchats import Control, ControlError
 from mockchats.pytest_plugin import MockchatsHandle
-
-DEFAULT_SESSION = "d352dac2-a8a5-4498-942e-2de41966f3d3"
-#: A message of the default session by Alice, not pinned, with the Host's :thumbs_up:.
-ALICES_MESSAGE = "e6853c81-c764-4e7e-911b-3025829dbeed"
 
 #: Queries GET /v1/chats answers, in the spellings it accepts.
 QUERIES = [
@@ -191,26 +186,15 @@ def test_none_of_these_calls_is_journaled(plane, api, default_session):
     assert plane.ok("GET", "/requests", params={"kind": "all"}) == []
 
 
-# -- the chat hub hears them -------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def chat_server():
-    server = mockchats.Server(mockchats.build(chat_hub=True), port=0).start()
-    yield server
-    server.stop()
+# -- the chat hub hears them (conftest's chat server, reset around each test by chat_api) ------
+@pytest.fixture
+def chat_plane(chat_api) -> Plane:
+    return Plane(chat_api.root_url)
 
 
 @pytest.fixture
-def chat_plane(chat_server):
-    reset(chat_server.root_url)  # closes the previous test's connections, and forgets what was sent
-    yield Plane(chat_server.root_url)
-    reset(chat_server.root_url)
-
-
-@pytest.fixture
-def hub(chat_server, chat_plane):
-    connection = RawHub(chat_server.root_url, "bob-token", hub="chat")
-    yield connection
-    connection.close()
+def hub(hubs):
+    return hubs("bob-token")
 
 
 def test_delete_sends_message_deleted_to_the_chat_hub(chat_server, chat_plane, hub):

@@ -7,51 +7,14 @@ import pytest
 import requests
 import websocket
 from hubs.clients import RawHub
-from support import Api, ServeProcess, bearer, host_session, join
-
-import mockchats
+from support import ALICES_MESSAGE, DEFAULT_SESSION, Api, ServeProcess, bearer, host_session, join
 
 RS = "\x1e"
-DEFAULT_SESSION = "d352dac2-a8a5-4498-942e-2de41966f3d3"
 ALICE = "877f77b2-2c5c-4316-b266-f24a7a44668e"
-#: A message of the default session by Alice, not pinned, with the Host's :thumbs_up:.
-ALICES_MESSAGE = "e6853c81-c764-4e7e-911b-3025829dbeed"
-
-
-@pytest.fixture(scope="module")
-def chat_mock():
-    return mockchats.build(chat_hub=True)
-
-
-@pytest.fixture(scope="module")
-def chat_server(chat_mock):
-    server = mockchats.Server(chat_mock.app, port=0).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def chat_api(chat_mock, chat_server) -> Api:
-    chat_mock.reset()  # closes the previous test's connections, and forgets what was sent
-    yield Api(chat_server.root_url)
-    chat_mock.reset()
 
 
 def negotiate(root_url: str, token: str, hub: str = "chat") -> requests.Response:
     return requests.post(f"{root_url}/v1/hubs/{hub}/negotiate?negotiateVersion=1", headers=bearer(token), timeout=10)
-
-
-@pytest.fixture
-def hubs(chat_api):
-    opened: list[RawHub] = []
-
-    def connect(token: str, hub: str = "chat") -> RawHub:
-        opened.append(RawHub(chat_api.root_url, token, hub=hub))
-        return opened[-1]
-
-    yield connect
-    for hub in opened:
-        hub.close()
 
 
 def sent(api: Api, **query) -> list[dict]:

@@ -11,14 +11,9 @@ import time
 
 import requests
 from playwright.sync_api import expect
-from support import bearer
+from support import TOKENS, bearer
 
 import mockchats
-
-
-def host_token(root_url: str) -> str:
-    sessions = requests.get(f"{root_url}/_mock/sessions", timeout=10).json()
-    return next(u["token"] for u in sessions[0]["users"] if u["role"] == "Host")
 
 
 def test_the_page_loads_with_no_console_errors_and_forbids_inline_scripts(tab):
@@ -49,7 +44,7 @@ def test_an_inline_script_is_refused_by_the_policy(tab):
 def test_a_request_shows_up_in_the_journal_within_a_second(tab):
     page = tab.open()
     root = tab.root_url
-    token = host_token(root)
+    token = TOKENS["host"]
     sent = requests.get(f"{root}/v1/chats", params={"Take": 3}, headers=bearer(token), timeout=10)
     assert sent.status_code == 200
     row = page.locator("#journal tbody tr.entry").first
@@ -63,7 +58,7 @@ def test_a_request_shows_up_in_the_journal_within_a_second(tab):
 def test_a_request_that_breaks_the_contract_is_highlighted_and_says_so(tab):
     page = tab.open()
     root = tab.root_url
-    token = host_token(root)
+    token = TOKENS["host"]
     refused = requests.post(f"{root}/v1/chats", json={"Message": "x" * 281}, headers=bearer(token), timeout=10)
     assert refused.status_code == 400
     row = page.locator("#journal tbody tr.entry").first
@@ -80,7 +75,7 @@ def test_a_request_that_breaks_the_contract_is_highlighted_and_says_so(tab):
 def test_newest_first_and_a_row_expands_by_keyboard_to_the_request_and_the_response(tab):
     page = tab.open()
     root = tab.root_url
-    token = host_token(root)
+    token = TOKENS["host"]
     requests.get(f"{root}/v1/chats", params={"Take": 1}, headers=bearer(token), timeout=10)
     requests.post(f"{root}/v1/chats", json={"Message": "hello <b>there</b>"}, headers=bearer(token), timeout=10)
     rows = page.locator("#journal tbody tr.entry")
@@ -106,7 +101,7 @@ def test_newest_first_and_a_row_expands_by_keyboard_to_the_request_and_the_respo
 def test_a_body_cut_at_64_kib_says_so(tab):
     page = tab.open()
     root = tab.root_url
-    requests.post(f"{root}/v1/chats", json={"Message": "m", "pad": "p" * 70_000}, headers=bearer(host_token(root)),
+    requests.post(f"{root}/v1/chats", json={"Message": "m", "pad": "p" * 70_000}, headers=bearer(TOKENS["host"]),
                   timeout=10)
     row = page.locator("#journal tbody tr.entry").first
     expect(row).to_contain_text("createChat")
@@ -118,7 +113,7 @@ def test_a_body_cut_at_64_kib_says_so(tab):
 def test_filters_and_pause(tab):
     page = tab.open()
     root = tab.root_url
-    token = host_token(root)
+    token = TOKENS["host"]
     requests.get(f"{root}/v1/chats", headers=bearer(token), timeout=10)
     requests.get(f"{root}/v1/chats/nope/reactions", headers=bearer(token), timeout=10)
     rows = page.locator("#journal tbody tr.entry")
@@ -154,13 +149,13 @@ def test_the_edge_cases_markup_shows_as_text(tab):
 
 def test_loading_a_scenario_from_the_page_changes_what_the_api_answers(tab):
     root = tab.root_url
-    before = requests.get(f"{root}/v1/chats", headers=bearer(host_token(root)), timeout=10).json()["totalCount"]
+    before = requests.get(f"{root}/v1/chats", headers=bearer(TOKENS["host"]), timeout=10).json()["totalCount"]
     page = tab.open("Controls")
     page.select_option("#scenario-name", "busy-room")
     page.get_by_role("button", name="Load scenario").click()
     expect(page.locator("#scenario-form .done")).to_contain_text("Loaded busy-room")
     assert requests.get(f"{root}/_mock", timeout=10).json()["status"]["scenario"] == "busy-room"
-    after = requests.get(f"{root}/v1/chats", headers=bearer(host_token(root)), timeout=10).json()["totalCount"]
+    after = requests.get(f"{root}/v1/chats", headers=bearer(TOKENS["host"]), timeout=10).json()["totalCount"]
     assert after != before
     expect(page.locator("#status")).to_contain_text("busy-room")
 
@@ -174,7 +169,7 @@ def test_a_fault_armed_from_the_page_fails_the_next_request(tab):
     page.get_by_role("button", name="Arm fault").click()
     expect(page.locator("#fault-form .done")).to_contain_text("Armed")
     expect(page.locator("#faults")).to_contain_text("listChats answers 503")
-    token = host_token(root)
+    token = TOKENS["host"]
     assert requests.get(f"{root}/v1/chats", headers=bearer(token), timeout=10).status_code == 503
     assert requests.get(f"{root}/v1/chats", headers=bearer(token), timeout=10).status_code == 200
 
@@ -261,34 +256,34 @@ def test_a_request_sent_while_the_page_is_still_loading_is_shown(tab):
     """No gap between the page's first read of the journal and its stream."""
     root = tab.root_url
     tab.page.goto(f"{root}/_mock/ui")
-    requests.get(f"{root}/v1/chats", params={"Take": 2}, headers=bearer(host_token(root)), timeout=10)
+    requests.get(f"{root}/v1/chats", params={"Take": 2}, headers=bearer(TOKENS["host"]), timeout=10)
     expect(tab.page.locator("#journal tbody tr.entry")).to_have_count(1)
     expect(tab.page.locator("#live")).to_have_text("live")
-    requests.get(f"{root}/v1/chats", params={"Take": 3}, headers=bearer(host_token(root)), timeout=10)
+    requests.get(f"{root}/v1/chats", params={"Take": 3}, headers=bearer(TOKENS["host"]), timeout=10)
     expect(tab.page.locator("#journal tbody tr.entry")).to_have_count(2)
 
 
 def test_a_reset_by_a_script_empties_the_view_and_the_next_request_shows(tab):
     page = tab.open()
     root = tab.root_url
-    requests.get(f"{root}/v1/chats", headers=bearer(host_token(root)), timeout=10)
+    requests.get(f"{root}/v1/chats", headers=bearer(TOKENS["host"]), timeout=10)
     rows = page.locator("#journal tbody tr.entry")
     expect(rows).to_have_count(1)
     page.get_by_role("button", name="Pause").click()
-    requests.get(f"{root}/v1/chats", params={"Take": 1}, headers=bearer(host_token(root)), timeout=10)
+    requests.get(f"{root}/v1/chats", params={"Take": 1}, headers=bearer(TOKENS["host"]), timeout=10)
     expect(page.locator("#paused-count")).to_have_text("1 new while paused")
     assert requests.post(f"{root}/_mock/reset", timeout=10).status_code == 200
     expect(rows).to_have_count(0)
     expect(page.locator("#paused-count")).to_have_text("")
     page.get_by_role("button", name="Resume").click()
-    requests.post(f"{root}/v1/chats", json={"Message": "after"}, headers=bearer(host_token(root)), timeout=10)
+    requests.post(f"{root}/v1/chats", json={"Message": "after"}, headers=bearer(TOKENS["host"]), timeout=10)
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("createChat")
 
 
 def test_filters_that_match_nothing_say_so(tab):
     page = tab.open()
-    requests.get(f"{tab.root_url}/v1/chats", headers=bearer(host_token(tab.root_url)), timeout=10)
+    requests.get(f"{tab.root_url}/v1/chats", headers=bearer(TOKENS["host"]), timeout=10)
     expect(page.locator("#journal tbody tr.entry")).to_have_count(1)
     page.select_option("#filter-status", "dropped")
     expect(page.locator("#journal tbody tr.entry")).to_have_count(0)
@@ -309,7 +304,7 @@ def test_sessions_show_users_tokens_and_hub_connections(tab):
 
 def test_messages_pin_unpin_and_delete_as_the_host(tab):
     root = tab.root_url
-    token = host_token(root)
+    token = TOKENS["host"]
     created = requests.post(f"{root}/v1/chats", json={"Message": "pin me"}, headers=bearer(token), timeout=10).json()
     page = tab.open("Messages")
     page.uncheck("#messages-ascending")  # the API's default is oldest first; the new message is the newest
@@ -332,7 +327,7 @@ def test_messages_pin_unpin_and_delete_as_the_host(tab):
 def test_a_narrow_window_has_no_sideways_scroll(tab):
     tab.page.set_viewport_size({"width": 390, "height": 800})
     page = tab.open()
-    requests.get(f"{tab.root_url}/v1/chats", headers=bearer(host_token(tab.root_url)), timeout=10)
+    requests.get(f"{tab.root_url}/v1/chats", headers=bearer(TOKENS["host"]), timeout=10)
     expect(page.locator("#journal tbody tr.entry")).to_have_count(1)
     for view in ("Journal", "Sessions", "Messages", "Controls"):
         page.get_by_role("button", name=view, exact=True).click()
