@@ -341,8 +341,8 @@ class Exchange:
 
     ``headers`` are the request's as sent, ``(name, value)`` pairs of bytes (the ASGI scope's) or
     of text (:func:`request_headers`); ``response_headers`` the answer's, as the app gave them to
-    the server (None: no answer reached the client), and ``response_body`` its bytes. Kept as
-    given, read into text only when the journal is read.
+    the server (None: no answer reached the client; ``response_body`` is then None too), and
+    ``response_body`` its bytes. Kept as given, read into text only when the journal is read.
     """
 
     method: str
@@ -389,10 +389,9 @@ class Exchange:
             "durationMs": round(self.duration_ms, 3),
             "violations": list(self.violations),
             "warnings": list(self.warnings),
-            "response": {"status": self.status,
-                         "headers": header_object(self.response_headers) if self.status is not None else {},
-                         "body": answer if self.status is not None else None,
-                         "bodyTruncated": self.response_body_cut and self.status is not None},
+            # A dropped exchange (status None) shows {} and null: its recorder left both None.
+            "response": {"status": self.status, "headers": header_object(self.response_headers),
+                         "body": answer, "bodyTruncated": self.response_body_cut},
         }
         if self.response_violations is not None:
             entry["responseViolations"] = list(self.response_violations)
