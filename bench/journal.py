@@ -27,6 +27,8 @@ import statistics
 import time
 import tracemalloc
 
+from inprocess import _stats
+
 WAYS = ("full entries", "without headers and answers")
 #: Reads of the full journal, each way: the median is given.
 READS = 5
@@ -160,8 +162,7 @@ def measure(rounds: int, calls: int, warmup: int, entries: int = 1000) -> dict:
 
 
 def summarize(per_round: list[dict], calls: int, warmup: int, reads: dict, entries: int) -> dict:
-    table = {way: {name: {"p50_us": statistics.median(s := [x for rnd in per_round for x in rnd[way][name]]),
-                          "mean_us": statistics.fmean(s), "n": len(s)} for name, *_ in CALLS}
+    table = {way: {name: _stats([x for rnd in per_round for x in rnd[way][name]]) for name, *_ in CALLS}
              for way in WAYS}
     ratios, extra = {}, {}
     for name, *_ in CALLS:
