@@ -161,10 +161,17 @@ class HubClient(asyncio.Protocol):
             self.open = False
             self.transport.write(frame(CLOSE, struct.pack("!H", 1000)))
 
+    def _ended(self) -> bool:
+        """The connection ended by the server (or lost): no longer open, and the fleet told,
+        once. Whether it was open until now."""
+        if not self.open:
+            return False
+        self.open = False
+        self.fleet.ended()
+        return True
+
     def connection_lost(self, exc: Exception | None) -> None:
-        was_open, self.open = self.open, False
-        if was_open:
-            self.fleet.ended()
+        self._ended()
         for waiter in (self.upgraded, self.handshaken):
             if not waiter.done():
                 waiter.set_exception(ConnectionError("the server closed the connection"))
@@ -220,9 +227,7 @@ class HubClient(asyncio.Protocol):
         if opcode == PING_FRAME:
             self.transport.write(frame(PONG, payload))
         elif opcode == CLOSE:
-            if self.open:  # the server's: answered, then the server closes the socket
-                self.open = False
-                self.fleet.ended()
+            if self._ended():  # the server's: answered, then the server closes the socket
                 self.transport.write(frame(CLOSE, payload[:2]))
             if not self.closed.done():
                 self.closed.set_result(None)
@@ -249,9 +254,7 @@ class HubClient(asyncio.Protocol):
                 argument = message["arguments"][0]
                 self.fleet.arrived((message["target"], argument["data"].get("address")), now)
             elif kind == 7:  # a Close: the server ends the connection
-                if self.open:
-                    self.open = False
-                    self.fleet.ended()
+                self._ended()
 
 
 class Fleet:

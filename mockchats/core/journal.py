@@ -341,8 +341,8 @@ class Exchange:
 
     ``headers`` are the request's as sent, ``(name, value)`` pairs of bytes (the ASGI scope's) or
     of text (:func:`request_headers`); ``response_headers`` the answer's, as the app gave them to
-    the server (None: no answer reached the client), and ``response_body`` its bytes. Kept as
-    given, read into text only when the journal is read.
+    the server (None: no answer reached the client; ``response_body`` is then None too), and
+    ``response_body`` its bytes. Kept as given, read into text only when the journal is read.
     """
 
     method: str
@@ -389,10 +389,9 @@ class Exchange:
             "durationMs": round(self.duration_ms, 3),
             "violations": list(self.violations),
             "warnings": list(self.warnings),
-            "response": {"status": self.status,
-                         "headers": header_object(self.response_headers) if self.status is not None else {},
-                         "body": answer if self.status is not None else None,
-                         "bodyTruncated": self.response_body_cut and self.status is not None},
+            # A dropped exchange (status None) shows {} and null: its recorder left both None.
+            "response": {"status": self.status, "headers": header_object(self.response_headers),
+                         "body": answer, "bodyTruncated": self.response_body_cut},
         }
         if self.response_violations is not None:
             entry["responseViolations"] = list(self.response_violations)
@@ -527,7 +526,6 @@ class Journal:
         self.secret = secret
         self._entries: deque[Exchange | HubEntry] = deque(maxlen=size)
         self._ids = itertools.count(1)
-        self._last = 0
         self._lock = threading.Lock()
         # Which journal, and how often emptied: a live reader that sees this change knows the
         # entries it shows are gone (a reset) or numbered by another journal (a restarted mock).
@@ -554,7 +552,7 @@ class Journal:
         if exchange.response_violations is not None:
             exchange.response_violations = tuple(exchange.response_violations)
         with self._lock:
-            exchange.id = self._last = next(self._ids)
+            exchange.id = next(self._ids)
             self._entries.append(exchange)
 
     def record_hub(self, *, hub: str, action: str, connection_id: str | None, session_id: str | None,
@@ -572,7 +570,7 @@ class Journal:
             raise ValueError(f"{action!r} is not a hub action; known: {', '.join(HUB_ACTIONS)}")
         entry = HubEntry(hub, action, connection_id, session_id, user_id, transport, dict(detail))
         with self._lock:
-            entry.id = self._last = next(self._ids)
+            entry.id = next(self._ids)
             self._entries.append(entry)
 
     def entries(self, *, operation_id: str | None = None, method: str | None = None,
@@ -612,8 +610,10 @@ class Journal:
 
     @property
     def last_id(self) -> int:
-        """The id of the latest entry recorded (0 before any): a live reader starts after it."""
-        return self._last
+        """The id of the newest entry held (0 when none is): a live reader starts after it. Ids
+        count on across a clear, so after one every entry recorded is still past this."""
+        with self._lock:
+            return self._entries[-1].id if self._entries else 0
 
     def _read(self, found: list[Exchange | HubEntry]) -> list[dict]:
         secret = self.secret()

@@ -161,9 +161,6 @@ class Pipeline:
                 for op in operations.values():
                     self._endpoints[op.operation_id] = _Endpoint(op, service, RequestBinder(op, service.spec.schemas),
                                                                  service.handlers[op.operation_id], parts)
-        #: Whether journal entries keep the request's headers and the answer; off, they are recorded
-        #: as before they had them (bench/journal.py measures what keeping them costs).
-        self.record_answers = True
         #: The first path segment of each API (folded), where CORS applies, as on /openapi*.
         self._api_roots = {service.spec.base_path.strip("/").split("/", 1)[0].casefold() for service in services}
 
@@ -197,7 +194,7 @@ class Pipeline:
             exchange.status = int(status[:3])
             if cors is not None:
                 headers = [*headers, *cors]
-            exchange.response_headers = headers  # the list the server sends: kept, not copied
+            exchange.response_headers = headers  # the server's list; Journal.record makes it a tuple for the collector
             return start_response(status, headers, exc_info)
 
         preflight = (cors is not None and method == "OPTIONS"
@@ -230,21 +227,18 @@ class Pipeline:
         # (the journal belongs to the new one).
         if not (preflight or routed in DOCUMENTS or is_control_path(routed)
                 or self.mock.store.generation != generation):
-            if self.record_answers:
-                exchange.headers = request_headers(environ)
-                if not dropped:
-                    # The answer's bytes, joined here rather than by the server: the same one join
-                    # (the server's of a one-item list gives back that same bytes object).
-                    data = b"".join(body)
-                    close = getattr(body, "close", None)
-                    if close is not None:
-                        close()
-                    body = [data]
-                    exchange.response_body = data  # cut to BODY_BYTES, if over, when recorded
-            else:
-                exchange.response_headers = None
+            exchange.headers = request_headers(environ)
+            if not dropped:
+                # The answer's bytes, joined here rather than by the server: the same one join
+                # (the server's of a one-item list gives back that same bytes object).
+                data = b"".join(body)
+                close = getattr(body, "close", None)
+                if close is not None:
+                    close()
+                body = [data]
+                exchange.response_body = data  # cut to BODY_BYTES, if over, when recorded
             self._journal(exchange, routed, routes, matches)
-        if environ.get(DROPPED):
+        if dropped:
             environ["mockchats.drop_connection"]()
         return body
 

@@ -32,7 +32,7 @@ from ..core import cors as cors_rule
 from ..core.faults import AFTER, BEFORE, Fault
 from ..core.identity import CHALLENGE, Unauthenticated, bearer_token
 from . import protocol
-from .models import Closing, Connection, Hubs, Push
+from .models import Closing, Connection, Hubs, Push, each_outbox
 from .negotiate import (
     CANNOT_CHANGE_TRANSPORT,
     CONNECTION_ID_REQUIRED,
@@ -453,8 +453,7 @@ class HubServer:
         (:attr:`Hubs.fan_out`)."""
         hand = self._hand
         if hand is None:  # nothing served yet
-            for connection in connections:
-                connection.outbox(item)
+            each_outbox(item, connections)
             return
         hand.give(self._deliver, hand, item, connections, soon=True)  # the REST answer first
 
@@ -672,10 +671,8 @@ class _Link:
                 sending, self._sending = self._sending, None
                 try:
                     await sending
-                except Exception:  # the socket is gone
-                    state.drop("the client went away")
-                    await out.end(gone=True)
-                    return "the client went away"
+                except Exception:  # the socket is gone: ended by the _Gone branch below
+                    item = _Gone("the client went away")
             if item is _WAKE:  # time alone: a Ping, or a timeout (a late wake-up finds nothing due)
                 item = state.poll(time.monotonic())
             if isinstance(item, _Gone):
