@@ -336,15 +336,21 @@ def _body(schema: str, *, optional: bool = False) -> dict:
     return value
 
 
+def _refuse_names(names: list[str], detail: str, reason: str) -> None:
+    """A 400 for query parameters a call does not take, when there are any: ``detail`` then the
+    first five names; ``errors`` keys at most 20 of them, each with ``reason``. A parameter a
+    call would ignore is refused so that a typo never silently answers something else."""
+    if names:
+        shown = ", ".join(quote(n) for n in names[:5]) + (", …" if len(names) > 5 else "")
+        raise Refused(400, f"{detail}{shown}.", {name: [reason] for name in names[:20]})
+
+
 def _refuse_query(call: str) -> None:
     """A DELETE removes all it names: a query (a filter, say) would be silently ignored, so
     it is refused instead of removing more than was asked."""
-    names = list(dict.fromkeys(request.args))
-    if names:
-        shown = ", ".join(quote(n) for n in names[:5]) + (", …" if len(names) > 5 else "")
-        message = f"{call} takes no query parameters; it removes everything. Given: {shown}."
-        raise Refused(400, message, {name: [f"{call} takes no query parameters."]
-                                          for name in names[:20]})
+    _refuse_names(list(dict.fromkeys(request.args)),
+                  f"{call} takes no query parameters; it removes everything. Given: ",
+                  f"{call} takes no query parameters.")
 
 
 def _session_ids(mock: Mock) -> list[str]:
@@ -686,10 +692,8 @@ def _listing_query(call: str) -> dict:
     known = [p["name"] for p in binder.operation.query_parameters()]
     folded = {name.casefold() for name in known}
     unknown = [name for name in dict.fromkeys(k for k, _ in query_items(query_string)) if name.casefold() not in folded]
-    if unknown:
-        shown = ", ".join(quote(n) for n in unknown[:5]) + (", …" if len(unknown) > 5 else "")
-        raise Refused(400, f"{call} takes only {', '.join(known)}, as GET /v1/chats; given: {shown}.",
-                      {name: [f"Not a parameter of {call}."] for name in unknown[:20]})
+    _refuse_names(unknown, f"{call} takes only {', '.join(known)}, as GET /v1/chats; given: ",
+                  f"Not a parameter of {call}.")
     try:
         return binder.bind_query_string(query_string, [])
     except BindingFailed as exc:
@@ -932,10 +936,8 @@ def list_hub_events() -> Response:
     mock = current_mock()
     unknown = [name for name in dict.fromkeys(request.args) if name != "hub"]
     hubs = request.args.getlist("hub")
-    if unknown:
-        shown = ", ".join(quote(n) for n in unknown[:5]) + (", …" if len(unknown) > 5 else "")
-        raise Refused(400, f"GET /_mock/hubs/events takes only `hub`; given: {shown}.",
-                      {name: ["Not a parameter of GET /_mock/hubs/events."] for name in unknown[:20]})
+    _refuse_names(unknown, "GET /_mock/hubs/events takes only `hub`; given: ",
+                  "Not a parameter of GET /_mock/hubs/events.")
     if len(hubs) > 1 or (hubs and hubs[0] not in HUBS):
         message = f"Must be one of {', '.join(HUBS)}, given once; not {quote(', '.join(hubs))}."
         raise Refused(400, f"hub: {message}", {"hub": [message]})
