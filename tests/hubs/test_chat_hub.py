@@ -185,6 +185,13 @@ def test_the_events_list_refuses_a_filter_that_cannot_match(chat_api, query):
     assert response.headers["Content-Type"].startswith("application/problem+json")
 
 
+def test_the_events_list_names_a_parameter_it_does_not_take(chat_api):
+    response = requests.get(chat_api.root_url + "/_mock/hubs/events?hubs=chat", timeout=10)
+    problem = response.json()
+    assert problem["detail"] == "GET /_mock/hubs/events takes only `hub`; given: 'hubs'."
+    assert problem["errors"] == {"hubs": ["Not a parameter of GET /_mock/hubs/events."]}
+
+
 # -- off by default -----------------------------------------------------------------------------------------
 def test_without_the_option_the_chat_hub_is_404(api):
     assert negotiate(api.root_url, "host-token").status_code == 404
