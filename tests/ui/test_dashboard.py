@@ -281,6 +281,29 @@ def test_a_reset_by_a_script_empties_the_view_and_the_next_request_shows(tab):
     expect(rows.first).to_contain_text("createChat")
 
 
+def test_hub_traffic_shows_beside_the_requests_when_asked(tab):
+    page = tab.open()
+    root = tab.root_url
+    requests.get(f"{root}/v1/chats", headers=bearer(TOKENS["host"]), timeout=10)
+    negotiated = requests.post(f"{root}/v1/hubs/session/negotiate", params={"negotiateVersion": 1},
+                               headers=bearer(TOKENS["host"]), timeout=10)
+    assert negotiated.status_code == 200
+    rows = page.locator("#journal tbody tr.entry")
+    expect(rows).to_have_count(1)  # REST requests only, by default
+    expect(rows.first).to_contain_text("listChats")
+    page.select_option("#filter-kind", "hub")
+    expect(rows).to_have_count(1)
+    hub = rows.first
+    expect(hub).to_contain_text("negotiate")
+    expect(hub).to_contain_text("/v1/hubs/session")
+    expect(hub).to_contain_text("200")
+    expect(hub).to_contain_text("Host")  # the user's name, not only their id
+    hub.locator("button.expand").click()
+    expect(page.locator("tr.detail-row")).to_contain_text('"status": 200')
+    page.select_option("#filter-kind", "all")
+    expect(rows).to_have_count(2)
+
+
 def test_filters_that_match_nothing_say_so(tab):
     page = tab.open()
     requests.get(f"{tab.root_url}/v1/chats", headers=bearer(TOKENS["host"]), timeout=10)

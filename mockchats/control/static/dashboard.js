@@ -243,6 +243,9 @@ function statusText(entry) {
 }
 
 function passes(entry) {
+  const kind = $("#filter-kind").value;
+  if (kind !== "all" && (entry.kind || "http") !== kind) return false;
+  if (entry.kind === "hub") return passesHub(entry);
   const operation = $("#filter-operation").value;
   const status = $("#filter-status").value;
   const user = $("#filter-user").value.trim();
@@ -255,6 +258,48 @@ function passes(entry) {
   }
   if ($("#filter-flagged").checked && !entry.violations.length && !entry.warnings.length) return false;
   return true;
+}
+
+function passesHub(entry) {
+  // The REST filters (operation, status, flagged) say nothing of a hub step: set, they leave it
+  // out, as the journal's own filters do; the user filter matches its user's id.
+  if ($("#filter-operation").value || $("#filter-status").value || $("#filter-flagged").checked) return false;
+  const user = $("#filter-user").value.trim();
+  return !user || entry.userId === user;
+}
+
+function hubRow(entry) {
+  // One step of a hub connection: negotiate, connect, disconnect, an event sent, a message received.
+  const what = entry.action === "sent" ? `sent ${entry.detail.target ?? ""}` : entry.action;
+  const status = entry.action === "negotiate" && entry.detail.status !== undefined ? String(entry.detail.status) : "—";
+  const expand = el("button", { type: "button", className: "expand", "aria-expanded": "false",
+    "aria-label": `${clock(entry.time)} ${entry.hub} hub ${what}: show the details` }, clock(entry.time));
+  const tr = el("tr", { className: "entry hub", "data-id": entry.id },
+    el("td", { title: entry.time }, expand),
+    el("td", {}, "HUB"),
+    el("td", { className: "path" }, `/v1/hubs/${entry.hub}${entry.transport ? ` (${entry.transport})` : ""}`),
+    el("td", {}, what),
+    el("td", {}, entry.userId ? (sessionUsers.get(entry.userId) || { name: entry.userId }).name : "—"),
+    el("td", { className: `status s${status[0]}` }, status),
+    el("td", { className: "number" }, "—"),
+    el("td", { className: "contract" }, el("span", { className: "badge" }, "hub")));
+  tr.addEventListener("click", (event) => {
+    if (event.target.closest("a, button:not(.expand), input, select")) return;
+    const button = $("button.expand", tr);
+    const next = tr.nextElementSibling;
+    if (button.getAttribute("aria-expanded") === "true") {
+      if (next && next.classList.contains("detail-row")) next.remove();
+      button.setAttribute("aria-expanded", "false");
+      return;
+    }
+    const list = el("dl", { className: "request" });
+    definitionList(list, [["Connection", entry.connectionId ?? "(none yet)"], ["Session", entry.sessionId ?? "—"],
+      ["User", entry.userId ?? "—"], ["Transport", entry.transport ?? "—"],
+      ["Detail", pretty(JSON.stringify(entry.detail)), true]]);
+    tr.after(el("tr", { className: "detail-row" }, el("td", { colspan: 8 }, el("div", { className: "detail" }, list))));
+    button.setAttribute("aria-expanded", "true");
+  });
+  return tr;
 }
 
 function contractCell(entry) {
@@ -278,6 +323,7 @@ function queryText(query) {
 }
 
 function row(entry) {
+  if (entry.kind === "hub") return hubRow(entry);
   const status = statusText(entry);
   const expand = el("button", { type: "button", className: "expand", "aria-expanded": "false",
     "aria-label": `${clock(entry.time)} ${entry.method} ${entry.path}: show the request and the answer` },
@@ -382,7 +428,6 @@ function addEntries(entries) {
   // entries oldest first; the table shows the newest first
   const body = $("#journal tbody");
   for (const entry of entries) {
-    if (entry.kind && entry.kind !== "http") continue;
     if (seen.has(entry.id)) continue;
     seen.add(entry.id);
     lastId = Math.max(lastId, entry.id);
@@ -424,7 +469,8 @@ function connectStream() {
   clearTimeout(streamRetry);
   // Always from the last entry shown (0: none yet): an entry recorded between the first read
   // and this connection still comes. Ids only count up within one mock's journal.
-  const query = new URLSearchParams({ since: String(lastId) });
+  // Every entry, REST and hub alike: the view filters them (switching needs no new stream).
+  const query = new URLSearchParams({ since: String(lastId), kind: "all" });
   if (adminToken) query.set("access_token", adminToken);
   const url = `${ROOT}/requests/stream?${query}`;
   const source = new EventSource(url);
@@ -479,14 +525,14 @@ async function explainRefusedStream(url) {
 
 async function loadJournal() {
   try {
-    addEntries(await call("GET", "/requests?limit=200"));
+    addEntries(await call("GET", "/requests?kind=all&limit=200"));
     showError($("#journal-error"), null);
   } catch (error) {
     showError($("#journal-error"), error);
   }
 }
 
-for (const id of ["#filter-operation", "#filter-status", "#filter-flagged"]) {
+for (const id of ["#filter-kind", "#filter-operation", "#filter-status", "#filter-flagged"]) {
   $(id).addEventListener("change", renderJournal);
 }
 $("#filter-user").addEventListener("input", renderJournal);
@@ -508,6 +554,7 @@ async function loadSessions() {
   try {
     const [sessions, connections] = await Promise.all([call("GET", "/sessions"), call("GET", "/hubs/connections")]);
     showError($("#sessions-error"), null);
+    rememberUsers(sessions);
     if (!sessions.length) {
       target.replaceChildren(el("p", {}, "No sessions."));
       return;
@@ -540,7 +587,11 @@ $("#sessions-refresh").addEventListener("click", loadSessions);
 
 // ---- messages ------------------------------------------------------------------------------
 
-let sessionUsers = new Map();
+let sessionUsers = new Map();  // user id -> user, to name the users of hub rows and reactions
+
+function rememberUsers(sessions) {
+  sessionUsers = new Map(sessions.flatMap((s) => s.users.map((u) => [u.id, u])));
+}
 
 async function loadMessageSessions() {
   const select = $("#messages-session");
@@ -550,7 +601,7 @@ async function loadMessageSessions() {
     select.replaceChildren(...sessions.map((s) => el("option", { value: s.sessionId },
       `${s.sessionId.slice(0, 8)}… (${s.users.map((u) => u.name).join(", ")}; ${s.messages} messages)`)));
     if (sessions.some((s) => s.sessionId === chosen)) select.value = chosen;
-    sessionUsers = new Map(sessions.flatMap((s) => s.users.map((u) => [u.id, u])));
+    rememberUsers(sessions);
     showError($("#messages-error"), null);
     if (select.value) {
       await listMessages();
@@ -785,6 +836,7 @@ async function start() {
   }
   if (!await refreshStatus()) return;  // the token form calls start() again
   statusTimer = setInterval(refreshStatus, STATUS_EVERY_MS);
+  try { rememberUsers(await call("GET", "/sessions")); } catch { /* names fall back to ids */ }
   await loadJournal();
   connectStream();
   if (currentView !== "journal") showView(currentView);
