@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from .core.pipeline import IN_PROCESS
+from .core.pipeline import IN_PROCESS, whole_answer
 
 if TYPE_CHECKING:
     from .app import Mock
@@ -116,13 +116,7 @@ class _Wsgi:
         def start_response(status: str, answered: list[tuple[str, str]], exc_info: object = None) -> None:
             started[:] = [int(status[:3]), list(answered)]
 
-        chunks = self.mock.app(environ, cast(Any, start_response))
-        try:
-            data = b"".join(chunks)
-        finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
+        data = whole_answer(self.mock.app, environ, start_response)
         if dropped:
             raise Dropped(f"the mock dropped the connection of {method} {url}")
         status, answered = started

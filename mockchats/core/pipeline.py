@@ -74,6 +74,18 @@ DROPPED = "mockchats.dropped"
 #: no network, so no network rule of the control plane applies to it.
 IN_PROCESS = "mockchats.in_process"
 
+def whole_answer(app: Callable, environ: dict, start_response: Callable) -> bytes:
+    """The body of a WSGI app's answer, joined, its iterable closed as PEP 3333 asks: what the
+    ASGI bridge and the in-process mode both do with the app they serve."""
+    chunks = app(environ, start_response)
+    try:
+        return b"".join(chunks)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+
+
 access_log = logging.getLogger("mockchats.access")
 #: Unhandled errors (never a client's doing). Not Flask's ``app.logger``: reading that adds
 #: Flask's own handler to the "mockchats" logger, and every access line would print twice.

@@ -33,7 +33,7 @@ from wsgiref.types import WSGIApplication
 import psutil
 
 from ..core.journal import RAW_HEADERS
-from ..core.pipeline import DROPPED
+from ..core.pipeline import DROPPED, whole_answer
 
 #: What an ASGI server gives an app: the connection's scope, and callables to read the request
 #: and to answer it.
@@ -209,13 +209,7 @@ class AsgiBridge:
                 encoded.append(SERVER_HEADER)  # the mock names itself (granian would say granian)
             started[:] = [int(status[:3]), encoded]
 
-        chunks = self.app(environ, start_response)
-        try:
-            data = b"".join(chunks)
-        finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
+        data = whole_answer(self.app, environ, start_response)
         return started[0], started[1], data
 
 
