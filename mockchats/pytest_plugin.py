@@ -148,13 +148,8 @@ def mockchats(request: pytest.FixtureRequest, mockchats_server: Server,
         mockchats_server = request.getfixturevalue("_mockchats_chat_hub_server")
         _mockchats_control = request.getfixturevalue("_mockchats_chat_hub_control")
     handle = MockchatsHandle(mockchats_server, _mockchats_control)
-    try:
-        handle.reset(**options)
-    except ControlError as exc:
-        refusal = str(exc)
-    else:
-        return handle
-    pytest.fail(f"mockchats: reset with {_keywords(options)} refused: {refusal}", pytrace=False)
+    _reset_or_fail(handle, options)
+    return handle
 
 
 @pytest.fixture(scope="session")
@@ -182,13 +177,19 @@ def mockchats_intercept(request: pytest.FixtureRequest, _mockchats_intercept_moc
     options = _marker_options(request)
     options.pop("chat_hub", None)  # hubs are not served in-process: hub_url says so
     with intercept(_mock=_mockchats_intercept_mock) as handle:
-        try:
-            handle.reset(**options)
-        except ControlError as exc:
-            refusal = str(exc)
-        else:
-            yield handle
-            return
+        _reset_or_fail(handle, options)
+        yield handle
+
+
+def _reset_or_fail(handle: MockchatsHandle, options: dict[str, Any]) -> None:
+    """Reset into the world the markers ask for; a refusal fails the test in the control plane's
+    words (raised outside the ``except``, so no chained traceback buries them)."""
+    try:
+        handle.reset(**options)
+    except ControlError as exc:
+        refusal = str(exc)
+    else:
+        return
     pytest.fail(f"mockchats: reset with {_keywords(options)} refused: {refusal}", pytrace=False)
 
 
